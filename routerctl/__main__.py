@@ -1,0 +1,3 @@
+from routerctl.cli import run
+
+run()

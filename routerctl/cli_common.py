@@ -1,0 +1,77 @@
+"""Pieces every command module shares: options, topology loading, JSON output.
+
+Command modules (``routerctl/commands/*.py``) define ``register(app)``; they print
+results to stdout and diagnostics to stderr, and raise ``RouterctlError`` for
+failures -- ``cli.main`` alone maps errors to exit codes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import ipaddress
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from routerctl.topology import DEFAULT_TOPOLOGY, Topology, load_topology
+
+stdout = Console(soft_wrap=True)
+stderr = Console(stderr=True, soft_wrap=True)
+
+
+class OutputFormat(str, enum.Enum):
+    table = "table"
+    json = "json"
+
+
+TopologyOption = Annotated[
+    Path,
+    typer.Option(
+        "--topology",
+        "-t",
+        help="Topology file (default: ./routerctl.yaml, or $ROUTERCTL_TOPOLOGY).",
+        envvar="ROUTERCTL_TOPOLOGY",
+        show_default=False,
+    ),
+]
+OutputOption = Annotated[
+    OutputFormat, typer.Option("--output", "-o", help="Output format.", case_sensitive=False)
+]
+RouterOption = Annotated[
+    str | None, typer.Option("--router", "-r", help="Router name (when the topology has several).")
+]
+
+
+def get_topology(path: Path | None) -> Topology:
+    return load_topology(path or Path(os.environ.get("ROUTERCTL_TOPOLOGY", DEFAULT_TOPOLOGY)))
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Dataclasses, enums, ipaddress objects and paths to plain JSON values."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(
+        obj,
+        ipaddress.IPv4Address
+        | ipaddress.IPv6Address
+        | ipaddress.IPv4Network
+        | ipaddress.IPv6Network
+        | Path,
+    ):
+        return str(obj)
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in obj]
+    return obj
+
+
+def print_json(obj: Any) -> None:
+    typer.echo(json.dumps(to_jsonable(obj), indent=2, sort_keys=False))
