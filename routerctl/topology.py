@@ -27,6 +27,7 @@ class SshTarget:
     user: str | None = None
     identity_file: Path | None = None
     known_hosts: Path | None = None
+    ssh_config: Path | None = None  # an ssh_config file to read instead of ~/.ssh/config
 
 
 @dataclass(frozen=True)
