@@ -1,0 +1,75 @@
+"""Flap history: each session's connectionsDropped at the previous verify run.
+
+A small JSON file (default ``$XDG_STATE_HOME/routerctl/flaps.json``):
+``{"version": 1, "routers": {NAME: {"time": EPOCH, "dropped": {ADDR: N}}}}``.
+It is a cache: an unreadable or foreign file counts as "no history" and is rewritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from routerctl.errors import EnvironmentProblem
+from routerctl.model import BgpNeighbor
+from routerctl.verify import FlapHistory
+
+VERSION = 1
+
+
+def default_path() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "routerctl" / "flaps.json"
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != VERSION:
+        return {}
+    routers = data.get("routers")
+    return routers if isinstance(routers, dict) else {}
+
+
+def load(path: Path, router: str, *, now: float) -> FlapHistory | None:
+    """The history for ``router``, or None when there is none yet."""
+    entry = _read(path).get(router)
+    if not isinstance(entry, dict):
+        return None
+    dropped = entry.get("dropped")
+    when = entry.get("time")
+    if not isinstance(dropped, dict) or not isinstance(when, int | float):
+        return None
+    clean = {str(k): int(v) for k, v in dropped.items() if isinstance(v, int)}
+    return FlapHistory(dropped=clean, seconds_since=max(0.0, now - float(when)))
+
+
+def save(path: Path, router: str, neighbors: Iterable[BgpNeighbor], *, now: float) -> None:
+    """Record this run's drop counters for ``router`` (atomic replace)."""
+    routers = _read(path)
+    routers[router] = {
+        "time": now,
+        "dropped": {
+            str(n.address): n.connections_dropped
+            for n in neighbors
+            if n.address is not None and n.connections_dropped is not None
+        },
+    }
+    text = json.dumps({"version": VERSION, "routers": routers}, indent=1, sort_keys=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".flaps.", dir=path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"cannot write the flap state file {path}: {exc.strerror}",
+            hint="pass --state-file PATH somewhere writable, or --no-state",
+        ) from exc

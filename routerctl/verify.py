@@ -1,0 +1,640 @@
+"""Verify: expectations (topology + cluster) against observed router state.
+
+Pure: no I/O. ``verify_router`` returns one ``CheckResult`` per check, in the
+NAPALM ``compliance_report`` spirit: name, ok, severity, expected, observed, hint.
+Gathering the router state (``routerstate``), the cluster (``cluster``), probes and
+flap history (``flaps``) happens elsewhere and is handed in as data.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from routerctl.cluster import ClusterService, ClusterState
+from routerctl.model import BgpNeighbor, BgpSummary, IPAddress, Route, SessionState
+from routerctl.topology import Node, Router, Topology
+
+
+class Severity(str, enum.Enum):
+    """How bad a failed check is; ordered for ``worst``. Nagios codes in ``NAGIOS``."""
+
+    OK = "ok"
+    WARNING = "warning"  # degraded: traffic still flows, but not as designed
+    CRITICAL = "critical"  # broken: a session down, a service unreachable
+    UNKNOWN = "unknown"  # could not tell: router unreachable, output unreadable
+
+
+NAGIOS: Mapping[Severity, int] = {
+    Severity.OK: 0,
+    Severity.WARNING: 1,
+    Severity.CRITICAL: 2,
+    Severity.UNKNOWN: 3,
+}
+_RANK = {Severity.OK: 0, Severity.WARNING: 1, Severity.UNKNOWN: 2, Severity.CRITICAL: 3}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    ok: bool
+    severity: Severity
+    expected: str
+    observed: str
+    hint: str | None = None
+    router: str | None = None
+
+
+def worst(results: Iterable[CheckResult]) -> Severity:
+    """The worst severity: critical > unknown > warning > ok."""
+    sev = Severity.OK
+    for r in results:
+        if _RANK[r.severity] > _RANK[sev]:
+            sev = r.severity
+    return sev
+
+
+@dataclass(frozen=True)
+class RouterState:
+    """What one exec on the router told us (see ``routerstate.gather``)."""
+
+    router: str
+    suite: str | None  # "frr" | "quagga" | None when no suite answered
+    version: str | None = None  # e.g. "FRRouting 8.4.4"
+    vtysh_ok: bool = False
+    daemons: tuple[tuple[str, bool], ...] = ()  # (name, running)
+    summary: BgpSummary | None = None  # IPv4 unicast
+    summary_v6: BgpSummary | None = None
+    routes: tuple[Route, ...] = ()  # everything inside the pool CIDRs, any protocol
+    raw: tuple[tuple[str, str], ...] = ()  # (command, output) for bundles and debugging
+
+    def daemon_map(self) -> dict[str, bool]:
+        return dict(self.daemons)
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """A TCP/HTTP probe of one service address:port, ``attempts`` times."""
+
+    service: str  # namespace/name
+    address: IPAddress
+    port: int
+    source: str  # "local" | "router"
+    attempts: int
+    succeeded: int
+    answers: tuple[str, ...] = ()  # distinct first lines of the HTTP answers
+    error: str | None = None  # last error seen
+
+
+@dataclass(frozen=True)
+class FlapHistory:
+    """connectionsDropped per neighbor address at the previous run, and when it was."""
+
+    dropped: Mapping[str, int] = field(default_factory=dict)
+    seconds_since: float | None = None
+
+
+_SESSION_HINTS: Mapping[SessionState, str] = {
+    SessionState.ACTIVE: (
+        "the router is trying but gets no session: the node's speaker is down, or the "
+        "peer address/ASN is wrong on one side, or tcp/179 is firewalled, or the BGP "
+        "passwords differ"
+    ),
+    SessionState.CONNECT: (
+        "TCP to the node on port 179 does not complete: speaker down, wrong peer address, "
+        "or a firewall on tcp/179"
+    ),
+    SessionState.IDLE: (
+        "the session is not even trying: check the node is reachable from the router "
+        "(same LAN or ebgp-multihop) and the peer's ASN matches the cluster ASN"
+    ),
+    SessionState.OPENSENT: (
+        "OPEN sent but not accepted: ASN mismatch (the node's myASN vs the cluster ASN) "
+        "or capability/hold-time disagreement"
+    ),
+    SessionState.OPENCONFIRM: (
+        "OPEN exchanged but no KEEPALIVE yet: hold time or capability disagreement"
+    ),
+    SessionState.ADMIN_DOWN: (
+        "the neighbor is administratively shut down on the router: "
+        "vtysh -c 'conf t' -c 'router bgp ASN' -c 'no neighbor ADDR shutdown'"
+    ),
+    SessionState.PREFIX_EXCEEDED: (
+        "the node sent more prefixes than maximum-prefix allows; raise the limit or "
+        "fix the pools, then clear the session"
+    ),
+    SessionState.UNKNOWN: "the router reported a state routerctl does not know",
+}
+_POLICY_HINT = (
+    "(Policy): no inbound policy for this eBGP peer, so FRR drops every route "
+    "(bgp ebgp-requires-policy); run routerctl provision to add the ROUTERCTL "
+    "prefix-list/route-map"
+)
+_MISSING_HINT = (
+    "the router has no neighbor for this node; add it to the topology and run routerctl provision"
+)
+
+
+def _ok(name: str, expected: str, observed: str, router: str) -> CheckResult:
+    return CheckResult(name, True, Severity.OK, expected, observed, None, router)
+
+
+def _fail(  # noqa: PLR0917 - mirrors CheckResult's fields
+    name: str, sev: Severity, expected: str, observed: str, hint: str | None, router: str
+) -> CheckResult:
+    return CheckResult(name, False, sev, expected, observed, hint, router)
+
+
+def _fmt_addrs(addrs: Iterable[IPAddress]) -> str:
+    items = sorted(addrs, key=lambda a: (a.version, int(a)))
+    return ", ".join(str(a) for a in items) or "none"
+
+
+def _fmt_uptime(seconds: int | None) -> str:
+    if seconds is None:
+        return "never"
+    d, rem = divmod(seconds, 86400)
+    h, rem = divmod(rem, 3600)
+    m, s = divmod(rem, 60)
+    return f"{d}d{h:02d}h{m:02d}m" if d else f"{h:02d}:{m:02d}:{s:02d}"
+
+
+def expected_nodes(topology: Topology, router: Router, cluster: ClusterState) -> tuple[Node, ...]:
+    """The nodes that should peer with ``router``: the cluster's, the router's selector applied."""
+    if not router.node_selector:
+        return cluster.nodes
+    want = dict(router.node_selector)
+    return tuple(
+        n for n in cluster.nodes if all(n.label_map().get(k) == v for k, v in want.items())
+    )
+
+
+def _summary_for(state: RouterState, addr: IPAddress) -> BgpSummary | None:
+    return state.summary_v6 if addr.version == 6 else state.summary
+
+
+def check_daemons(router: Router, state: RouterState) -> list[CheckResult]:
+    name = router.name
+    out: list[CheckResult] = []
+    if state.suite is None or not state.vtysh_ok:
+        out.append(
+            _fail(
+                "suite",
+                Severity.CRITICAL,
+                "FRR or Quagga answering vtysh",
+                "vtysh did not answer" if state.suite else "no routing suite found",
+                "install and start the routing suite: routerctl provision",
+                name,
+            )
+        )
+        return out
+    out.append(_ok("suite", "FRR or Quagga answering vtysh", state.version or state.suite, name))
+    daemons = state.daemon_map()
+    down = sorted(d for d in ("zebra", "bgpd") if daemons.get(d) is False)
+    if down:
+        init = "/etc/init.d/frr" if state.suite == "frr" else "/etc/init.d/quagga"
+        cfg = "bgpd=yes in /etc/frr/daemons" if state.suite == "frr" else "/etc/quagga/bgpd.conf"
+        out.append(
+            _fail(
+                "daemons",
+                Severity.CRITICAL,
+                "zebra and bgpd running",
+                f"not running: {', '.join(down)}",
+                f"check {cfg} and run {init} restart",
+                name,
+            )
+        )
+    else:
+        out.append(_ok("daemons", "zebra and bgpd running", "running", name))
+    return out
+
+
+def check_instance(router: Router, state: RouterState) -> list[CheckResult]:
+    name = router.name
+    s = state.summary
+    want = f"router bgp {router.asn}"
+    if s is None or s.instance_missing or s.local_as is None:
+        return [
+            _fail(
+                "bgp asn",
+                Severity.CRITICAL,
+                want,
+                "no BGP instance",
+                "bgpd has no 'router bgp' configured: run routerctl provision",
+                name,
+            )
+        ]
+    out: list[CheckResult] = []
+    if s.local_as != router.asn:
+        out.append(
+            _fail(
+                "bgp asn",
+                Severity.CRITICAL,
+                want,
+                f"router bgp {s.local_as}",
+                "the router runs another ASN than the topology says: fix routers[].asn, "
+                "or the router (routerctl will not overwrite another ASN)",
+                name,
+            )
+        )
+    else:
+        out.append(_ok("bgp asn", want, f"router bgp {s.local_as}", name))
+    if router.router_id is not None:
+        if s.router_id != router.router_id:
+            out.append(
+                _fail(
+                    "router-id",
+                    Severity.WARNING,
+                    str(router.router_id),
+                    str(s.router_id) if s.router_id else "none",
+                    "set 'bgp router-id' as in the topology: routerctl provision",
+                    name,
+                )
+            )
+        else:
+            out.append(_ok("router-id", str(router.router_id), str(s.router_id), name))
+    return out
+
+
+def _session_observed(n: BgpNeighbor) -> str:
+    text = n.state.value
+    if n.policy_blocked_in:
+        text += " (Policy)"
+    if n.established:
+        text += f", up {_fmt_uptime(n.uptime)}"
+    if n.remote_as:
+        text += f", remote-as {n.remote_as}"
+    return text
+
+
+def check_session(
+    topology: Topology, router: Router, state: RouterState, node: Node
+) -> list[CheckResult]:
+    """Session, prefixes-received and foreign-prefix checks for one node."""
+    name = router.name
+    cname = f"session {node.name}"
+    want = f"Established with {node.address} (AS {topology.cluster.asn})"
+    summary = _summary_for(state, node.address)
+    if summary is None or summary.instance_missing:
+        return [
+            _fail(cname, Severity.CRITICAL, want, "no BGP instance", _MISSING_HINT, name),
+        ]
+    n = summary.neighbor(node.address)
+    if n is None:
+        return [_fail(cname, Severity.CRITICAL, want, "no such neighbor", _MISSING_HINT, name)]
+    if n.remote_as and n.remote_as != topology.cluster.asn:
+        return [
+            _fail(
+                cname,
+                Severity.CRITICAL,
+                want,
+                f"{_session_observed(n)}",
+                f"the router has remote-as {n.remote_as} for this node but the cluster ASN is "
+                f"{topology.cluster.asn}: run routerctl provision",
+                name,
+            )
+        ]
+    if not n.established:
+        hint = _SESSION_HINTS.get(n.state, _SESSION_HINTS[SessionState.UNKNOWN])
+        if n.state in (SessionState.ACTIVE, SessionState.CONNECT, SessionState.IDLE):
+            hint = (
+                f"{hint} (MetalLB: check the speaker pod on {node.name}, its BGPPeer "
+                f"peerAddress/peerASN and myASN {topology.cluster.asn})"
+            )
+        return [_fail(cname, Severity.CRITICAL, want, _session_observed(n), hint, name)]
+    if n.policy_blocked_in:
+        return [_fail(cname, Severity.CRITICAL, want, _session_observed(n), _POLICY_HINT, name)]
+    return [_ok(cname, want, _session_observed(n), name)]
+
+
+def _bgp_routes(state: RouterState) -> list[Route]:
+    return [r for r in state.routes if r.protocol == "bgp"]
+
+
+def _route_for(state: RouterState, addr: IPAddress) -> Route | None:
+    """The most specific selected BGP route covering ``addr`` (any if none selected)."""
+    best: Route | None = None
+    for r in _bgp_routes(state):
+        if r.prefix.version != addr.version or addr not in r.prefix:
+            continue
+        key = (r.selected, r.prefix.prefixlen)
+        if best is None or key > (best.selected, best.prefix.prefixlen):
+            best = r
+    return best
+
+
+def check_prefixes(
+    router: Router,
+    state: RouterState,
+    nodes: Sequence[Node],
+    *,
+    services_exist: bool,
+) -> list[CheckResult]:
+    """Per node: prefixes received > 0 once services exist; none accepted outside the pools.
+
+    A node's accepted-prefix count (PfxRcd) above the number of pool routes via
+    that node means it sent, and the router accepted, prefixes outside the pools.
+    """
+    name = router.name
+    out: list[CheckResult] = []
+    via: dict[IPAddress, int] = {}
+    for r in _bgp_routes(state):
+        for nh in r.nexthops:
+            if nh.address is not None:
+                via[nh.address] = via.get(nh.address, 0) + 1
+    for node in nodes:
+        summary = _summary_for(state, node.address)
+        n = summary.neighbor(node.address) if summary else None
+        if n is None or not n.established or n.policy_blocked_in:
+            continue  # the session check already failed
+        rcvd = n.prefixes_received or 0
+        if services_exist:
+            cname = f"prefixes {node.name}"
+            if rcvd == 0:
+                out.append(
+                    _fail(
+                        cname,
+                        Severity.WARNING,
+                        "> 0 prefixes from the node",
+                        "0 prefixes received",
+                        "the session is up but the node announces nothing: check the "
+                        "BGPAdvertisement/IPAddressPool and that the speaker runs on this node",
+                        name,
+                    )
+                )
+            else:
+                out.append(_ok(cname, "> 0 prefixes from the node", f"{rcvd} received", name))
+        inside = via.get(node.address, 0)
+        if rcvd > inside:
+            out.append(
+                _fail(
+                    f"foreign prefixes {node.name}",
+                    Severity.CRITICAL,
+                    "only pool prefixes accepted",
+                    f"{rcvd} accepted, only {inside} inside the pools",
+                    "the router accepts prefixes outside the pools: the inbound ROUTERCTL "
+                    "prefix-list is missing or too wide; run routerctl provision",
+                    name,
+                )
+            )
+    return out
+
+
+def check_service(
+    topology: Topology,
+    router: Router,
+    state: RouterState,
+    svc: ClusterService,
+    nodes: Sequence[Node],
+) -> list[CheckResult]:
+    """Pool membership, then the selected BGP route and its FIB next hops == announcers."""
+    name = router.name
+    label = f"{svc.qualified_name} {svc.address}"
+    if topology.pool_for(svc.address) is None:
+        pools = ", ".join(
+            f"{p.name} ({', '.join(r.text for r in p.addresses)})" for p in topology.cluster.pools
+        )
+        return [
+            _fail(
+                f"pool {label}",
+                Severity.CRITICAL,
+                "inside a pool",
+                f"{svc.address} is outside every pool",
+                f"the router only accepts the pools {pools or '(none)'}: give the service an "
+                "address from a pool or add its range to cluster.pools and provision",
+                name,
+            )
+        ]
+    announcers = [n for n in nodes if svc.announced_by(n.name)]
+    want_addrs = frozenset(n.address for n in announcers)
+    by_addr = {n.address: n.name for n in nodes}
+    local = svc.traffic_policy == "Local"
+    want = (
+        f"B>* via a subset of {_fmt_addrs(want_addrs)} (Local policy)"
+        if local
+        else f"B>* via {_fmt_addrs(want_addrs)}"
+    )
+    cname = f"route {label}"
+    route = _route_for(state, svc.address)
+    if route is None:
+        down = [n.name for n in announcers]
+        return [
+            _fail(
+                cname,
+                Severity.CRITICAL,
+                want,
+                "no BGP route",
+                "no node announces it, or the router drops it: check the sessions of "
+                f"{', '.join(down) or 'the nodes'} and that MetalLB advertises this pool",
+                name,
+            )
+        ]
+    if not route.selected:
+        return [
+            _fail(
+                cname,
+                Severity.CRITICAL,
+                want,
+                f"{route.prefix} not selected (another protocol or a better route wins)",
+                "a static/connected/other route overrides the BGP one; remove it",
+                name,
+            )
+        ]
+    got = route.fib_nexthop_addresses
+    if not route.fib or not got:
+        return [
+            _fail(
+                cname,
+                Severity.CRITICAL,
+                want,
+                f"{route.prefix} selected but not installed in the kernel FIB",
+                "zebra could not install it (rejected 'r' or queued 'q'): check zebra's log "
+                "and that the next hops are on a connected network",
+                name,
+            )
+        ]
+
+    def names(addrs: Iterable[IPAddress]) -> str:
+        return ", ".join(f"{by_addr.get(a, '?')} ({a})" for a in sorted(addrs, key=int))
+
+    observed = f"{route.prefix} via {names(got)}"
+    extra = got - want_addrs
+    missing = want_addrs - got
+    if extra:
+        return [
+            _fail(
+                cname,
+                Severity.CRITICAL,
+                want,
+                observed,
+                f"next hops that are not cluster nodes: {_fmt_addrs(extra)}; "
+                "something else announces this address",
+                name,
+            )
+        ]
+    if missing and not local:
+        sev = Severity.WARNING
+        missing_names = names(missing)
+        return [
+            _fail(
+                cname,
+                sev,
+                want,
+                f"{observed}; missing {missing_names}",
+                f"degraded: not announced by {missing_names} (session down, speaker not "
+                f"running there, or maximum-paths < {len(want_addrs)})",
+                name,
+            )
+        ]
+    return [_ok(cname, want, observed, name)]
+
+
+def check_pending(router: Router, cluster: ClusterState) -> list[CheckResult]:
+    """LoadBalancer services the cluster has not given an address."""
+    return [
+        _fail(
+            f"address {svc}",
+            Severity.WARNING,
+            "an external IP from a pool",
+            "pending: no ingress IP assigned",
+            "MetalLB did not assign an address: the pool is exhausted, no pool matches the "
+            "service's annotations, or the controller is not running",
+            router.name,
+        )
+        for svc in cluster.pending
+    ]
+
+
+def check_stale(
+    router: Router, state: RouterState, services: Sequence[ClusterService]
+) -> list[CheckResult]:
+    """BGP routes inside the pools that no expected service accounts for."""
+    known = {s.address for s in services}
+    out: list[CheckResult] = []
+    for r in _bgp_routes(state):
+        if not r.selected:
+            continue
+        if r.prefix.prefixlen == r.prefix.max_prefixlen and r.prefix.network_address not in known:
+            out.append(
+                _fail(
+                    f"stale route {r.prefix}",
+                    Severity.WARNING,
+                    "no BGP route without a service",
+                    f"{r.prefix} via {_fmt_addrs(r.fib_nexthop_addresses)}",
+                    "announced but no LoadBalancer service has this address: a stale "
+                    "announcement, or the topology's services/--cluster is out of date",
+                    router.name,
+                )
+            )
+    return out
+
+
+def check_probes(router: Router, probes: Sequence[ProbeResult]) -> list[CheckResult]:
+    out: list[CheckResult] = []
+    for p in probes:
+        cname = f"probe {p.service} {p.address}:{p.port} from {p.source}"
+        want = f"{p.attempts}/{p.attempts} connections answered"
+        observed = f"{p.succeeded}/{p.attempts} answered"
+        if p.answers:
+            observed += f"; answers: {', '.join(p.answers)}"
+        if p.succeeded == p.attempts:
+            out.append(_ok(cname, want, observed, router.name))
+            continue
+        sev = Severity.CRITICAL if p.succeeded == 0 else Severity.WARNING
+        if p.error:
+            observed += f"; {p.error}"
+        hint = (
+            "the route is there but the service does not answer: check the pods/endpoints and "
+            "that nothing filters the port between router and nodes"
+        )
+        if p.source == "local":
+            hint += "; from this host the service IPs need a route via the router"
+        out.append(_fail(cname, sev, want, observed, hint, router.name))
+    return out
+
+
+def check_flaps(
+    router: Router,
+    state: RouterState,
+    nodes: Sequence[Node],
+    history: FlapHistory | None,
+    *,
+    interval: float | None,
+) -> list[CheckResult]:
+    """Sessions up for less than the check interval, or whose drop counter grew."""
+    out: list[CheckResult] = []
+    window = interval if interval is not None else (history.seconds_since if history else None)
+    for node in nodes:
+        summary = _summary_for(state, node.address)
+        n = summary.neighbor(node.address) if summary else None
+        if n is None or not n.established:
+            continue
+        reasons: list[str] = []
+        prev = history.dropped.get(str(node.address)) if history else None
+        if prev is not None and n.connections_dropped is not None and n.connections_dropped > prev:
+            reasons.append(
+                f"dropped {n.connections_dropped - prev} time(s) since the last run "
+                f"({prev} -> {n.connections_dropped})"
+            )
+        if window is not None and n.uptime is not None and n.uptime < window:
+            reasons.append(f"up only {n.uptime}s, less than the {int(window)}s interval")
+        cname = f"flap {node.name}"
+        if reasons:
+            out.append(
+                _fail(
+                    cname,
+                    Severity.WARNING,
+                    "stable session",
+                    "; ".join(reasons),
+                    "the session went down and came back: check the node's link, load, and "
+                    "hold timers (and the speaker's restarts)",
+                    router.name,
+                )
+            )
+        elif window is not None or prev is not None:
+            out.append(_ok(cname, "stable session", f"up {_fmt_uptime(n.uptime)}", router.name))
+    return out
+
+
+def verify_router(
+    topology: Topology,
+    router: Router,
+    state: RouterState,
+    cluster: ClusterState,
+    *,
+    probes: Sequence[ProbeResult] = (),
+    flaps: FlapHistory | None = None,
+    interval: float | None = None,
+) -> list[CheckResult]:
+    """Every check for one router, in a stable order."""
+    results = check_daemons(router, state)
+    if not all(r.ok for r in results):
+        return results
+    results += check_instance(router, state)
+    if state.summary is None or state.summary.instance_missing:
+        return results
+    nodes = expected_nodes(topology, router, cluster)
+    for node in nodes:
+        results += check_session(topology, router, state, node)
+    in_pool = [s for s in cluster.services if topology.pool_for(s.address) is not None]
+    results += check_prefixes(router, state, nodes, services_exist=bool(in_pool))
+    for svc in cluster.services:
+        results += check_service(topology, router, state, svc, nodes)
+    results += check_pending(router, cluster)
+    results += check_stale(router, state, cluster.services)
+    results += check_probes(router, probes)
+    results += check_flaps(router, state, nodes, flaps, interval=interval)
+    return results
+
+
+def unreachable(router: Router, message: str) -> CheckResult:
+    """The single result for a router that could not be read."""
+    return _fail(
+        "reachable",
+        Severity.UNKNOWN,
+        f"SSH to {router.ssh.host}",
+        message,
+        "check the router is up and the ssh target/keys in the topology",
+        router.name,
+    )

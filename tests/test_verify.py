@@ -1,0 +1,386 @@
+"""verify's pure logic: expectations vs observed model objects, one result per check."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from ipaddress import IPv4Network, ip_address
+from pathlib import Path
+
+import pytest
+
+from routerctl import flaps
+from routerctl.cluster import ClusterService, ClusterState, from_topology
+from routerctl.model import BgpNeighbor, BgpSummary, NextHop, Route, SessionState
+from routerctl.topology import (
+    AddressRange,
+    Cluster,
+    Node,
+    Pool,
+    Router,
+    Service,
+    SshTarget,
+    Topology,
+)
+from routerctl.verify import (
+    NAGIOS,
+    CheckResult,
+    FlapHistory,
+    ProbeResult,
+    RouterState,
+    Severity,
+    unreachable,
+    verify_router,
+    worst,
+)
+
+N1 = ip_address("198.51.100.5")
+N2 = ip_address("198.51.100.6")
+SVC = ip_address("203.0.113.10")
+SVC2 = ip_address("203.0.113.11")
+
+
+def topo(**kw: object) -> Topology:
+    pool = Pool(
+        "default",
+        (AddressRange("203.0.113.0/24", ip_address("203.0.113.0"), ip_address("203.0.113.255")),),
+    )
+    t = Topology(
+        routers=(
+            Router("rtr", SshTarget("rtr"), asn=65000, router_id=ip_address("198.51.100.2")),  # type: ignore[arg-type]
+        ),
+        cluster=Cluster(asn=65001, nodes=(Node("node1", N1), Node("node2", N2)), pools=(pool,)),
+        services=(Service("default", "web", SVC, 8080), Service("default", "api", SVC2, 80)),
+    )
+    return replace(t, **kw)  # type: ignore[arg-type]
+
+
+def nbr(addr: object, state: SessionState = SessionState.ESTABLISHED, **kw: object) -> BgpNeighbor:
+    est = state is SessionState.ESTABLISHED
+    base: dict[str, object] = {
+        "address": addr,
+        "remote_as": 65001,
+        "state": state,
+        "uptime": 3600 if est else None,
+        "prefixes_received": 2 if est else None,
+        "connections_dropped": 0,
+    }
+    base.update(kw)
+    return BgpNeighbor(**base)  # type: ignore[arg-type]
+
+
+def route(addr: object, *hops: object, fib: bool = True, selected: bool = True) -> Route:
+    return Route(
+        prefix=IPv4Network(f"{addr}/32"),
+        protocol="bgp",
+        selected=selected,
+        fib=fib,
+        nexthops=tuple(NextHop(address=h, interface="br-lan", fib=fib) for h in hops),  # type: ignore[arg-type]
+    )
+
+
+def state(
+    neighbors: tuple[BgpNeighbor, ...] | None = None,
+    routes: tuple[Route, ...] | None = None,
+    **kw: object,
+) -> RouterState:
+    if neighbors is None:
+        neighbors = (nbr(N1), nbr(N2))
+    if routes is None:
+        routes = (route(SVC, N1, N2), route(SVC2, N1, N2))
+    summary = BgpSummary(
+        router_id=ip_address("198.51.100.2"),  # type: ignore[arg-type]
+        local_as=65000,
+        neighbors=neighbors,
+    )
+    base: dict[str, object] = {
+        "router": "rtr",
+        "suite": "frr",
+        "version": "FRRouting 8.4.4",
+        "vtysh_ok": True,
+        "daemons": (("zebra", True), ("bgpd", True)),
+        "summary": summary,
+        "routes": routes,
+    }
+    base.update(kw)
+    return RouterState(**base)  # type: ignore[arg-type]
+
+
+def run(st: RouterState, t: Topology | None = None, **kw: object) -> dict[str, CheckResult]:
+    t = t or topo()
+    res = verify_router(t, t.routers[0], st, from_topology(t), **kw)  # type: ignore[arg-type]
+    names = [r.name for r in res]
+    assert len(names) == len(set(names)), names
+    return {r.name: r for r in res}
+
+
+def failed(results: dict[str, CheckResult]) -> dict[str, CheckResult]:
+    return {k: v for k, v in results.items() if not v.ok}
+
+
+def test_healthy_all_green() -> None:
+    res = run(state())
+    assert failed(res) == {}
+    assert worst(res.values()) is Severity.OK
+    assert set(res) >= {
+        "suite",
+        "daemons",
+        "bgp asn",
+        "router-id",
+        "session node1",
+        "session node2",
+        "prefixes node1",
+        "prefixes node2",
+        "route default/web 203.0.113.10",
+        "route default/api 203.0.113.11",
+    }
+    assert res["route default/web 203.0.113.10"].observed == (
+        "203.0.113.10/32 via node1 (198.51.100.5), node2 (198.51.100.6)"
+    )
+
+
+def test_one_speaker_down_is_degraded_and_names_node() -> None:
+    st = state(
+        neighbors=(nbr(N1), nbr(N2, SessionState.ACTIVE)),
+        routes=(route(SVC, N1), route(SVC2, N1)),
+    )
+    bad = failed(run(st))
+    assert set(bad) == {
+        "session node2",
+        "route default/web 203.0.113.10",
+        "route default/api 203.0.113.11",
+    }
+    assert bad["session node2"].severity is Severity.CRITICAL
+    assert "speaker is down" in (bad["session node2"].hint or "")
+    r = bad["route default/web 203.0.113.10"]
+    assert r.severity is Severity.WARNING
+    assert "via node1 (198.51.100.5); missing node2 (198.51.100.6)" in r.observed
+    # nagios: a session down is critical even though traffic still flows
+    assert NAGIOS[worst(bad.values())] == 2
+
+
+def test_both_speakers_down_critical_no_route() -> None:
+    st = state(
+        neighbors=(nbr(N1, SessionState.ACTIVE), nbr(N2, SessionState.CONNECT)),
+        routes=(),
+    )
+    bad = failed(run(st))
+    assert bad["route default/web 203.0.113.10"].observed == "no BGP route"
+    assert bad["route default/web 203.0.113.10"].severity is Severity.CRITICAL
+    assert bad["session node1"].observed.startswith("Active")
+    assert bad["session node2"].observed.startswith("Connect")
+    assert bad["session node1"].hint != bad["session node2"].hint
+    assert worst(bad.values()) is Severity.CRITICAL
+
+
+def test_distinct_session_failures() -> None:
+    cases = {
+        SessionState.ADMIN_DOWN: "administratively shut down",
+        SessionState.IDLE: "not even trying",
+        SessionState.OPENSENT: "ASN mismatch",
+        SessionState.PREFIX_EXCEEDED: "maximum-prefix",
+    }
+    hints = set()
+    for st_, needle in cases.items():
+        res = run(state(neighbors=(nbr(N1), nbr(N2, st_)), routes=(route(SVC, N1),)))
+        r = res["session node2"]
+        assert not r.ok
+        assert needle in (r.hint or ""), (st_, r.hint)
+        hints.add(r.hint)
+    assert len(hints) == len(cases)
+
+
+def test_policy_blocked_is_distinct() -> None:
+    st = state(
+        neighbors=(
+            nbr(N1, prefixes_received=0, policy_blocked_in=True),
+            nbr(N2, prefixes_received=0, policy_blocked_in=True),
+        ),
+        routes=(),
+    )
+    bad = failed(run(st))
+    assert bad["session node1"].observed.startswith("Established (Policy)")
+    assert "inbound policy" in (bad["session node1"].hint or "")
+    assert bad["session node1"].severity is Severity.CRITICAL
+    assert "prefixes node1" not in bad  # not reported twice
+
+
+def test_missing_neighbor() -> None:
+    bad = failed(run(state(neighbors=(nbr(N1),), routes=(route(SVC, N1), route(SVC2, N1)))))
+    assert bad["session node2"].observed == "no such neighbor"
+    assert "add it to the topology" in (bad["session node2"].hint or "")
+
+
+def test_wrong_remote_as_on_router() -> None:
+    bad = failed(run(state(neighbors=(nbr(N1), nbr(N2, SessionState.ACTIVE, remote_as=65099)))))
+    assert "remote-as 65099" in bad["session node2"].hint  # type: ignore[operator]
+
+
+def test_wrong_local_asn_and_router_id() -> None:
+    st = state()
+    assert st.summary is not None
+    st = replace(
+        st,
+        summary=replace(st.summary, local_as=64512, router_id=ip_address("198.51.100.9")),
+    )
+    bad = failed(run(st))
+    assert bad["bgp asn"].observed == "router bgp 64512"
+    assert bad["router-id"].observed == "198.51.100.9"
+    assert bad["router-id"].severity is Severity.WARNING
+
+
+def test_no_bgp_instance_stops_early() -> None:
+    st = state(summary=BgpSummary(router_id=None, local_as=None, instance_missing=True))
+    res = run(st)
+    assert res["bgp asn"].observed == "no BGP instance"
+    assert not any(k.startswith("session") for k in res)
+
+
+def test_daemons_down_and_no_suite() -> None:
+    res = run(state(daemons=(("zebra", True), ("bgpd", False))))
+    assert res["daemons"].observed == "not running: bgpd"
+    assert "bgpd=yes" in (res["daemons"].hint or "")
+    assert len(res) == 2
+    res = run(state(suite=None, vtysh_ok=False))
+    assert list(res) == ["suite"]
+    assert res["suite"].observed == "no routing suite found"
+
+
+def test_zero_prefixes_once_services_exist() -> None:
+    st = state(neighbors=(nbr(N1), nbr(N2, prefixes_received=0)), routes=(route(SVC, N1),))
+    bad = failed(run(st))
+    assert bad["prefixes node2"].observed == "0 prefixes received"
+    assert bad["prefixes node2"].severity is Severity.WARNING
+    # with no services at all, 0 prefixes is fine
+    st = state(neighbors=(nbr(N1, prefixes_received=0), nbr(N2, prefixes_received=0)), routes=())
+    assert failed(run(st, topo(services=()))) == {}
+
+
+def test_foreign_prefix_accepted() -> None:
+    # node1 sent 3 prefixes and the router accepted them, but only 2 are inside the pools
+    st = state(neighbors=(nbr(N1, prefixes_received=3), nbr(N2)))
+    bad = failed(run(st))
+    assert set(bad) == {"foreign prefixes node1"}
+    assert bad["foreign prefixes node1"].observed == "3 accepted, only 2 inside the pools"
+    assert "prefix-list" in (bad["foreign prefixes node1"].hint or "")
+
+
+def test_route_not_in_fib_and_not_selected() -> None:
+    st = state(routes=(route(SVC, N1, N2, fib=False), route(SVC2, N1, N2, selected=False)))
+    bad = failed(run(st))
+    assert "not installed in the kernel FIB" in bad["route default/web 203.0.113.10"].observed
+    assert "not selected" in bad["route default/api 203.0.113.11"].observed
+
+
+def test_unexpected_next_hop_is_critical() -> None:
+    st = state(routes=(route(SVC, N1, N2, ip_address("198.51.100.77")), route(SVC2, N1, N2)))
+    bad = failed(run(st))
+    r = bad["route default/web 203.0.113.10"]
+    assert r.severity is Severity.CRITICAL
+    assert "198.51.100.77" in (r.hint or "")
+
+
+def test_service_outside_pool_reported() -> None:
+    t = topo(services=(Service("default", "odd", ip_address("192.0.2.99"), 80),))
+    st = state(neighbors=(nbr(N1, prefixes_received=0), nbr(N2, prefixes_received=0)), routes=())
+    bad = failed(run(st, t))
+    assert list(bad) == ["pool default/odd 192.0.2.99"]
+    assert "outside every pool" in bad["pool default/odd 192.0.2.99"].observed
+    assert "203.0.113.0/24" in (bad["pool default/odd 192.0.2.99"].hint or "")
+
+
+def test_stale_route_in_pool() -> None:
+    st = state(routes=(route(SVC, N1, N2), route(SVC2, N1, N2), route("203.0.113.50", N1)))
+    bad = failed(run(st))
+    assert set(bad) == {"stale route 203.0.113.50/32"}
+    assert bad["stale route 203.0.113.50/32"].severity is Severity.WARNING
+
+
+def test_local_traffic_policy_subset_ok() -> None:
+    t = topo()
+    cluster = ClusterState(
+        nodes=t.cluster.nodes,
+        services=(ClusterService("default", "web", SVC, (8080,), traffic_policy="Local"),),
+    )
+    st = state(routes=(route(SVC, N2),), neighbors=(nbr(N1, prefixes_received=0), nbr(N2)))
+    res = {r.name: r for r in verify_router(t, t.routers[0], st, cluster)}
+    assert res["route default/web 203.0.113.10"].ok
+    assert not res["prefixes node1"].ok  # still worth a warning: node1 announces nothing
+
+
+def test_pending_service_reported() -> None:
+    t = topo()
+    cluster = replace(from_topology(t), pending=("default/waiting",))
+    res = {r.name: r for r in verify_router(t, t.routers[0], state(), cluster)}
+    assert res["address default/waiting"].severity is Severity.WARNING
+
+
+def test_node_selector_limits_sessions() -> None:
+    t = topo()
+    r = replace(t.routers[0], node_selector=(("kubernetes.io/hostname", "node1"),))
+    t = replace(t, routers=(r,))
+    res = run(
+        state(neighbors=(nbr(N1, prefixes_received=2),), routes=(route(SVC, N1), route(SVC2, N1))),
+        t,
+    )
+    assert "session node2" not in res
+    assert failed(res) == {}
+
+
+def test_probes() -> None:
+    probes = [
+        ProbeResult("default/web", SVC, 8080, "router", 4, 4, ("node1", "node2")),
+        ProbeResult("default/api", SVC2, 80, "local", 4, 0, (), "connection refused"),
+    ]
+    res = run(state(), probes=probes)
+    ok = res["probe default/web 203.0.113.10:8080 from router"]
+    assert ok.ok
+    assert ok.observed == "4/4 answered; answers: node1, node2"
+    bad = res["probe default/api 203.0.113.11:80 from local"]
+    assert bad.severity is Severity.CRITICAL
+    assert "connection refused" in bad.observed
+    assert "need a route via the router" in (bad.hint or "")
+
+
+def test_flaps_uptime_and_dropped() -> None:
+    st = state(
+        neighbors=(nbr(N1, uptime=30, connections_dropped=1), nbr(N2, connections_dropped=4))
+    )
+    hist = FlapHistory(dropped={str(N1): 1, str(N2): 2}, seconds_since=300)
+    bad = failed(run(st, flaps=hist))
+    assert set(bad) == {"flap node1", "flap node2"}
+    assert "up only 30s" in bad["flap node1"].observed
+    assert "dropped 2 time(s) since the last run (2 -> 4)" in bad["flap node2"].observed
+    # a quiet history: all good, and flap checks are reported ok
+    hist = FlapHistory(dropped={str(N1): 0, str(N2): 0}, seconds_since=60)
+    res = run(state(), flaps=hist)
+    assert res["flap node1"].ok
+    assert res["flap node2"].ok
+    # explicit interval beats the history's
+    assert not run(state(), interval=7200)["flap node1"].ok
+
+
+def test_flap_state_file_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "flaps.json"
+    assert flaps.load(path, "rtr", now=100.0) is None
+    flaps.save(path, "rtr", [nbr(N1, connections_dropped=3), nbr(N2)], now=100.0)
+    flaps.save(path, "other", [nbr(N1, connections_dropped=9)], now=110.0)
+    hist = flaps.load(path, "rtr", now=160.0)
+    assert hist == FlapHistory(dropped={str(N1): 3, str(N2): 0}, seconds_since=60.0)
+    path.write_text("{not json")
+    assert flaps.load(path, "rtr", now=1.0) is None
+    flaps.save(path, "rtr", [nbr(N1)], now=2.0)
+    assert json.loads(path.read_text())["version"] == 1
+
+
+def test_unreachable_is_unknown() -> None:
+    t = topo()
+    r = unreachable(t.routers[0], "connection refused")
+    assert r.severity is Severity.UNKNOWN
+    assert NAGIOS[worst([r])] == 3
+    assert worst([r, replace(r, severity=Severity.CRITICAL)]) is Severity.CRITICAL
+
+
+@pytest.mark.parametrize("sev,code", [(s, NAGIOS[s]) for s in Severity])
+def test_nagios_codes(sev: Severity, code: int) -> None:
+    assert code == {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}[sev.value]
