@@ -164,6 +164,21 @@ class Topology:
     bgp: BgpOptions = field(default_factory=BgpOptions)
     services: tuple[Service, ...] = ()
     source: Path | None = None
+    field_lines: tuple[tuple[str, int], ...] = ()  # field path -> line in ``source``
+
+    def error(self, field: str, message: str, *, hint: str | None = None) -> TopologyError:
+        """A ``TopologyError`` pointing at ``field`` (e.g. ``bgp.ecmp``) in the source file."""
+        lines = dict(self.field_lines)
+        key = field
+        while key and key not in lines:  # fall back to the closest enclosing field
+            key = key.rpartition(".")[0]
+        return TopologyError(
+            message,
+            file=str(self.source) if self.source else None,
+            line=lines.get(key),
+            field=field,
+            hint=hint,
+        )
 
     @property
     def ibgp(self) -> bool:
@@ -241,11 +256,15 @@ SUITES = ("auto", "frr", "quagga")
 class _Val:
     """A YAML node with its field path: typed accessors raise ``TopologyError``."""
 
-    def __init__(self, node: yaml.Node, path: str, file: str, base: Path) -> None:
+    def __init__(
+        self, node: yaml.Node, path: str, file: str, base: Path, lines: dict[str, int]
+    ) -> None:
         self.node = node
         self.path = path
         self.file = file
         self.base = base
+        self.lines = lines  # shared: field path -> line, for errors found after loading
+        lines.setdefault(path, int(node.start_mark.line) + 1)
 
     @property
     def line(self) -> int:
@@ -257,7 +276,7 @@ class _Val:
         )
 
     def _child(self, node: yaml.Node, path: str) -> _Val:
-        return _Val(node, path, self.file, self.base)
+        return _Val(node, path, self.file, self.base, self.lines)
 
     def shown(self) -> str:
         """The value as the user wrote it, for messages."""
@@ -679,7 +698,8 @@ def load_topology(path: Path) -> Topology:
         raise TopologyError(
             "the topology file is empty", file=file, hint="start from examples/seed.yaml"
         )
-    top = _Val(root, "", file, Path(path).resolve().parent)
+    field_lines: dict[str, int] = {}
+    top = _Val(root, "", file, Path(path).resolve().parent, field_lines)
     m = top.mapping(_TOP_KEYS, required=("routers", "cluster"))
 
     # routers
@@ -800,6 +820,7 @@ def load_topology(path: Path) -> Topology:
         bgp=bgp,
         services=tuple(services),
         source=Path(path),
+        field_lines=tuple(sorted(field_lines.items())),
     )
 
 

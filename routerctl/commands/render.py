@@ -3,12 +3,57 @@ added to ``render_app`` by ``routerctl.commands.metallb``)."""
 
 from __future__ import annotations
 
+import enum
+from typing import Annotated
+
 import typer
+
+from routerctl.cli_common import (
+    OutputFormat,
+    OutputOption,
+    RouterOption,
+    TopologyOption,
+    get_topology,
+    print_json,
+)
+from routerctl.render.router import render_router
 
 render_app = typer.Typer(
     help="Render config derived from the topology (router side, cluster side).",
     no_args_is_help=True,
 )
+
+
+class Suite(str, enum.Enum):
+    frr = "frr"
+    quagga = "quagga"
+
+
+@render_app.command("router")
+def render_router_cmd(
+    topology: TopologyOption = None,  # type: ignore[assignment]
+    router: RouterOption = None,
+    suite: Annotated[
+        Suite | None,
+        typer.Option(
+            "--suite",
+            "-s",
+            help="Routing suite dialect (default: the router's 'suite', else frr).",
+            case_sensitive=False,
+        ),
+    ] = None,
+    show_secrets: Annotated[
+        bool, typer.Option("--show-secrets", help="Print the BGP password instead of <redacted>.")
+    ] = False,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Print the vtysh config block the router should run (password redacted)."""
+    topo = get_topology(topology)
+    cfg = render_router(topo, router, suite=suite.value if suite else None, redact=not show_secrets)
+    if output is OutputFormat.json:
+        print_json(cfg)
+    else:
+        typer.echo(cfg.text(), nl=False)
 
 
 def register(app: typer.Typer) -> None:

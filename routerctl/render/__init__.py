@@ -1,1 +1,1 @@
-"""Renderers: pure functions from a Topology to config text or manifests (no I/O)."""
+"""Pure renderers: Topology in, config text/structures out (no I/O)."""
