@@ -1,9 +1,112 @@
-"""CLI commands: metallb (placeholder until its issue lands)."""
+"""CLI commands for the cluster side: ``render metallb``, ``metallb import``,
+``metallb convert``. Manifests and topology YAML go to stdout, notes to stderr."""
 
 from __future__ import annotations
 
+import enum
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from routerctl.cli_common import RouterOption, TopologyOption, get_topology
+from routerctl.commands.render import render_app
+from routerctl.metallb.convert import convert_legacy, legacy_config
+from routerctl.metallb.importer import import_metallb
+from routerctl.metallb.yamlio import dump_documents, load_source
+from routerctl.render.metallb import configmap_dropped, render_configmap, render_crds
+from routerctl.topology import DEFAULT_TOPOLOGY
+
+metallb_app = typer.Typer(
+    help="Read MetalLB's own config: import it as a topology, convert the legacy ConfigMap.",
+    no_args_is_help=True,
+)
+
+
+class MetallbFormat(str, enum.Enum):
+    crds = "crds"
+    configmap = "configmap"
+
+
+FileArgument = Annotated[
+    Path,
+    typer.Argument(
+        help="MetalLB config: YAML file (a ConfigMap, its config data, or CRDs); - for stdin.",
+        show_default=False,
+    ),
+]
+
+
+def _note(text: str) -> None:
+    typer.echo(f"routerctl: note: {text}", err=True)
+
+
+@render_app.command("metallb")
+def render_metallb(
+    topology: TopologyOption = DEFAULT_TOPOLOGY,
+    output_format: Annotated[
+        MetallbFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="crds: MetalLB >= 0.13 CRDs; configmap: legacy ConfigMap (MetalLB <= 0.12).",
+            case_sensitive=False,
+        ),
+    ] = MetallbFormat.crds,
+    router: RouterOption = None,
+    include_secret: Annotated[
+        bool,
+        typer.Option(
+            "--include-secret",
+            help="Write the BGP password (a Secret for crds, inline for configmap).",
+        ),
+    ] = False,
+) -> None:
+    """MetalLB config derived from the topology, as YAML for `kubectl apply -f -`."""
+    topo = get_topology(topology)
+    source = topo.source or topology
+    header = f"Rendered by routerctl from {source}: do not edit, re-render."
+    if output_format is MetallbFormat.crds:
+        docs = render_crds(topo, router=router, include_secret=include_secret)
+        if topo.bgp.password is not None and not include_secret:
+            _note(
+                "the BGPPeers reference Secret metallb-system/routerctl-bgp-password;"
+                " create it (or re-run with --include-secret)"
+            )
+    else:
+        if router is not None:
+            raise typer.BadParameter(
+                "--router applies to --format crds only", param_hint="--router"
+            )
+        docs = [render_configmap(topo, include_secret=include_secret)]
+        for item in configmap_dropped(topo):
+            _note(f"not expressible in the legacy ConfigMap, left out: {item}")
+    typer.echo(dump_documents(docs, header=header), nl=False)
+
+
+@metallb_app.command("convert")
+def convert(file: FileArgument) -> None:
+    """Legacy MetalLB ConfigMap (or just its config data) -> MetalLB CRDs, like MetalLB's
+    configmaptocrs tool."""
+    docs, source = load_source(file)
+    config, namespace = legacy_config(docs, source=source)
+    result = convert_legacy(config, namespace=namespace)
+    for note in result.notes:
+        _note(note)
+    header = f"Converted by routerctl from {source} (MetalLB legacy ConfigMap -> CRDs)."
+    typer.echo(dump_documents(result.docs, header=header), nl=False)
+
+
+@metallb_app.command("import")
+def import_(file: FileArgument) -> None:
+    """Topology YAML derived from an existing MetalLB config (ConfigMap or CRDs)."""
+    docs, source = load_source(file)
+    result = import_metallb(docs, source=source)
+    for note in result.notes:
+        _note(note)
+    typer.echo(result.text, nl=False)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add this module's commands to the root app (``render metallb`` is on ``render_app``)."""
+    app.add_typer(metallb_app, name="metallb")

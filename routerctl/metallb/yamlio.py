@@ -1,0 +1,139 @@
+"""YAML in and out for Kubernetes manifests.
+
+Loading follows YAML 1.2 for numbers, as Kubernetes does: ``64512:1`` (a BGP
+community) stays a string instead of becoming the YAML 1.1 base-60 integer
+3870721. Duplicate keys are errors. Dumping writes multi-document YAML that
+``kubectl apply -f -`` accepts, multi-line strings as ``|`` blocks.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from routerctl.errors import UsageError
+
+_INT = re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*)|0x[0-9a-fA-F_]+|0o[0-7_]+)$")
+_FLOAT = re.compile(
+    r"^(?:[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 numbers (no base-60) and duplicate keys refused."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if not tag.endswith((":int", ":float"))]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", _INT, list("-+0123456789"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _where(source: str, exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    return f"{source}:{mark.line + 1}" if mark is not None else source
+
+
+def _problem(exc: yaml.YAMLError) -> str:
+    problem = getattr(exc, "problem", None) or str(exc)
+    return " ".join(str(problem).split())
+
+
+def load_text(text: str, *, source: str) -> list[Any]:
+    """Every non-empty document in ``text``; ``source`` names it in errors."""
+    try:
+        return [doc for doc in yaml.load_all(text, Loader=_Loader) if doc is not None]
+    except yaml.YAMLError as exc:
+        raise UsageError(
+            f"{_where(source, exc)}: not valid YAML: {_problem(exc)}",
+            hint="check indentation and quoting there",
+        ) from exc
+
+
+def load_file(path: Path) -> list[Any]:
+    """Read ``path`` (``-`` is not special) as multi-document YAML."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise UsageError(f"{path}: no such file", hint="check the path") from exc
+    except IsADirectoryError as exc:
+        raise UsageError(f"{path}: is a directory, expected a YAML file") from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{path}: not a text file (not UTF-8)", hint="pass a YAML file") from exc
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from exc
+    return load_text(text, source=str(path))
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that writes multi-line strings as literal blocks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    if "\n" in data:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
+    return dumper.represent_str(data)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def dump(data: Any) -> str:
+    """One YAML document (block style, keys in insertion order)."""
+    return yaml.dump(
+        data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True
+    )
+
+
+def dump_documents(docs: Iterable[Mapping[str, Any]], *, header: str | None = None) -> str:
+    """Multi-document YAML: each document starts with ``---``."""
+    parts = [f"# {line}\n" if line else "#\n" for line in (header or "").splitlines()]
+    for doc in docs:
+        parts.append("---\n")
+        parts.append(dump(dict(doc)))
+    return "".join(parts)
+
+
+def load_source(path: Path) -> tuple[list[Any], str]:
+    """Documents from ``path``, or from stdin when ``path`` is ``-``; and the name for errors.
+    A ``kind: List`` (``kubectl get -o yaml``) is flattened into its items."""
+    if str(path) == "-":
+        source = "<stdin>"
+        docs = load_text(sys.stdin.read(), source=source)
+    else:
+        source = str(path)
+        docs = load_file(path)
+    out: list[Any] = []
+    for doc in docs:
+        if isinstance(doc, Mapping) and doc.get("kind") == "List" and "items" in doc:
+            items = doc["items"] or []
+            if not isinstance(items, list):
+                raise UsageError(f"{source}: items of the List is not a list")
+            out.extend(items)
+        else:
+            out.append(doc)
+    return out, source
