@@ -302,6 +302,9 @@ def check_session(
                 f"{hint} (MetalLB: check the speaker pod on {node.name}, its BGPPeer "
                 f"peerAddress/peerASN and myASN {topology.cluster.asn})"
             )
+        hint = hint.replace("router bgp ASN", f"router bgp {router.asn}").replace(
+            "neighbor ADDR", f"neighbor {node.address}"
+        )
         return [_fail(cname, Severity.CRITICAL, want, _session_observed(n), hint, name)]
     if n.policy_blocked_in:
         return [_fail(cname, Severity.CRITICAL, want, _session_observed(n), _POLICY_HINT, name)]

@@ -1,9 +1,392 @@
-"""CLI commands: verify (placeholder until its issue lands)."""
+"""CLI commands: ``verify`` (prove the whole path works) and ``support-bundle``."""
 
 from __future__ import annotations
 
+import enum
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.table import Table
+
+from routerctl import bundle as bundle_mod
+from routerctl import cluster as cluster_mod
+from routerctl import flaps, routerstate
+from routerctl.cli_common import (
+    OutputFormat,
+    OutputOption,
+    RouterOption,
+    TopologyOption,
+    get_topology,
+    print_json,
+    stderr,
+    stdout,
+)
+from routerctl.cluster import ClusterState
+from routerctl.errors import ExitCode, RouterctlError, TransportError, UsageError
+from routerctl.topology import DEFAULT_TOPOLOGY, Router, Topology
+from routerctl.transport import Transport, connect
+from routerctl.verify import (
+    NAGIOS,
+    CheckResult,
+    FlapHistory,
+    RouterState,
+    Severity,
+    unreachable,
+    verify_router,
+    worst,
+)
+
+
+class ProbeFrom(str, enum.Enum):
+    local = "local"
+    router = "router"
+
+
+@dataclass
+class _Target:
+    """One router being verified: its connection (kept across --wait polls) and last results."""
+
+    router: Router
+    transport: Transport | None = None
+    error: str | None = None
+    state: RouterState | None = None
+    results: list[CheckResult] = field(default_factory=list)
+
+
+Connector = Callable[[Router], Transport]
+
+
+def _default_connector(*, accept_new_host_key: bool) -> Connector:
+    def _connect(router: Router) -> Transport:
+        return connect(router.ssh, accept_new_host_key=accept_new_host_key)
+
+    return _connect
+
+
+def _load_cluster(
+    topology: Topology, spec: str | None, *, context: str | None, kubeconfig: Path | None
+) -> ClusterState:
+    if spec is None:
+        if context or kubeconfig:
+            raise UsageError(
+                "--context/--kubeconfig need --cluster kubectl", hint="add --cluster kubectl"
+            )
+        return cluster_mod.from_topology(topology)
+    if spec == "kubectl":
+        return cluster_mod.from_kubectl(context=context, kubeconfig=kubeconfig)
+    return cluster_mod.from_file(Path(spec))
+
+
+def _run_once(
+    t: _Target,
+    topology: Topology,
+    cluster: ClusterState,
+    *,
+    connector: Connector,
+    probe: ProbeFrom | None,
+    probe_attempts: int,
+    bundle: bool,
+    history: dict[str, FlapHistory | None],
+    interval: float | None,
+    timeout: float,
+) -> None:
+    """Gather and check one router; connection problems become an ``unknown`` result."""
+    try:
+        if t.transport is None:
+            t.transport = connector(t.router)
+        t.state = routerstate.gather(
+            t.transport, topology, t.router, bundle=bundle, timeout=timeout
+        )
+        probes = []
+        if probe is ProbeFrom.router:
+            probes = routerstate.probe_from_router(
+                t.transport, cluster.services, attempts=probe_attempts
+            )
+        elif probe is ProbeFrom.local:
+            probes = routerstate.probe_local(cluster.services, attempts=probe_attempts)
+        t.results = verify_router(
+            topology,
+            t.router,
+            t.state,
+            cluster,
+            probes=probes,
+            flaps=history.get(t.router.name),
+            interval=interval,
+        )
+        t.error = None
+    except TransportError as exc:
+        t.error = exc.one_line()
+        t.results = [unreachable(t.router, exc.one_line())]
+        if t.transport is not None:
+            t.transport.close()
+            t.transport = None
+
+
+def _exit_code(results: list[CheckResult], *, nagios: bool) -> int:
+    sev = worst(results)
+    if nagios:
+        return NAGIOS[sev]
+    if sev is Severity.OK:
+        return ExitCode.OK
+    if all(r.severity in (Severity.OK, Severity.UNKNOWN) for r in results):
+        return ExitCode.UNREACHABLE
+    return ExitCode.FAILED
+
+
+def _failing_names(results: list[CheckResult], *, multi: bool) -> list[str]:
+    return [f"{r.router}: {r.name}" if multi else r.name for r in results if not r.ok]
+
+
+def _render_table(results: list[CheckResult], *, multi: bool) -> None:
+    table = Table(show_lines=False, header_style="bold")
+    if multi:
+        table.add_column("Router")
+    for col in ("Check", "Status", "Expected", "Observed", "Hint"):
+        table.add_column(col, overflow="fold")
+    styles = {
+        Severity.OK: "green",
+        Severity.WARNING: "yellow",
+        Severity.CRITICAL: "red",
+        Severity.UNKNOWN: "magenta",
+    }
+    for r in results:
+        status = f"[{styles[r.severity]}]{r.severity.value.upper()}[/]"
+        row = [r.name, status, r.expected, r.observed, r.hint or ""]
+        table.add_row(*([r.router or ""] if multi else []), *row)
+    stdout.print(table)
+
+
+def _summary_line(results: list[CheckResult], *, multi: bool) -> str:
+    sev = worst(results)
+    bad = [r for r in results if not r.ok]
+    if not bad:
+        return f"ROUTERCTL OK - {len(results)} checks ok"
+    parts = [f"{(str(r.router) + ': ') if multi else ''}{r.name} ({r.observed})" for r in bad[:6]]
+    more = f"; +{len(bad) - 6} more" if len(bad) > 6 else ""
+    return f"ROUTERCTL {sev.value.upper()} - {len(bad)} of {len(results)} failing: " + (
+        "; ".join(parts) + more
+    )
+
+
+def run_verify(
+    topology: Topology,
+    *,
+    router_name: str | None,
+    cluster: ClusterState,
+    connector: Connector,
+    probe: ProbeFrom | None = None,
+    probe_attempts: int = 4,
+    wait: float | None = None,
+    bundle_dir: Path | None = None,
+    state_file: Path | None = None,
+    interval: float | None = None,
+    timeout: float = 30.0,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[list[CheckResult], list[_Target]]:
+    """Verify every router (concurrently) or the one named; poll until green with --wait."""
+    routers = [topology.router(router_name)] if router_name else list(topology.routers)
+    targets = [_Target(r) for r in routers]
+    now = time.time()
+    history = {
+        r.name: (flaps.load(state_file, r.name, now=now) if state_file else None) for r in routers
+    }
+    deadline = time.monotonic() + (wait or 0)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(16, len(targets)))) as pool:
+            while True:
+                futures = [
+                    pool.submit(
+                        _run_once,
+                        t,
+                        topology,
+                        cluster,
+                        connector=connector,
+                        probe=probe,
+                        probe_attempts=probe_attempts,
+                        bundle=bundle_dir is not None,
+                        history=history,
+                        interval=interval,
+                        timeout=timeout,
+                    )
+                    for t in targets
+                ]
+                for f in futures:
+                    f.result()
+                results = [r for t in targets for r in t.results]
+                left = deadline - time.monotonic()
+                if all(r.ok for r in results) or wait is None or left <= 0:
+                    break
+                if progress is not None:
+                    failing = _failing_names(results, multi=len(targets) > 1)
+                    progress(
+                        f"waiting ({left:.0f}s left): {len(failing)} failing: "
+                        + ", ".join(failing[:5])
+                        + (" ..." if len(failing) > 5 else "")
+                    )
+                time.sleep(min(2.0, max(0.1, left)))  # poll interval, bounded by the deadline
+    finally:
+        for t in targets:
+            if t.transport is not None:
+                t.transport.close()
+    if state_file is not None:
+        for t in targets:
+            if t.state is not None and t.state.summary is not None:
+                flaps.save(state_file, t.router.name, t.state.summary.neighbors, now=time.time())
+    if bundle_dir is not None:
+        for t in targets:
+            if t.state is not None:
+                path = bundle_mod.write_bundle(bundle_dir, topology, t.state, results=t.results)
+                if progress is not None:
+                    progress(f"support bundle: {path}")
+    return results, targets
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add ``verify`` and ``support-bundle`` to the root app."""
+
+    @app.command("verify")
+    def verify_cmd(  # noqa: PLR0917 - typer options
+        topology: TopologyOption = DEFAULT_TOPOLOGY,
+        output: OutputOption = OutputFormat.table,
+        router: RouterOption = None,
+        cluster: Annotated[
+            str | None,
+            typer.Option(
+                "--cluster",
+                help="Expectations from the live cluster: 'kubectl', or a FILE holding "
+                "'kubectl get nodes,svc -A -o json'. Default: the topology.",
+            ),
+        ] = None,
+        context: Annotated[
+            str | None, typer.Option("--context", help="kubectl context (--cluster kubectl).")
+        ] = None,
+        kubeconfig: Annotated[
+            Path | None, typer.Option("--kubeconfig", help="kubeconfig (--cluster kubectl).")
+        ] = None,
+        probe: Annotated[
+            bool, typer.Option("--probe", help="Also connect to each service address:port.")
+        ] = False,
+        probe_from: Annotated[
+            ProbeFrom,
+            typer.Option("--probe-from", help="Probe from this host or from the router."),
+        ] = ProbeFrom.local,
+        probe_attempts: Annotated[
+            int, typer.Option("--probe-attempts", min=1, max=64, help="Connections per port.")
+        ] = 4,
+        wait: Annotated[
+            float | None,
+            typer.Option("--wait", min=0, help="Poll until every check passes, up to SECONDS."),
+        ] = None,
+        nagios: Annotated[
+            bool,
+            typer.Option(
+                "--nagios", help="Nagios exit codes: 0 ok, 1 warning, 2 critical, 3 unknown."
+            ),
+        ] = False,
+        bundle: Annotated[
+            Path | None,
+            typer.Option("--bundle", help="Also write a support bundle into DIR."),
+        ] = None,
+        state_file: Annotated[
+            Path | None,
+            typer.Option(
+                "--state-file",
+                help="Flap history file (default $XDG_STATE_HOME/routerctl/flaps.json).",
+            ),
+        ] = None,
+        no_state: Annotated[
+            bool, typer.Option("--no-state", help="Neither read nor write the flap history.")
+        ] = False,
+        interval: Annotated[
+            float | None,
+            typer.Option(
+                "--interval",
+                min=1,
+                help="Check interval in seconds: sessions up for less are flaps "
+                "(default: time since the last run).",
+            ),
+        ] = None,
+        timeout: Annotated[
+            float, typer.Option("--timeout", min=1, help="Per-router command timeout, seconds.")
+        ] = 30.0,
+        accept_new_host_key: Annotated[
+            bool,
+            typer.Option("--accept-new-host-key", help="Trust an unknown router host key."),
+        ] = False,
+    ) -> None:
+        """Prove the whole path works: sessions, routes via every node, the services."""
+        try:
+            topo = get_topology(topology)
+            clus = _load_cluster(topo, cluster, context=context, kubeconfig=kubeconfig)
+        except RouterctlError as exc:
+            if not nagios:
+                raise
+            typer.echo(f"ROUTERCTL UNKNOWN - {exc.one_line()}")
+            raise typer.Exit(3) from exc
+        results, targets = run_verify(
+            topo,
+            router_name=router,
+            cluster=clus,
+            connector=_default_connector(accept_new_host_key=accept_new_host_key),
+            probe=probe_from if probe else None,
+            probe_attempts=probe_attempts,
+            wait=wait,
+            bundle_dir=bundle,
+            state_file=None if no_state else (state_file or flaps.default_path()),
+            interval=interval,
+            timeout=timeout,
+            progress=lambda line: stderr.print(line, highlight=False, markup=False),
+        )
+        multi = len(targets) > 1
+        code = _exit_code(results, nagios=nagios)
+        if output is OutputFormat.json:
+            print_json(
+                {
+                    "status": worst(results).value,
+                    "exit_code": code,
+                    "cluster_source": clus.source,
+                    "routers": [
+                        {
+                            "name": t.router.name,
+                            "suite": t.state.suite if t.state else None,
+                            "version": t.state.version if t.state else None,
+                            "error": t.error,
+                        }
+                        for t in targets
+                    ],
+                    "checks": results,
+                }
+            )
+        else:
+            if nagios:
+                typer.echo(_summary_line(results, multi=multi))
+            _render_table(results, multi=multi)
+        raise typer.Exit(code)
+
+    @app.command("support-bundle")
+    def support_bundle_cmd(
+        topology: TopologyOption = DEFAULT_TOPOLOGY,
+        router: RouterOption = None,
+        directory: Annotated[
+            Path, typer.Option("--dir", "-d", help="Where to write the bundle.")
+        ] = Path("."),
+        accept_new_host_key: Annotated[
+            bool,
+            typer.Option("--accept-new-host-key", help="Trust an unknown router host key."),
+        ] = False,
+    ) -> None:
+        """Save raw outputs, running config, versions and verify results (passwords redacted)."""
+        topo = get_topology(topology)
+        routers = [topo.router(router)] if router else list(topo.routers)
+        clus = cluster_mod.from_topology(topo)
+        for r in routers:
+            with connect(r.ssh, accept_new_host_key=accept_new_host_key) as tr:
+                state = routerstate.gather(tr, topo, r, bundle=True)
+            results = verify_router(topo, r, state, clus)
+            path = bundle_mod.write_bundle(directory, topo, state, results=results)
+            typer.echo(str(path))

@@ -1,0 +1,117 @@
+"""Support bundle: raw router outputs, running config, versions, verify results.
+
+Passwords are redacted twice: every ``password``/``secret`` config line, and any
+literal occurrence of the topology's BGP password (when it can be resolved).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import tarfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from routerctl import __version__
+from routerctl.errors import EnvironmentProblem, RouterctlError
+from routerctl.topology import Topology
+from routerctl.verify import CheckResult, RouterState
+
+REDACTED = "<redacted>"
+_SECRET_LINE = re.compile(
+    r"^(?P<head>\s*(?:no\s+)?(?:neighbor\s+\S+\s+password|password|enable\s+password|"
+    r"enable\s+secret|secret|key-string|authentication-key|message-digest-key\s+\d+\s+md5)"
+    r"(?:\s+\d)?)\s+\S.*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def redact(text: str, secrets_: Sequence[str] = ()) -> str:
+    """Remove passwords from ``text``: config lines and literal secret values."""
+    text = _SECRET_LINE.sub(lambda m: f"{m.group('head')} {REDACTED}", text)
+    for s in secrets_:
+        if s:
+            text = text.replace(s, REDACTED)
+    return text
+
+
+def known_secrets(topology: Topology) -> list[str]:
+    """The BGP password, if it resolves here (never an error: the bundle still gets written)."""
+    if topology.bgp.password is None:
+        return []
+    try:
+        return [topology.bgp.password.resolve()]
+    except RouterctlError:
+        return []
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "output"
+
+
+def write_bundle(
+    directory: Path,
+    topology: Topology,
+    state: RouterState,
+    *,
+    results: Sequence[CheckResult] = (),
+    now: float | None = None,
+) -> Path:
+    """Write ``DIR/routerctl-bundle-<router>-<time>.tar.gz``; return its path."""
+    now = time.time() if now is None else now
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+    name = f"routerctl-bundle-{_safe(state.router)}-{stamp}"
+    secrets_ = known_secrets(topology)
+    files: dict[str, str] = {}
+    manifest: dict[str, object] = {
+        "routerctl": __version__,
+        "router": state.router,
+        "created": stamp,
+        "suite": state.suite,
+        "suite_version": state.version,
+        "daemons": dict(state.daemons),
+        "files": [],
+    }
+    for i, (command, output) in enumerate(state.raw):
+        fname = f"outputs/{i:02d}-{_safe(command)}.txt"
+        files[fname] = f"# {command}\n{output}\n"
+    if results:
+        files["verify.json"] = json.dumps(
+            [
+                {
+                    "name": r.name,
+                    "ok": r.ok,
+                    "severity": r.severity.value,
+                    "expected": r.expected,
+                    "observed": r.observed,
+                    "hint": r.hint,
+                }
+                for r in results
+            ],
+            indent=2,
+        )
+    if topology.source is not None:
+        with contextlib.suppress(OSError):
+            files["topology.yaml"] = topology.source.read_text(encoding="utf-8")
+    manifest["files"] = sorted(files)
+    files["manifest.json"] = json.dumps(manifest, indent=2)
+    target = directory / f"{name}.tar.gz"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(target, "w:gz") as tar:
+            for fname, text in sorted(files.items()):
+                data = redact(text, secrets_).encode("utf-8")
+                info = tarfile.TarInfo(f"{name}/{fname}")
+                info.size = len(data)
+                info.mtime = int(now)
+                info.mode = 0o600
+                tar.addfile(info, io.BytesIO(data))
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"cannot write the support bundle to {directory}: {exc.strerror}",
+            hint="pass a writable directory",
+        ) from exc
+    return target

@@ -1,0 +1,476 @@
+"""Read a router's BGP state in ONE exec, and probe services (router side or local).
+
+One shell script per run: it detects the suite (``vtysh -c 'show version'``), checks
+the daemons, then runs only what verify needs -- the BGP summary and
+``show ip route <pool> longer-prefixes`` per pool CIDR -- with a random marker
+line between outputs. FRR answers in JSON, Quagga in text (TextFSM via
+``routerctl.parsing``). Which commands each suite gets is data (``COMMANDS``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import ipaddress
+import json
+import secrets
+import shlex
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from routerctl.cluster import ClusterService
+from routerctl.errors import CommandError, ParseError
+from routerctl.model import (
+    BgpNeighbor,
+    BgpSummary,
+    IPAddress,
+    IPNetwork,
+    NextHop,
+    Route,
+    SessionState,
+)
+from routerctl.topology import Router, Topology
+from routerctl.transport import Transport
+from routerctl.verify import ProbeResult, RouterState
+
+DAEMONS = ("zebra", "bgpd")
+
+
+@dataclass(frozen=True)
+class SuiteCommands:
+    """The show commands one suite gets, and whether it answers them in JSON."""
+
+    summary_v4: str
+    summary_v6: str
+    routes_v4: str  # {net} is replaced by the pool CIDR
+    routes_v6: str
+    json: bool
+
+
+COMMANDS: dict[str, SuiteCommands] = {
+    "frr": SuiteCommands(
+        summary_v4="show bgp ipv4 unicast summary json",
+        summary_v6="show bgp ipv6 unicast summary json",
+        routes_v4="show ip route {net} longer-prefixes json",
+        routes_v6="show ipv6 route {net} longer-prefixes json",
+        json=True,
+    ),
+    "quagga": SuiteCommands(
+        summary_v4="show ip bgp summary",
+        summary_v6="show ipv6 bgp summary",
+        routes_v4="show ip route {net} longer-prefixes",
+        routes_v6="show ipv6 route {net} longer-prefixes",
+        json=False,
+    ),
+}
+# `show version` first line -> suite
+SUITE_MARKERS = (("FRRouting", "frr"), ("Quagga", "quagga"))
+
+
+def _commands_for(topology: Topology, router: Router, suite: str) -> list[tuple[str, str]]:
+    """(key, command) pairs for one suite: summaries, then routes per pool CIDR."""
+    c = COMMANDS[suite]
+    nets = list(dict.fromkeys(topology.iter_pool_networks()))
+    v6 = any(n.version == 6 for n in nets) or any(
+        n.address.version == 6 for n in topology.nodes_for(router)
+    )
+    out = [("summary4", c.summary_v4)]
+    if v6:
+        out.append(("summary6", c.summary_v6))
+    for net in nets:
+        tmpl = c.routes_v6 if net.version == 6 else c.routes_v4
+        out.append((f"routes {net}", tmpl.format(net=net)))
+    return out
+
+
+# extra outputs for support bundles (same exec), per suite
+BUNDLE_COMMANDS: dict[str, tuple[str, ...]] = {
+    "frr": ("show running-config", "show version", "show bgp neighbors", "show ip route summary"),
+    "quagga": ("show running-config", "show version", "show ip bgp neighbors"),
+}
+
+
+def build_script(topology: Topology, router: Router, marker: str, *, bundle: bool = False) -> str:
+    """The POSIX-sh (busybox ash) script that gathers everything in one exec."""
+    lines = [
+        f"M={marker}",
+        'echo "$M release"; cat /etc/openwrt_release 2>/dev/null',
+        'echo "$M daemons"',
+        f"for d in {' '.join(DAEMONS)}; do "
+        'if pidof "$d" >/dev/null 2>&1; then echo "$d 1"; else echo "$d 0"; fi; done',
+        "V=$(vtysh -c 'show version' 2>&1); R=$?",
+        'echo "$M version $R"; printf "%s\\n" "$V" | head -n 1',
+    ]
+    forced = router.suite if router.suite in COMMANDS else None
+    if forced:
+        lines.append(f'S={forced}; [ "$R" = 0 ] || S=none')
+    else:
+        case = " ".join(f"*{needle}*) S={suite} ;;" for needle, suite in SUITE_MARKERS)
+        lines.append(f'S=none; if [ "$R" = 0 ]; then case "$V" in {case} esac; fi')
+    lines.append('echo "$M suite $S"')
+    for suite in COMMANDS:
+        lines.append(f'if [ "$S" = {suite} ]; then')
+        for key, cmd in _commands_for(topology, router, suite):
+            lines.append(
+                f'  echo "$M cmd {key}"; vtysh -c {shlex.quote(cmd)} 2>&1; echo "$M rc $?"'
+            )
+        if bundle:
+            for i, cmd in enumerate(BUNDLE_COMMANDS[suite]):
+                lines.append(
+                    f'  echo "$M extra {i}"; vtysh -c {shlex.quote(cmd)} 2>&1; echo "$M rc $?"'
+                )
+        lines.append("fi")
+    lines.append('echo "$M end"')
+    return "\n".join(lines) + "\n"
+
+
+def split_output(text: str, marker: str) -> dict[str, str]:
+    """Sections of the script's output keyed by the marker line's words."""
+    sections: dict[str, list[str]] = {}
+    key: str | None = None
+    for line in text.splitlines():
+        if line.startswith(marker + " "):
+            head = line[len(marker) + 1 :]
+            if head.startswith("rc ") and key is not None:
+                sections[f"{key} rc"] = [head[3:]]
+                key = None
+                continue
+            key = head
+            sections[key] = []
+            continue
+        if key is not None:
+            sections[key].append(line)
+    return {k: "\n".join(v) for k, v in sections.items()}
+
+
+# -- FRR JSON ----------------------------------------------------------------
+
+_STATES = {s.value: s for s in SessionState}
+
+
+def _frr_state(text: str) -> SessionState:
+    return _STATES.get(text, SessionState.UNKNOWN)
+
+
+def _load_json(text: str, command: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        first = text.strip().splitlines()[0] if text.strip() else "(empty)"
+        raise ParseError(
+            f"'{command}' did not return JSON (line {exc.lineno}): {first[:80]}",
+            hint="is this FRR >= 7? pin suite: quagga in the topology for Quagga routers",
+        ) from exc
+
+
+def parse_frr_summary(text: str, *, command: str = "show bgp summary json") -> BgpSummary:
+    """FRR's ``show bgp <afi> unicast summary json`` (or the afi-keyed wrapper)."""
+    data = _load_json(text, command)
+    if not isinstance(data, dict):
+        raise ParseError(f"'{command}': expected a JSON object")
+    if "as" not in data:
+        inner = [v for k, v in data.items() if k.endswith("Unicast") and isinstance(v, dict)]
+        if not inner:
+            return BgpSummary(router_id=None, local_as=None, instance_missing=True)
+        data = inner[0]
+    neighbors: list[BgpNeighbor] = []
+    for name, p in (data.get("peers") or {}).items():
+        try:
+            address: IPAddress | None = ipaddress.ip_address(name)
+            iface = None
+        except ValueError:
+            address, iface = None, name
+        state = _frr_state(str(p.get("state", "")))
+        est = state is SessionState.ESTABLISHED
+        neighbors.append(
+            BgpNeighbor(
+                address=address,
+                remote_as=int(p.get("remoteAs", 0) or 0),
+                state=state,
+                interface=iface,
+                hostname=p.get("hostname"),
+                description=p.get("desc"),
+                version=int(p.get("version", 4)),
+                messages_received=int(p.get("msgRcvd", 0)),
+                messages_sent=int(p.get("msgSent", 0)),
+                table_version=int(p.get("tableVersion", 0)),
+                in_queue=int(p.get("inq", 0)),
+                out_queue=int(p.get("outq", 0)),
+                uptime=int(p.get("peerUptimeMsec", 0)) // 1000 if est else None,
+                prefixes_received=int(p.get("pfxRcd", 0)) if est else None,
+                prefixes_sent=int(p.get("pfxSnt", 0)) if est else None,
+                policy_blocked_in=est and p.get("peerState") == "Policy",
+                connections_dropped=(
+                    int(p["connectionsDropped"]) if "connectionsDropped" in p else None
+                ),
+            )
+        )
+    rid = data.get("routerId")
+    return BgpSummary(
+        router_id=ipaddress.IPv4Address(rid) if rid else None,
+        local_as=int(data["as"]),
+        neighbors=tuple(neighbors),
+        vrf=data.get("vrfName"),
+        rib_entries=data.get("ribCount"),
+    )
+
+
+def parse_frr_routes(text: str, *, command: str = "show ip route json") -> list[Route]:
+    """FRR's ``show ip route ... json``: {prefix: [route, ...]}."""
+    data = _load_json(text, command)
+    if not isinstance(data, dict):
+        raise ParseError(f"'{command}': expected a JSON object")
+    routes: list[Route] = []
+    for entries in data.values():
+        for e in entries:
+            hops = tuple(
+                NextHop(
+                    address=ipaddress.ip_address(h["ip"]) if h.get("ip") else None,
+                    interface=h.get("interfaceName"),
+                    active=bool(h.get("active", False)),
+                    fib=bool(h.get("fib", False)),
+                    directly_connected=bool(h.get("directlyConnected", False)),
+                    recursive=bool(h.get("recursive", False)),
+                    onlink=bool(h.get("onLink", False)),
+                    blackhole=bool(h.get("unreachable", False) and h.get("reject") is None),
+                    unreachable=bool(h.get("unreachable", False)),
+                    weight=h.get("weight"),
+                )
+                for h in e.get("nexthops", [])
+            )
+            net: IPNetwork = ipaddress.ip_network(e["prefix"])
+            routes.append(
+                Route(
+                    prefix=net,
+                    protocol=str(e.get("protocol", "")),
+                    selected=bool(e.get("selected", False)),
+                    fib=bool(e.get("installed", False)),
+                    distance=e.get("distance"),
+                    metric=e.get("metric"),
+                    nexthops=hops,
+                    rejected=bool(e.get("failed", False)),
+                    queued=bool(e.get("queued", False)),
+                )
+            )
+    return routes
+
+
+# -- Quagga text (TextFSM, owned by the parsers) -------------------------------
+
+
+def _text_parser(name: str) -> Callable[..., Any]:
+    try:
+        mod = importlib.import_module("routerctl.parsing")
+    except ImportError as exc:
+        raise ParseError(
+            "reading Quagga's text output needs routerctl.parsing, which is not installed",
+            hint="upgrade routerctl",
+        ) from exc
+    func: Callable[..., Any] = getattr(mod, name)
+    return func
+
+
+def _check_vtysh(section: str, command: str, rc: str) -> None:
+    first = section.strip().splitlines()[0] if section.strip() else ""
+    if first.startswith("% BGP instance not found") or first.startswith("% No BGP process"):
+        return
+    if rc.strip() not in ("0", "") or first.startswith("%"):
+        raise CommandError(
+            f"vtysh -c '{command}' failed (exit {rc.strip()}): {first[:100]}",
+            hint="is the routing suite healthy? see 'routerctl support-bundle'",
+        )
+
+
+def parse_state(text: str, marker: str, *, topology: Topology, router: Router) -> RouterState:
+    """Turn the script's output into a ``RouterState``."""
+    sec = split_output(text, marker)
+    if "end" not in sec:
+        raise CommandError(
+            f"the state script on {router.name} stopped early",
+            hint="see 'routerctl support-bundle' for the raw output",
+        )
+    daemons: list[tuple[str, bool]] = []
+    for line in sec.get("daemons", "").splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            daemons.append((parts[0], parts[1] == "1"))
+    version_key = next((k for k in sec if k.startswith("version ")), "version 1")
+    vtysh_ok = version_key == "version 0"
+    version = sec.get(version_key, "").strip() or None
+    suite_key = next((k for k in sec if k.startswith("suite ")), "suite none")
+    suite: str | None = suite_key.split()[1]
+    if suite == "none":
+        suite = None
+    raw: list[tuple[str, str]] = [("cat /etc/openwrt_release", sec.get("release", ""))]
+    raw.append(("vtysh -c 'show version'", sec.get(version_key, "")))
+    summary4: BgpSummary | None = None
+    summary6: BgpSummary | None = None
+    routes: list[Route] = []
+    if suite is not None:
+        cmds = COMMANDS[suite]
+        for key, command in _commands_for(topology, router, suite):
+            out = sec.get(f"cmd {key}", "")
+            raw.append((command, out))
+            _check_vtysh(out, command, sec.get(f"cmd {key} rc", "0"))
+            instance_missing = out.strip().startswith("%")
+            if key.startswith("summary"):
+                if cmds.json:
+                    s = parse_frr_summary(out, command=command)
+                elif instance_missing:
+                    s = BgpSummary(router_id=None, local_as=None, instance_missing=True)
+                else:
+                    s = _text_parser("parse_bgp_summary")(out, suite=suite)
+                if key == "summary4":
+                    summary4 = s
+                else:
+                    summary6 = s
+            elif cmds.json:
+                routes += parse_frr_routes(out, command=command)
+            else:
+                routes += _text_parser("parse_routes")(out, suite=suite)
+        for i, command in enumerate(BUNDLE_COMMANDS[suite]):
+            if f"extra {i}" in sec:
+                raw.append((command, sec[f"extra {i}"]))
+    return RouterState(
+        router=router.name,
+        suite=suite,
+        version=version,
+        vtysh_ok=vtysh_ok,
+        daemons=tuple(daemons),
+        summary=summary4,
+        summary_v6=summary6,
+        routes=tuple(routes),
+        raw=tuple(raw),
+    )
+
+
+def new_marker() -> str:
+    return f"@@ROUTERCTL-{secrets.token_hex(6)}"
+
+
+def gather(
+    transport: Transport,
+    topology: Topology,
+    router: Router,
+    *,
+    bundle: bool = False,
+    timeout: float = 30.0,
+) -> RouterState:
+    """One exec on ``transport``: the whole router state verify needs (+ bundle extras)."""
+    marker = new_marker()
+    script = build_script(topology, router, marker, bundle=bundle)
+    res = transport.run("sh -s", stdin=script.encode(), timeout=timeout)
+    return parse_state(res.stdout, marker, topology=topology, router=router)
+
+
+# -- probes ------------------------------------------------------------------
+
+
+def _http_answer(raw: str) -> str:
+    """The first body line of an HTTP answer, else the first line."""
+    text = raw.replace("\r\n", "\n")
+    head, sep, body = text.partition("\n\n")
+    if sep and head.startswith("HTTP/"):
+        line = next((ln.strip() for ln in body.splitlines() if ln.strip()), "")
+        status = head.splitlines()[0].split(" ", 2)
+        return line[:60] or " ".join(status[1:])
+    return (text.strip().splitlines() or [""])[0][:60]
+
+
+def _targets(services: Sequence[ClusterService]) -> list[tuple[ClusterService, int]]:
+    return [(s, port) for s in services for port in s.ports]
+
+
+def probe_from_router(
+    transport: Transport,
+    services: Sequence[ClusterService],
+    *,
+    attempts: int = 4,
+    timeout: float = 3.0,
+) -> list[ProbeResult]:
+    """HTTP GET each service address:port from the router (busybox nc), one exec."""
+    targets = _targets(services)
+    if not targets:
+        return []
+    marker = new_marker()
+    lines = [f"M={marker}"]
+    for i, (svc, port) in enumerate(targets):
+        req = f"GET / HTTP/1.0\\r\\nHost: {svc.address}\\r\\nConnection: close\\r\\n\\r\\n"
+        for a in range(attempts):
+            lines.append(
+                f"echo \"$M p {i} {a}\"; printf '{req}' | nc -w {int(timeout)} "
+                f'{shlex.quote(str(svc.address))} {port} 2>&1; echo "$M rc $?"'
+            )
+    lines.append('echo "$M end"')
+    budget = len(targets) * attempts * (timeout + 1) + 10
+    res = transport.run("sh -s", stdin=("\n".join(lines) + "\n").encode(), timeout=budget)
+    sec = split_output(res.stdout, marker)
+    out: list[ProbeResult] = []
+    for i, (svc, port) in enumerate(targets):
+        ok, answers, error = 0, [], None
+        for a in range(attempts):
+            body = sec.get(f"p {i} {a}", "")
+            rc = sec.get(f"p {i} {a} rc", "1").strip()
+            if rc == "0" and body.strip():
+                ok += 1
+                answers.append(_http_answer(body))
+            else:
+                error = body.strip().splitlines()[-1] if body.strip() else f"nc exit {rc}"
+        out.append(
+            ProbeResult(
+                service=svc.qualified_name,
+                address=svc.address,
+                port=port,
+                source="router",
+                attempts=attempts,
+                succeeded=ok,
+                answers=tuple(sorted(set(answers))),
+                error=error,
+            )
+        )
+    return out
+
+
+def _probe_once(addr: IPAddress, port: int, timeout: float) -> str:
+    with socket.create_connection((str(addr), port), timeout=timeout) as s:
+        req = f"GET / HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        s.sendall(req.encode())
+        chunks: list[bytes] = []
+        try:
+            while True:
+                data = s.recv(4096)
+                if not data or sum(len(c) for c in chunks) > 65536:
+                    break
+                chunks.append(data)
+        except TimeoutError:
+            pass
+    return _http_answer(b"".join(chunks).decode("utf-8", "replace"))
+
+
+def probe_local(
+    services: Sequence[ClusterService], *, attempts: int = 4, timeout: float = 3.0
+) -> list[ProbeResult]:
+    """TCP connect + HTTP GET from where routerctl runs."""
+    out: list[ProbeResult] = []
+    for svc, port in _targets(services):
+        ok, answers, error = 0, [], None
+        for _ in range(attempts):
+            try:
+                answers.append(_probe_once(svc.address, port, timeout))
+                ok += 1
+            except OSError as exc:
+                error = exc.strerror or type(exc).__name__
+        out.append(
+            ProbeResult(
+                svc.qualified_name,
+                svc.address,
+                port,
+                "local",
+                attempts,
+                ok,
+                tuple(sorted({a for a in answers if a})),
+                error,
+            )
+        )
+    return out
