@@ -11,6 +11,7 @@ import typer
 
 from routerctl.cli_common import RouterOption, TopologyOption, get_topology
 from routerctl.commands.render import render_app
+from routerctl.errors import UsageError
 from routerctl.metallb.convert import convert_legacy, legacy_config
 from routerctl.metallb.importer import import_metallb
 from routerctl.metallb.yamlio import dump_documents, load_source
@@ -75,8 +76,9 @@ def render_metallb(
             )
     else:
         if router is not None:
-            raise typer.BadParameter(
-                "--router applies to --format crds only", param_hint="--router"
+            raise UsageError(
+                "--router applies to --format crds only",
+                hint="the legacy ConfigMap lists every router as a peer",
             )
         docs = [render_configmap(topo, include_secret=include_secret)]
         for item in configmap_dropped(topo):

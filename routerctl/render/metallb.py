@@ -54,13 +54,12 @@ def peer_address(router: Router) -> IPAddress:
         lans = ", ".join(str(n) for n in router.lan)
         tried = " or ".join(str(a) for a in candidates)
         raise TopologyError(
-            f"router {router.name}: {tried} is not inside its lan ({lans}), so MetalLB"
-            " cannot peer with it",
+            f"{tried} is not inside the router's lan ({lans}), so MetalLB cannot peer with it",
             field=f"routers[{router.name}].router_id",
             hint="set router_id (or ssh.host) to the router's address on the nodes' LAN",
         )
     raise TopologyError(
-        f"router {router.name}: the address MetalLB should peer with is unknown"
+        "the address MetalLB should peer with is unknown"
         f" (ssh.host {router.ssh.host!r} is a name, router_id is not set)",
         field=f"routers[{router.name}].router_id",
         hint="set router_id to the router's address on the nodes' LAN",
