@@ -226,7 +226,7 @@ def _node_selector(reader: Reader) -> dict[str, Any]:
     return out
 
 
-def _peer(reader: Reader, bfd_names: Mapping[str, str]) -> dict[str, Any]:
+def _peer(reader: Reader, bfd_names: Mapping[str, str], *, defaults: bool) -> dict[str, Any]:
     reader.check_keys(PEER_KEYS)
     spec: dict[str, Any] = {
         "myASN": reader.integer("my-asn", lo=0, hi=UINT32, required=True, what="an ASN"),
@@ -234,11 +234,12 @@ def _peer(reader: Reader, bfd_names: Mapping[str, str]) -> dict[str, Any]:
         "peerAddress": reader.string("peer-address", required=True),
     }
     hold = _duration(reader, "hold-time")
-    if hold is None:
-        hold = 90
-    elif 0 < hold < 3:
+    if hold is not None and 0 < hold < 3:
         raise reader.fail("hold-time", f"{hold}s is too short", hint="use 0 or at least 3s")
-    spec["holdTime"] = format_duration(hold)
+    if hold is None and defaults:
+        hold = 90  # MetalLB's default, written out by its converter
+    if hold is not None:
+        spec["holdTime"] = format_duration(hold)
     keepalive = _duration(reader, "keepalive-time")
     if keepalive is not None:
         spec["keepaliveTime"] = format_duration(keepalive)
@@ -283,8 +284,11 @@ def _bfd(reader: Reader) -> dict[str, Any]:
     return dict(sorted(spec.items()))
 
 
-def convert_legacy(config: Reader, *, namespace: str = NAMESPACE) -> Conversion:
-    """The CRDs equivalent to a legacy MetalLB config (see ``legacy_config``)."""
+def convert_legacy(
+    config: Reader, *, namespace: str = NAMESPACE, defaults: bool = True
+) -> Conversion:
+    """The CRDs equivalent to a legacy MetalLB config (see ``legacy_config``).
+    ``defaults=False`` leaves out values the config did not set (the hold time)."""
     notes: list[str] = []
     bfd_docs: list[dict[str, Any]] = []
     bfd_names: dict[str, str] = {}
@@ -299,7 +303,7 @@ def convert_legacy(config: Reader, *, namespace: str = NAMESPACE) -> Conversion:
     peers = []
     for i, reader in enumerate(config.readers("peers"), start=1):
         doc = _meta("BGPPeer", "v1beta2", f"peer{i}", namespace)
-        doc["spec"] = _peer(reader, bfd_names)
+        doc["spec"] = _peer(reader, bfd_names, defaults=defaults)
         bfd = doc["spec"].get("bfdProfile")
         if bfd and bfd not in bfd_names.values():
             notes.append(f"peer{i}: BFD profile {bfd!r} is not defined in bfd-profiles")

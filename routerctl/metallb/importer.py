@@ -212,7 +212,7 @@ def import_metallb(docs: list[Any], *, source: str) -> ImportResult:
         )
     if legacy:
         config, namespace = legacy_config(legacy, source=source)
-        crds = convert_legacy(config, namespace=namespace).docs
+        crds = convert_legacy(config, namespace=namespace, defaults=False).docs
     secrets = {
         str((doc.get("metadata") or {}).get("name")): doc
         for doc, kind in zip(docs, kinds, strict=True)

@@ -119,14 +119,15 @@ def dump_documents(docs: Iterable[Mapping[str, Any]], *, header: str | None = No
 
 
 def load_source(path: Path) -> tuple[list[Any], str]:
-    """Documents from ``path``, or from stdin when ``path`` is ``-``; and the name for errors.
-    A ``kind: List`` (``kubectl get -o yaml``) is flattened into its items."""
+    """Documents from ``path``, or from stdin when ``path`` is ``-``; and the name for errors."""
     if str(path) == "-":
         source = "<stdin>"
-        docs = load_text(sys.stdin.read(), source=source)
-    else:
-        source = str(path)
-        docs = load_file(path)
+        return expand_lists(load_text(sys.stdin.read(), source=source), source=source), source
+    return expand_lists(load_file(path), source=str(path)), str(path)
+
+
+def expand_lists(docs: list[Any], *, source: str) -> list[Any]:
+    """A ``kind: List`` (what ``kubectl get -o yaml`` prints) replaced by its items."""
     out: list[Any] = []
     for doc in docs:
         if isinstance(doc, Mapping) and doc.get("kind") == "List" and "items" in doc:
@@ -136,4 +137,4 @@ def load_source(path: Path) -> tuple[list[Any], str]:
             out.extend(items)
         else:
             out.append(doc)
-    return out, source
+    return out
