@@ -35,6 +35,7 @@ from routerctl.transport import Transport
 from routerctl.verify import ProbeResult, RouterState
 
 DAEMONS = ("zebra", "bgpd")
+PID_DIRS = ("/var/run/frr", "/var/run/quagga")  # where FRR and Quagga keep <daemon>.pid
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,10 @@ def build_script(topology: Topology, router: Router, marker: str, *, bundle: boo
         f"M={marker}",
         'echo "$M release"; cat /etc/openwrt_release 2>/dev/null',
         'echo "$M daemons"',
-        f"for d in {' '.join(DAEMONS)}; do "
-        'if pidof "$d" >/dev/null 2>&1; then echo "$d 1"; else echo "$d 0"; fi; done',
+        # pid files first (namespace-correct), pidof only where no suite pid dir exists
+        f"for d in {' '.join(DAEMONS)}; do s=0; n=0; for r in {' '.join(PID_DIRS)}; do "
+        '[ -d "$r" ] && n=1; [ -r "$r/$d.pid" ] && kill -0 "$(cat "$r/$d.pid")" 2>/dev/null '
+        '&& s=1; done; [ "$n" = 0 ] && pidof "$d" >/dev/null 2>&1 && s=1; echo "$d $s"; done',
         "V=$(vtysh -c 'show version' 2>&1); R=$?",
         'echo "$M version $R"; printf "%s\\n" "$V" | head -n 1',
     ]
@@ -309,9 +312,18 @@ def parse_state(text: str, marker: str, *, topology: Topology, router: Router) -
     routes: list[Route] = []
     if suite is not None:
         cmds = COMMANDS[suite]
-        for key, command in _commands_for(topology, router, suite):
+        planned = _commands_for(topology, router, suite)
+        raw += [(command, sec.get(f"cmd {key}", "")) for key, command in planned]
+        raw += [
+            (command, sec[f"extra {i}"])
+            for i, command in enumerate(BUNDLE_COMMANDS[suite])
+            if f"extra {i}" in sec
+        ]
+        # with a daemon down vtysh cannot answer the BGP commands; the daemons check says so
+        if not all(up for _, up in daemons):
+            planned = []
+        for key, command in planned:
             out = sec.get(f"cmd {key}", "")
-            raw.append((command, out))
             _check_vtysh(out, command, sec.get(f"cmd {key} rc", "0"))
             instance_missing = out.strip().startswith("%")
             if key.startswith("summary"):
@@ -329,9 +341,6 @@ def parse_state(text: str, marker: str, *, topology: Topology, router: Router) -
                 routes += parse_frr_routes(out, command=command)
             else:
                 routes += _text_parser("parse_routes")(out, suite=suite)
-        for i, command in enumerate(BUNDLE_COMMANDS[suite]):
-            if f"extra {i}" in sec:
-                raw.append((command, sec[f"extra {i}"]))
     return RouterState(
         router=router.name,
         suite=suite,
