@@ -32,6 +32,7 @@ class MetallbFormat(str, enum.Enum):
 FileArgument = Annotated[
     Path,
     typer.Argument(
+        metavar="FILE",
         help="MetalLB config: YAML file (a ConfigMap, its config data, or CRDs); - for stdin.",
         show_default=False,
     ),
