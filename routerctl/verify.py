@@ -268,26 +268,39 @@ def _session_observed(n: BgpNeighbor) -> str:
     return text
 
 
+def _healthy_session(state: RouterState, node: Node) -> bool:
+    summary = _summary_for(state, node.address)
+    n = summary.neighbor(node.address) if summary else None
+    return n is not None and n.established and not n.policy_blocked_in
+
+
 def check_session(
-    topology: Topology, router: Router, state: RouterState, node: Node
+    topology: Topology,
+    router: Router,
+    state: RouterState,
+    node: Node,
+    *,
+    redundant: bool = False,
 ) -> list[CheckResult]:
-    """Session, prefixes-received and foreign-prefix checks for one node."""
+    """One node's session. ``redundant``: another node's session is healthy, so a
+    failure here degrades (warning) rather than breaks (critical) the service."""
     name = router.name
+    bad = Severity.WARNING if redundant else Severity.CRITICAL
     cname = f"session {node.name}"
     want = f"Established with {node.address} (AS {topology.cluster.asn})"
     summary = _summary_for(state, node.address)
     if summary is None or summary.instance_missing:
         return [
-            _fail(cname, Severity.CRITICAL, want, "no BGP instance", _MISSING_HINT, name),
+            _fail(cname, bad, want, "no BGP instance", _MISSING_HINT, name),
         ]
     n = summary.neighbor(node.address)
     if n is None:
-        return [_fail(cname, Severity.CRITICAL, want, "no such neighbor", _MISSING_HINT, name)]
+        return [_fail(cname, bad, want, "no such neighbor", _MISSING_HINT, name)]
     if n.remote_as and n.remote_as != topology.cluster.asn:
         return [
             _fail(
                 cname,
-                Severity.CRITICAL,
+                bad,
                 want,
                 f"{_session_observed(n)}",
                 f"the router has remote-as {n.remote_as} for this node but the cluster ASN is "
@@ -305,9 +318,9 @@ def check_session(
         hint = hint.replace("router bgp ASN", f"router bgp {router.asn}").replace(
             "neighbor ADDR", f"neighbor {node.address}"
         )
-        return [_fail(cname, Severity.CRITICAL, want, _session_observed(n), hint, name)]
+        return [_fail(cname, bad, want, _session_observed(n), hint, name)]
     if n.policy_blocked_in:
-        return [_fail(cname, Severity.CRITICAL, want, _session_observed(n), _POLICY_HINT, name)]
+        return [_fail(cname, bad, want, _session_observed(n), _POLICY_HINT, name)]
     return [_ok(cname, want, _session_observed(n), name)]
 
 
@@ -618,8 +631,10 @@ def verify_router(
     if state.summary is None or state.summary.instance_missing:
         return results
     nodes = expected_nodes(topology, router, cluster)
+    healthy = {n.name for n in nodes if _healthy_session(state, n)}
     for node in nodes:
-        results += check_session(topology, router, state, node)
+        redundant = bool(healthy - {node.name})
+        results += check_session(topology, router, state, node, redundant=redundant)
     in_pool = [s for s in cluster.services if topology.pool_for(s.address) is not None]
     results += check_prefixes(router, state, nodes, services_exist=bool(in_pool))
     for svc in cluster.services:

@@ -150,13 +150,13 @@ def test_one_speaker_down_is_degraded_and_names_node() -> None:
         "route default/web 203.0.113.10",
         "route default/api 203.0.113.11",
     }
-    assert bad["session node2"].severity is Severity.CRITICAL
+    # node1 still carries the traffic: degraded, not broken
+    assert bad["session node2"].severity is Severity.WARNING
     assert "speaker is down" in (bad["session node2"].hint or "")
     r = bad["route default/web 203.0.113.10"]
     assert r.severity is Severity.WARNING
     assert "via node1 (198.51.100.5); missing node2 (198.51.100.6)" in r.observed
-    # nagios: a session down is critical even though traffic still flows
-    assert NAGIOS[worst(bad.values())] == 2
+    assert NAGIOS[worst(bad.values())] == 1
 
 
 def test_both_speakers_down_critical_no_route() -> None:
@@ -170,6 +170,7 @@ def test_both_speakers_down_critical_no_route() -> None:
     assert bad["session node1"].observed.startswith("Active")
     assert bad["session node2"].observed.startswith("Connect")
     assert bad["session node1"].hint != bad["session node2"].hint
+    assert bad["session node1"].severity is Severity.CRITICAL  # no node left
     assert worst(bad.values()) is Severity.CRITICAL
 
 
