@@ -219,3 +219,17 @@ def test_configmap_and_crds_agree(topology: str, monkeypatch: pytest.MonkeyPatch
     ]
     pools = sorted(p for adv in of(converted, "BGPAdvertisement") for p in adv["ipAddressPools"])
     assert pools == sorted(p for adv in of(crds, "BGPAdvertisement") for p in adv["ipAddressPools"])
+
+
+def test_pools_of_the_other_family_ride_the_session(tmp_path: Path) -> None:
+    """An IPv6 pool over an IPv4 session needs MetalLB's dualStackAddressFamily."""
+    path = tmp_path / "routerctl.yaml"
+    path.write_text(
+        (SEED_LIKE % {"host": "198.51.100.1", "extra": ""}).replace(
+            "addresses: [203.0.113.0/28]", 'addresses: [203.0.113.0/28, "2001:db8:ff::/120"]'
+        ),
+        encoding="utf-8",
+    )
+    peer = render_crds(load_topology(path))[0]["spec"]
+    assert peer["dualStackAddressFamily"] is True
+    assert "dualStackAddressFamily" not in render_crds(topo(tmp_path))[0]["spec"]

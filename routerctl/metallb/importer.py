@@ -41,7 +41,6 @@ _PEER_IGNORED = {
     "interface": "unnumbered interface",
     "localASN": "local-as",
     "disableMP": "disableMP",
-    "dualStackAddressFamily": "dual-stack address family",
 }
 
 

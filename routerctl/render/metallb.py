@@ -128,11 +128,14 @@ def render_crds(
     peer_names = [(r.name, _object_name(r.name, "router")) for r in routers]
     _unique(peer_names, "router")
     for r, (_, name) in zip(routers, peer_names, strict=True):
+        address = peer_address(r)
         spec: dict[str, Any] = {
             "myASN": topology.cluster.asn,
             "peerASN": r.asn,
-            "peerAddress": str(peer_address(r)),
+            "peerAddress": str(address),
         }
+        if any(a.version != address.version for p in topology.cluster.pools for a in p.addresses):
+            spec["dualStackAddressFamily"] = True  # the other family's pools over this session
         if bgp.hold_time is not None:
             spec["holdTime"] = format_duration(bgp.hold_time)
         if bgp.keepalive_time is not None:
