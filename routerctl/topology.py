@@ -791,6 +791,11 @@ def load_topology(path: Path) -> Topology:
                     "put the node on the LAN, fix 'lan', or set bgp.ebgp_multihop",
                 )
     for router, rm, _ in routers:
+        if router.suite == "quagga" and bgp.bfd:
+            rm["suite"].error(
+                "quagga's bgpd has no BFD, but bgp.bfd is true",
+                "use suite frr (or auto), or set bgp.bfd: false",
+            )
         if router.node_selector and not any(_selected(n, router) for n, _ in nodes):
             rm["node_selector"].error(
                 f"selects none of the nodes for router {router.name!r}",

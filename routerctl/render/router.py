@@ -250,7 +250,8 @@ def _router_bgp(
     lines.extend(line for key in dialect.peer_option_order if (line := options.get(key)))
 
     nodes = _sorted_nodes(topology.nodes_for(router))
-    families = _families(topology)
+    # ipv4 unicast is always policed: bgpd activates it for every neighbor by default
+    families = sorted({4} | set(_families(topology)))
     default_paths = multipath_num if multipath_num is not None else dialect.max_paths_default
 
     def af_lines(version: int, indent: str) -> dict[str, list[str]]:
@@ -279,7 +280,7 @@ def _router_bgp(
         member_lines.append(f" neighbor {node.address} peer-group {PEER_GROUP}")
         member_lines.append(f" neighbor {node.address} description {node.name}")
 
-    if 4 in families and dialect.af_header_v4 is None:
+    if dialect.af_header_v4 is None:
         # Quagga: ipv4 unicast is the router level; the group's policy follows its options
         v4 = af_lines(4, " ")
         lines.extend(v4["activate"] + v4["route-map"])
