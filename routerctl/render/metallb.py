@@ -197,7 +197,7 @@ def render_configmap(topology: Topology, *, include_secret: bool = False) -> dic
     if bgp.password is not None and not include_secret:
         raise UsageError(
             "the legacy ConfigMap carries the BGP password inline",
-            hint="pass --include-secret to write it, or use --format crds (a Secret reference)",
+            hint="pass --include-secret to write it, or use --format crds, it references a Secret",
         )
     password = bgp.password.resolve() if bgp.password is not None else None
     peers = []
