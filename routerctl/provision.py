@@ -1,0 +1,407 @@
+"""Provision one router: lock, install/enable the suite, plan, apply, persist, confirm.
+
+Safety: the running config (and the persisted config files) are saved before the
+delta is applied in one vtysh invocation; a failing vtysh line, a non-zero exit, a
+dropped connection, a read-back mismatch or a confirm timeout restores them and
+raises ``RolledBackError``. A lock directory on the router keeps concurrent runs
+apart. The password travels only in vtysh's stdin and is redacted everywhere else.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import secrets
+import shlex
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from routerctl import backend
+from routerctl.backend import Progress, Suite
+from routerctl.errors import (
+    CommandError,
+    ParseError,
+    RefusedError,
+    RolledBackError,
+    RouterctlError,
+    TransportError,
+)
+from routerctl.parsing import parse_bgp_summaries
+from routerctl.plan import Plan, compute_plan, compute_restore
+from routerctl.render.dialects import DIALECTS
+from routerctl.render.router import render_router
+from routerctl.runningconfig import redact
+from routerctl.topology import Router, Topology
+from routerctl.transport import Transport
+
+LOCK_DIR = "/var/lock/routerctl.lock"
+LOCK_STALE_SECONDS = 900
+VTYSH_TIMEOUT = 120.0
+
+Connect = Callable[[], Transport]
+
+
+@dataclass(frozen=True)
+class ProvisionResult:
+    router: str
+    suite: str
+    installed: tuple[str, ...]
+    plan: Plan
+    applied: bool
+    lines_sent: int
+    written: bool
+    established: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "router": self.router,
+            "suite": self.suite,
+            "installed": list(self.installed),
+            "applied": self.applied,
+            "lines_sent": self.lines_sent,
+            "written": self.written,
+            "established": list(self.established),
+            "plan": self.plan.to_json(),
+        }
+
+
+# -- router-side lock ---------------------------------------------------------
+
+
+class RouterLock:
+    """``mkdir`` lock on the router with owner info; stale after LOCK_STALE_SECONDS."""
+
+    def __init__(self, transport: Transport, *, path: str = LOCK_DIR) -> None:
+        self.transport = transport
+        self.path = path
+        self.token = secrets.token_hex(8)
+        self.owner = f"{self.token} {getpass.getuser()}@{socket.gethostname()} pid {os.getpid()}"
+        self.held = False
+
+    def acquire(self) -> None:
+        q = shlex.quote(self.path)
+        owner = shlex.quote(self.owner)
+        script = f"""mkdir -p "$(dirname {q})"
+if mkdir {q} 2>/dev/null; then echo "$(date +%s) "{owner} > {q}/owner; echo acquired; exit 0; fi
+t=$(cut -d' ' -f1 {q}/owner 2>/dev/null)
+case "$t" in ''|*[!0-9]*) t=$(date -r {q} +%s 2>/dev/null || echo 0);; esac
+if [ $(( $(date +%s) - t )) -gt {LOCK_STALE_SECONDS} ]; then
+  echo stale; cat {q}/owner 2>/dev/null; echo "$(date +%s) "{owner} > {q}/owner; exit 0
+fi
+echo busy; cat {q}/owner 2>/dev/null; exit 3"""
+        res = self.transport.run(script, timeout=30)
+        if res.exit_status == 3:
+            holder = " ".join(res.stdout.split()[3:]) or "another run"  # drop "busy", time, token
+            raise RefusedError(
+                f"router busy: {self.transport.host} is being provisioned by {holder} "
+                f"(lock {self.path})",
+                hint=f"wait for it to finish; a lock older than {LOCK_STALE_SECONDS}s is "
+                "taken over automatically",
+            )
+        if not res.ok:
+            raise CommandError(
+                f"cannot create lock {self.path} on {self.transport.host}: {res.stderr.strip()}"
+            )
+        self.held = True
+
+    def file(self, name: str) -> str:
+        return f"{self.path}/{name}"
+
+    def release(self, transport: Transport | None = None) -> None:
+        if not self.held:
+            return
+        t = transport or self.transport
+        q = shlex.quote(self.path)
+        t.run(
+            f"grep -q {shlex.quote(self.token)} {q}/owner 2>/dev/null && rm -rf {q}; exit 0",
+            timeout=30,
+        )
+        self.held = False
+
+
+# -- vtysh helpers ------------------------------------------------------------
+
+
+def read_running(transport: Transport) -> str:
+    res = transport.run("vtysh -c 'show running-config'", timeout=VTYSH_TIMEOUT)
+    if not res.ok or "Current configuration" not in res.stdout:
+        raise CommandError(
+            f"'show running-config' failed on {transport.host} (exit {res.exit_status}): "
+            f"{(res.stderr or res.stdout).strip()[:200]}"
+        )
+    return res.stdout
+
+
+_PROMPT = re.compile(r"^[^\s#]+(?:\([^)]*\))?#\s?(.*)$")
+
+
+def vtysh_errors(output: str) -> list[str]:
+    """Failed lines in vtysh's echo of a stdin script: ``'<command>': <error>``, redacted.
+
+    Every ``%`` line counts (``% Unknown command``, ``% Invalid input``, warnings too):
+    a rollback is cheaper than a half-understood config.
+    """
+    failures: list[str] = []
+    last_cmd = ""
+    for raw in output.splitlines():
+        line = raw.strip()
+        if line.startswith("%"):
+            failures.append(f"{redact(last_cmd)!r}: {redact(line)}")
+            continue
+        m = _PROMPT.match(line)
+        if m:
+            last_cmd = m.group(1).strip()
+    return failures
+
+
+def apply_script(transport: Transport, lines: tuple[str, ...] | list[str]) -> list[str]:
+    """Send config lines to ONE vtysh over stdin; return failures (empty = all applied)."""
+    script = "configure terminal\n" + "\n".join(lines) + "\nend\n"
+    res = transport.run("vtysh", stdin=script.encode(), timeout=VTYSH_TIMEOUT)
+    failures = vtysh_errors(res.stdout + "\n" + res.stderr)
+    if res.exit_status != 0 and not failures:
+        failures.append(f"vtysh exited {res.exit_status}")
+    return failures
+
+
+def save_config(transport: Transport, suite_save: str) -> None:
+    res = transport.run(f"vtysh -c {shlex.quote(suite_save)}", timeout=VTYSH_TIMEOUT)
+    if not res.ok or "[OK]" not in res.stdout + res.stderr:
+        raise CommandError(
+            f"'{suite_save}' failed on {transport.host}: {(res.stderr or res.stdout).strip()[:200]}"
+        )
+
+
+def sessions_established(
+    transport: Transport, suite: Suite, addresses: list[str]
+) -> tuple[list[str], list[str]]:
+    """(established, not established) among ``addresses``."""
+    res = transport.run(f"vtysh -c {shlex.quote(suite.summary_command)}", timeout=30)
+    up: set[str] = set()
+    try:
+        for summary in parse_bgp_summaries(res.stdout, suite=suite.name):
+            up |= {str(n.address) for n in summary.neighbors if n.established}
+    except ParseError:
+        up = set()
+    return [a for a in addresses if a in up], [a for a in addresses if a not in up]
+
+
+# -- provision ----------------------------------------------------------------
+
+
+def desired_config(topology: Topology, router: Router, suite: str) -> str:
+    return render_router(topology, router.name, suite=suite).text()
+
+
+def plan_router(
+    transport: Transport,
+    topology: Topology,
+    router: Router,
+    *,
+    suite: str | None = None,
+) -> Plan:
+    """Read-only: the plan for ``router`` (suite detected when not given)."""
+    if suite is None:
+        facts = backend.detect(transport)
+        have = backend.installed_suite(facts)
+        suite = router.suite if router.suite != "auto" else (have or "frr")
+    running = read_running(transport)
+    return compute_plan(
+        router=router.name,
+        asn=router.asn,
+        running=running,
+        desired=desired_config(topology, router, suite),
+        ibgp=router.asn == topology.cluster.asn,
+    )
+
+
+def provision(
+    transport: Transport,
+    topology: Topology,
+    router: Router,
+    *,
+    reconnect: Connect | None = None,
+    confirm: Callable[[Plan], bool] = lambda _plan: True,
+    confirm_timeout: float | None = None,
+    progress: Progress = lambda _msg: None,
+) -> ProvisionResult:
+    """Make ``router`` run the desired BGP config; roll back on any failure."""
+    lock = RouterLock(transport)
+    lock.acquire()
+    progress(f"locked {LOCK_DIR} on {transport.host}")
+    state = _Run(transport=transport, reconnect=reconnect, lock=lock, progress=progress)
+    try:
+        return state.run(topology, router, confirm=confirm, confirm_timeout=confirm_timeout)
+    finally:
+        try:
+            lock.release(state.transport)
+        except RouterctlError:
+            progress(f"could not remove {LOCK_DIR} (it is taken over after {LOCK_STALE_SECONDS}s)")
+
+
+@dataclass
+class _Run:
+    transport: Transport
+    reconnect: Connect | None
+    lock: RouterLock
+    progress: Progress
+
+    def run(
+        self,
+        topology: Topology,
+        router: Router,
+        *,
+        confirm: Callable[[Plan], bool],
+        confirm_timeout: float | None,
+    ) -> ProvisionResult:
+        t = self.transport
+        ensured = backend.ensure_suite(t, pin=router.suite, progress=self.progress)
+        suite = ensured.suite
+        self.progress(f"{suite.name} answers on {t.host}")
+        before = read_running(t)
+        desired = desired_config(topology, router, suite.name)
+        plan = compute_plan(
+            router=router.name,
+            asn=router.asn,
+            running=before,
+            desired=desired,
+            ibgp=router.asn == topology.cluster.asn,
+        )
+        result = ProvisionResult(
+            router=router.name,
+            suite=suite.name,
+            installed=ensured.installed,
+            plan=plan,
+            applied=False,
+            lines_sent=0,
+            written=False,
+        )
+        if plan.empty:
+            self.progress("no changes")
+            return result
+        if not confirm(plan):
+            return result
+        # save the running config and the persisted files inside the lock (umask 077)
+        t.write_file(self.lock.file("running.conf"), before.encode(), mode=0o600)
+        backup = " ; ".join(
+            f"if [ -f {shlex.quote(f)} ]; then cp -p {shlex.quote(f)} "
+            f"{self.lock.file(f'persisted{i}')}; fi"
+            for i, f in enumerate(suite.persisted_files)
+        )
+        res = t.run(f"umask 077; {backup}; exit 0", timeout=30)
+        if not res.ok:
+            raise CommandError(f"cannot back up the config on {t.host}: {res.stderr.strip()}")
+        self.progress(f"saved the current config in {LOCK_DIR}")
+        self.progress(f"applying {len(plan.script)} config lines in one vtysh session")
+        try:
+            failures = apply_script(t, plan.script)
+        except TransportError as exc:
+            self._rollback(router, before, suite, written=False, why=str(exc.message))
+            raise RolledBackError(
+                f"connection to {t.host} dropped mid-apply; the previous config was restored",
+                hint="check the link to the router and rerun provision",
+            ) from exc
+        if failures:
+            self._rollback(router, before, suite, written=False, why="vtysh errors")
+            raise RolledBackError(
+                f"vtysh rejected {len(failures)} line(s) on {t.host}: {'; '.join(failures)}; "
+                "the previous config was restored",
+                hint="the router's suite may not support an option in the topology",
+            )
+        after = read_running(t)
+        diff = compute_plan(router=router.name, asn=router.asn, running=after, desired=desired)
+        if not diff.empty:
+            self._rollback(router, before, suite, written=False, why="read-back mismatch")
+            raise RolledBackError(
+                f"after apply, the running config of {t.host} still differs from the desired "
+                f"one ({'; '.join(c.describe() for c in diff.changes[:3])}); "
+                "the previous config was restored",
+                hint="rerun with --debug and report this",
+            )
+        self.progress("read back: running config matches the desired config")
+        save_config(t, _save_command(suite))
+        self.progress(f"persisted with '{_save_command(suite)}'")
+        established: list[str] = []
+        if confirm_timeout is not None:
+            nodes = [str(n.address) for n in topology.nodes_for(router)]
+            self.progress(f"waiting up to {confirm_timeout:g}s for {len(nodes)} sessions")
+            deadline = time.monotonic() + confirm_timeout
+            while True:
+                established, down = sessions_established(t, suite, nodes)
+                if not down:
+                    break
+                if time.monotonic() > deadline:
+                    self._rollback(router, before, suite, written=True, why="confirm timeout")
+                    raise RolledBackError(
+                        f"{len(down)} session(s) not Established within {confirm_timeout:g}s "
+                        f"({', '.join(down)}); the previous config was restored",
+                        hint="check the nodes' BGP speakers (MetalLB), or raise --confirm-timeout",
+                    )
+                time.sleep(1.0)  # poll interval between round trips, bounded by the deadline
+            self.progress(f"all {len(established)} sessions Established")
+        return ProvisionResult(
+            router=router.name,
+            suite=suite.name,
+            installed=ensured.installed,
+            plan=plan,
+            applied=True,
+            lines_sent=len(plan.script),
+            written=True,
+            established=tuple(established),
+        )
+
+    def _rollback(
+        self, router: Router, before: str, suite: Suite, *, written: bool, why: str
+    ) -> None:
+        """Restore ``before`` (and the persisted files if they were rewritten)."""
+        self.progress(f"rolling back ({redact(why)})")
+        t = self.transport
+        try:
+            current = read_running(t)
+        except TransportError:
+            if self.reconnect is None:
+                raise
+            self.progress("reconnecting to restore")
+            t = self.reconnect()
+            self.transport = t
+            current = read_running(t)
+        restore = compute_restore(router=router.name, asn=router.asn, current=current, saved=before)
+        if not restore.empty:
+            failures = apply_script(t, restore.script)
+            if failures:
+                raise CommandError(
+                    f"ROLLBACK FAILED on {t.host}: {'; '.join(failures)}; the saved config is "
+                    f"in {self.lock.file('running.conf')} on the router",
+                    hint="restore it by hand with vtysh",
+                )
+        check = compute_restore(
+            router=router.name, asn=router.asn, current=read_running(t), saved=before
+        )
+        if not check.empty:
+            raise CommandError(
+                f"ROLLBACK INCOMPLETE on {t.host}: "
+                f"{'; '.join(c.describe() for c in check.changes[:3])}; the saved config is in "
+                f"{self.lock.file('running.conf')} on the router",
+                hint="restore it by hand with vtysh",
+            )
+        if written:
+            restore_files = " ; ".join(
+                f"if [ -f {self.lock.file(f'persisted{i}')} ]; then "
+                f"cp -p {self.lock.file(f'persisted{i}')} {shlex.quote(f)}; "
+                f"else rm -f {shlex.quote(f)}; fi"
+                for i, f in enumerate(suite.persisted_files)
+            )
+            res = t.run(restore_files, timeout=30)
+            if not res.ok:
+                raise CommandError(
+                    f"ROLLBACK: cannot restore {', '.join(suite.persisted_files)} on {t.host}: "
+                    f"{res.stderr.strip()}"
+                )
+        self.progress("restored the previous config")
+
+
+def _save_command(suite: Suite) -> str:
+    return DIALECTS[suite.name].save_command
