@@ -1,9 +1,248 @@
-"""CLI commands: lab (placeholder until its issue lands)."""
+"""CLI commands: ``routerctl lab ...`` -- the seed's network from real parts (root needed)."""
 
 from __future__ import annotations
 
+import enum
+import subprocess
+import sys
+import time
+from typing import Annotated, Any
+
 import typer
+
+from routerctl.cli_common import OutputFormat, OutputOption, print_json
+from routerctl.errors import LabError
+from routerctl.lab import Lab, LabSpec, check_environment, down, up
+from routerctl.lab.spec import CLIENT_ADDR, DEFAULT_OVERLAY_KB
+
+lab_app = typer.Typer(
+    help="The lab: an OpenWrt-like router (FRR, Dropbear), MetalLB-like nodes (GoBGP), "
+    "a client, in network namespaces. Needs root.",
+    no_args_is_help=True,
+)
+
+NameOption = Annotated[
+    str, typer.Option("--name", "-n", help="Lab name (prefixes its namespaces and state folder).")
+]
+LabRouterOption = Annotated[
+    str | None, typer.Option("--router", "-r", help="Router (rtr, or rtr1.. with --routers N).")
+]
+
+
+class Suite(str, enum.Enum):
+    frr = "frr"
+    quagga = "quagga"
+
+
+class Pkg(str, enum.Enum):
+    opkg = "opkg"
+    apk = "apk"
+
+
+class LinkAction(str, enum.Enum):
+    down = "down"
+    up = "up"
+
+
+class SpeakerAction(str, enum.Enum):
+    stop = "stop"
+    start = "start"
+
+
+def _progress(text: str) -> None:
+    typer.echo(f"  {text}", err=True)
+
+
+@lab_app.command("up")
+def up_cmd(  # noqa: PLR0917 (typer options)
+    name: NameOption = "lab",
+    nodes: Annotated[int, typer.Option("--nodes", help="Number of cluster nodes.")] = 2,
+    routers: Annotated[int, typer.Option("--routers", help="Number of routers on the LAN.")] = 1,
+    suite: Annotated[
+        Suite, typer.Option("--suite", help="Routing suite layout the router has.")
+    ] = Suite.frr,
+    no_suite: Annotated[
+        bool, typer.Option("--no-suite", help="The suite is not installed yet (provision it).")
+    ] = False,
+    pkg: Annotated[
+        Pkg, typer.Option("--pkg", help="Package manager: opkg (23.05) or apk (25.12).")
+    ] = Pkg.opkg,
+    overlay_free: Annotated[
+        int, typer.Option("--overlay-free", help="Size of /overlay in KB (small: install fails).")
+    ] = DEFAULT_OVERLAY_KB,
+    password: Annotated[
+        bool,
+        typer.Option(
+            "--password",
+            help="Use a BGP password: $ROUTERCTL_BGP_PASSWORD if set, else a generated one.",
+        ),
+    ] = False,
+    configure: Annotated[
+        bool, typer.Option("--configure", help="Configure the router by hand as in the seed.")
+    ] = False,
+    wait: Annotated[
+        float,
+        typer.Option("--wait", help="With --configure: wait up to SECONDS for Established."),
+    ] = 0.0,
+    output: OutputOption = OutputFormat.table,
+) -> None:
+    """Build the lab (cleaning leftovers of a lab with the same name first)."""
+    spec = LabSpec(
+        name=name,
+        nodes=nodes,
+        routers=routers,
+        suite=suite.value,
+        installed=not no_suite,
+        pkg=pkg.value,
+        overlay_free_kb=overlay_free,
+        password=password,
+        configure=configure,
+    )
+    t0 = time.monotonic()
+    lab = up(spec, progress=None if output is OutputFormat.json else _progress)
+    elapsed = time.monotonic() - t0
+    if configure and wait > 0:
+        for r in spec.router_names():
+            lab.wait_established(router=r, timeout=wait)
+    if output is OutputFormat.json:
+        print_json({"up_seconds": round(elapsed, 2), **lab.status()})
+        return
+    layout = f"{suite.value} {'installed' if not no_suite else 'not installed'}, {pkg.value}"
+    typer.echo(f"lab {name} up in {elapsed:.2f} s")
+    for r in spec.router_names():
+        typer.echo(f"  router {r:<6} {spec.router_addr(r)}  ({layout}; ns {spec.netns(r)})")
+    for n in spec.node_names():
+        typer.echo(f"  node   {n:<6} {spec.node_addr(n)}  (GoBGP AS 65001, http :8080)")
+    typer.echo(f"  client        {CLIENT_ADDR}  (ns {spec.netns('client')})")
+    typer.echo(f"topology: {spec.topology_file}")
+    typer.echo(f"ssh:      ssh -F {spec.ssh_config} {spec.router_names()[0]}")
+    if configure and wait > 0:
+        typer.echo("sessions: Established")
+
+
+@lab_app.command("down")
+def down_cmd(name: NameOption = "lab") -> None:
+    """Remove every namespace, mount and process of the lab (idempotent)."""
+    removed = down(name)
+    typer.echo(
+        f"lab {name} down: {removed['processes']} processes, "
+        f"{removed['namespaces']} namespaces removed"
+    )
+
+
+def _status_table(status: dict[str, Any]) -> None:
+    typer.echo(f"lab {status['name']} ({status['state_dir']})")
+    for ns, present in status["namespaces"].items():
+        typer.echo(f"  netns {ns:<18} {'present' if present else 'MISSING'}")
+    for r, info in status["routers"].items():
+        daemons = " ".join(f"{d}:{'up' if ok else 'down'}" for d, ok in info["daemons"].items())
+        typer.echo(f"  router {r:<6} {info['address']:<14} {daemons}")
+        for addr, state in info["sessions"].items():
+            typer.echo(f"    neighbor {addr:<14} {state}")
+    for n, info in status["nodes"].items():
+        typer.echo(
+            f"  node {n:<8} {info['address']:<14} link:{info['link']} "
+            f"speaker:{'up' if info['speaker'] else 'down'} http:{'up' if info['http'] else 'down'}"
+        )
+
+
+@lab_app.command("status")
+def status_cmd(name: NameOption = "lab", output: OutputOption = OutputFormat.table) -> None:
+    """Namespaces, daemons and BGP sessions of a running lab."""
+    check_environment()
+    status = Lab.attach(name).status()
+    if output is OutputFormat.json:
+        print_json(status)
+    else:
+        _status_table(status)
+
+
+@lab_app.command("topology")
+def topology_cmd(name: NameOption = "lab") -> None:
+    """Print the lab's topology file (routerctl.yaml pointing at the lab)."""
+    lab = Lab.attach(name)
+    typer.echo(lab.topology_file.read_text(encoding="utf-8"), nl=False)
+
+
+@lab_app.command("ssh", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def ssh_cmd(ctx: typer.Context, name: NameOption = "lab", router: LabRouterOption = None) -> None:
+    """SSH to the router (OpenSSH with the lab's ssh_config); extra args are the command."""
+    lab = Lab.attach(name)
+    target = router or lab.spec.router_names()[0]
+    if target not in lab.spec.router_names():
+        raise LabError(f"no router {target!r} in lab {name}")
+    try:
+        rc = subprocess.call(["ssh", "-F", str(lab.ssh_config), target, *ctx.args])
+    except FileNotFoundError as exc:
+        raise LabError("ssh not found", hint="apt-get install openssh-client") from exc
+    raise typer.Exit(rc)
+
+
+@lab_app.command("vtysh")
+def vtysh_cmd(
+    commands: Annotated[list[str], typer.Option("--command", "-c", help="vtysh command.")],
+    name: NameOption = "lab",
+    router: LabRouterOption = None,
+) -> None:
+    """Run vtysh commands on the router (directly in its namespace)."""
+    check_environment()
+    lab = Lab.attach(name)
+    args: list[str] = []
+    for c in commands:
+        args += ["-c", c]
+    proc = subprocess.run(
+        [*lab.router_cmd(router), "vtysh", *args], capture_output=True, text=True, check=False
+    )
+    sys.stdout.write(proc.stdout)
+    sys.stderr.write(proc.stderr)
+    raise typer.Exit(proc.returncode)
+
+
+@lab_app.command("configure")
+def configure_cmd(
+    name: NameOption = "lab",
+    router: LabRouterOption = None,
+    wait: Annotated[float, typer.Option("--wait", help="Wait up to SECONDS for Established.")] = 0,
+) -> None:
+    """Configure the router by hand as in the seed (neighbors, descriptions; write memory)."""
+    check_environment()
+    lab = Lab.attach(name)
+    lab.configure_seed(router=router)
+    typer.echo(f"router {router or lab.spec.router_names()[0]} configured as in the seed")
+    if wait > 0:
+        lab.wait_established(router=router, timeout=wait)
+        typer.echo("sessions: Established")
+
+
+@lab_app.command("node")
+def node_cmd(
+    node: Annotated[str, typer.Argument(help="Node name (node1, node2, ...).")],
+    action: Annotated[LinkAction, typer.Argument(help="down: cut its link; up: restore it.")],
+    name: NameOption = "lab",
+) -> None:
+    """Cut or restore a node's link to the LAN (fault injection)."""
+    check_environment()
+    Lab.attach(name).node_link(node, up=action is LinkAction.up)
+    typer.echo(f"node {node}: link {action.value}")
+
+
+@lab_app.command("speaker")
+def speaker_cmd(
+    node: Annotated[str, typer.Argument(help="Node name (node1, node2, ...).")],
+    action: Annotated[SpeakerAction, typer.Argument(help="stop or start its GoBGP speaker.")],
+    name: NameOption = "lab",
+) -> None:
+    """Stop or start a node's BGP speaker (fault injection)."""
+    check_environment()
+    lab = Lab.attach(name)
+    if action is SpeakerAction.stop:
+        lab.stop_speaker(node)
+    else:
+        lab.start_speaker(node)
+    done = "stopped" if action is SpeakerAction.stop else "started"
+    typer.echo(f"node {node}: speaker {done}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.add_typer(lab_app, name="lab")

@@ -1,0 +1,21 @@
+"""The lab: the seed's network (OpenWrt router, MetalLB nodes, a client) from real parts.
+
+``up(LabSpec(...))`` builds it in network namespaces (root needed), ``Lab.attach(name)``
+finds a running one, ``down(name)`` removes it. See docs/readme/lab.md.
+"""
+
+from routerctl.lab.core import Lab, LabState, check_environment, down, lab_netns, poll, up
+from routerctl.lab.spec import LAB_ROOT, PASSWORD_ENV, LabSpec
+
+__all__ = [
+    "LAB_ROOT",
+    "PASSWORD_ENV",
+    "Lab",
+    "LabSpec",
+    "LabState",
+    "check_environment",
+    "down",
+    "lab_netns",
+    "poll",
+    "up",
+]

@@ -1,0 +1,245 @@
+"""What a lab looks like: names, addresses, the topology it hands to routerctl.
+
+Pure data, no I/O. Every lab has a short NAME that prefixes its namespaces and
+its state folder, so several labs can run on one machine at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from routerctl.errors import UsageError
+from routerctl.topology import (
+    AddressRange,
+    BgpOptions,
+    Cluster,
+    Node,
+    Pool,
+    Router,
+    Secret,
+    Service,
+    SshTarget,
+    Topology,
+)
+
+LAB_ROOT = Path("/run/routerctl-lab")
+NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+PASSWORD_ENV = "ROUTERCTL_BGP_PASSWORD"  # noqa: S105 (a variable name)
+
+ROUTER_ASN = 65000
+CLUSTER_ASN = 65001
+LAN = ipaddress.IPv4Network("198.51.100.0/24")
+CLIENT_NET = ipaddress.IPv4Network("192.0.2.0/24")
+CLIENT_ROUTER_ADDR = ipaddress.IPv4Address("192.0.2.1")
+CLIENT_ADDR = ipaddress.IPv4Address("192.0.2.10")
+POOL_NAME = "default"
+POOL_RANGE = "203.0.113.30-203.0.113.49"
+SERVICE_PORT = 8080
+SERVICES = (
+    ("default", "nginx-lb", ipaddress.IPv4Address("203.0.113.30")),
+    ("default", "nginx2-lb", ipaddress.IPv4Address("203.0.113.31")),
+)
+SUITES = ("frr", "quagga")
+PKG_MANAGERS = ("opkg", "apk")
+# What /etc/openwrt_release says per package manager (apk arrived with 25.12).
+RELEASES = {"opkg": "23.05.5", "apk": "25.12.0"}
+DEFAULT_OVERLAY_KB = 16384
+MAX_NODES = 40
+MAX_ROUTERS = 8
+
+
+def router_address(index: int) -> ipaddress.IPv4Address:
+    """LAN address of router ``index`` (1-based): .2, .3, .4, then .201 and up."""
+    host = 1 + index if index <= 3 else 196 + index
+    return LAN.network_address + host
+
+
+def node_address(index: int) -> ipaddress.IPv4Address:
+    """LAN address of node ``index`` (1-based): .5, .6, ..."""
+    return LAN.network_address + 4 + index
+
+
+@dataclass(frozen=True)
+class LabSpec:
+    """The options a lab was brought up with (``lab up`` flags)."""
+
+    name: str = "lab"
+    nodes: int = 2
+    routers: int = 1
+    suite: str = "frr"  # frr | quagga: the layout the router "has"
+    installed: bool = True  # False: the suite is not installed yet (--no-suite)
+    pkg: str = "opkg"  # opkg | apk
+    overlay_free_kb: int = DEFAULT_OVERLAY_KB
+    password: bool = False
+    configure: bool = False
+    root: Path = field(default=LAB_ROOT)
+
+    def __post_init__(self) -> None:
+        if not NAME_RE.match(self.name):
+            raise UsageError(
+                f"bad lab name {self.name!r}",
+                hint="use 1-12 lowercase letters and digits, starting with a letter",
+            )
+        if not 1 <= self.nodes <= MAX_NODES:
+            raise UsageError(f"--nodes {self.nodes} is out of range", hint=f"use 1..{MAX_NODES}")
+        if not 1 <= self.routers <= MAX_ROUTERS:
+            raise UsageError(
+                f"--routers {self.routers} is out of range", hint=f"use 1..{MAX_ROUTERS}"
+            )
+        if self.suite not in SUITES:
+            raise UsageError(f"unknown suite {self.suite!r}", hint="use frr or quagga")
+        if self.pkg not in PKG_MANAGERS:
+            raise UsageError(f"unknown package manager {self.pkg!r}", hint="use opkg or apk")
+        if self.suite == "quagga" and self.pkg == "apk":
+            raise UsageError(
+                "--suite quagga with --pkg apk does not exist",
+                hint="Quagga was removed after OpenWrt 23.05; use --pkg opkg",
+            )
+        if self.overlay_free_kb < 64:
+            raise UsageError(
+                f"--overlay-free {self.overlay_free_kb} is too small", hint="use at least 64 (KB)"
+            )
+
+    # ---- names -----------------------------------------------------------
+    @property
+    def state_dir(self) -> Path:
+        return self.root / self.name
+
+    def router_names(self) -> list[str]:
+        return ["rtr"] if self.routers == 1 else [f"rtr{i}" for i in range(1, self.routers + 1)]
+
+    def node_names(self) -> list[str]:
+        return [f"node{i}" for i in range(1, self.nodes + 1)]
+
+    def netns(self, member: str) -> str:
+        """Namespace of a member (``rtr``, ``rtr2``, ``node1``, ``client``, ``lan``)."""
+        return f"{self.name}-{member}"
+
+    def all_netns(self) -> list[str]:
+        members = ["lan", *self.router_names(), *self.node_names(), "client"]
+        return [self.netns(m) for m in members]
+
+    def router_addr(self, router: str) -> ipaddress.IPv4Address:
+        return router_address(self.router_names().index(router) + 1)
+
+    def node_addr(self, node: str) -> ipaddress.IPv4Address:
+        return node_address(self.node_names().index(node) + 1)
+
+    @property
+    def release(self) -> str:
+        return RELEASES[self.pkg]
+
+    # ---- files -------------------------------------------------------------
+    @property
+    def ssh_config(self) -> Path:
+        return self.state_dir / "ssh_config"
+
+    @property
+    def identity_file(self) -> Path:
+        return self.state_dir / "id_ed25519"
+
+    @property
+    def known_hosts(self) -> Path:
+        return self.state_dir / "known_hosts"
+
+    @property
+    def topology_file(self) -> Path:
+        return self.state_dir / "routerctl.yaml"
+
+    @property
+    def password_file(self) -> Path:
+        return self.state_dir / "bgp-password"
+
+    # ---- the topology --------------------------------------------------------
+    def password_secret(self, *, env_set: bool) -> Secret | None:
+        """Env var when the user exported it, else the lab's generated password file."""
+        if not self.password:
+            return None
+        return Secret(env=PASSWORD_ENV) if env_set else Secret(file=self.password_file)
+
+    def topology(self, *, password: Secret | None = None) -> Topology:
+        routers = tuple(
+            Router(
+                name=r,
+                ssh=SshTarget(host=r, ssh_config=self.ssh_config),
+                asn=ROUTER_ASN,
+                router_id=self.router_addr(r),
+                lan=(LAN,),
+            )
+            for r in self.router_names()
+        )
+        nodes = tuple(Node(name=n, address=self.node_addr(n)) for n in self.node_names())
+        first, last = (ipaddress.IPv4Address(a) for a in POOL_RANGE.split("-"))
+        pool = Pool(name=POOL_NAME, addresses=(AddressRange(POOL_RANGE, first, last),))
+        return Topology(
+            routers=routers,
+            cluster=Cluster(asn=CLUSTER_ASN, nodes=nodes, pools=(pool,)),
+            bgp=BgpOptions(password=password),
+            services=tuple(
+                Service(namespace=ns, name=n, address=a, port=SERVICE_PORT) for ns, n, a in SERVICES
+            ),
+            source=self.topology_file,
+        )
+
+    def topology_document(self, *, password: Secret | None = None) -> dict[str, Any]:
+        """The topology as the YAML document ``routerctl.yaml`` holds."""
+        doc: dict[str, Any] = {
+            "routers": [
+                {
+                    "name": r,
+                    "ssh": {"host": r, "ssh_config": str(self.ssh_config)},
+                    "asn": ROUTER_ASN,
+                    "router_id": str(self.router_addr(r)),
+                    "lan": [str(LAN)],
+                }
+                for r in self.router_names()
+            ],
+            "cluster": {
+                "asn": CLUSTER_ASN,
+                "nodes": [
+                    {"name": n, "address": str(self.node_addr(n))} for n in self.node_names()
+                ],
+                "pools": [{"name": POOL_NAME, "addresses": [POOL_RANGE]}],
+            },
+        }
+        if password is not None:
+            pw: dict[str, str] = (
+                {"env": password.env} if password.env else {"file": str(password.file)}
+            )
+            doc["bgp"] = {"password": pw}
+        doc["services"] = [
+            {"name": f"{ns}/{n}", "address": str(a), "port": SERVICE_PORT} for ns, n, a in SERVICES
+        ]
+        return doc
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "nodes": self.nodes,
+            "routers": self.routers,
+            "suite": self.suite,
+            "installed": self.installed,
+            "pkg": self.pkg,
+            "overlay_free_kb": self.overlay_free_kb,
+            "password": self.password,
+            "configure": self.configure,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], *, root: Path = LAB_ROOT) -> LabSpec:
+        return cls(
+            name=str(data["name"]),
+            nodes=int(data["nodes"]),
+            routers=int(data["routers"]),
+            suite=str(data["suite"]),
+            installed=bool(data["installed"]),
+            pkg=str(data["pkg"]),
+            overlay_free_kb=int(data["overlay_free_kb"]),
+            password=bool(data["password"]),
+            configure=bool(data["configure"]),
+            root=root,
+        )
