@@ -85,6 +85,7 @@ class NextHop:
     blackhole: bool = False
     unreachable: bool = False
     weight: int | None = None
+    vrf: str | None = None  # "(vrf X)": the next hop lives in another VRF
 
 
 @dataclass(frozen=True)

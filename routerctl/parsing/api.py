@@ -1,0 +1,176 @@
+"""Public parsing API: text or JSON in, typed model out."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from routerctl.errors import ParseError
+from routerctl.model import BgpNeighbor, BgpSummary, Route
+from routerctl.parsing import json_path, text
+from routerctl.parsing.detect import (
+    SUITES,
+    Prepared,
+    detect_command,
+    detect_suite,
+    normalise_command,
+    prepare,
+)
+
+Parsed = list[BgpSummary] | list[Route] | dict[str, BgpNeighbor]
+
+_NO_INSTANCE = re.compile(
+    r"^\s*%?\s*(?:BGP instance not found|No BGP process is configured|"
+    r"No BGP instances? (?:found|configured)|BGP is not running)\.?\s*$"
+)
+_BGP_SUMMARY = re.compile(r"show (?:ip )?bgp\b.*\bsummary\b.*")
+_BGP_NEIGHBORS = re.compile(r"show (?:ip )?bgp\b.*\bneighbors?\b.*")
+_ROUTE = re.compile(r"show (?:ip|ipv6) route\b.*")
+
+
+def _check_suite(suite: str | None) -> None:
+    if suite is not None and suite not in SUITES:
+        raise ParseError(f"unknown suite {suite!r}", hint="use frr or quagga")
+
+
+def _strip_json(command: str) -> str:
+    return command[:-5] if command.endswith(" json") else command
+
+
+def _prepare(output: str) -> Prepared:
+    prepared = prepare(output)
+    if not any(line.strip() for line in prepared.lines):
+        raise ParseError("empty router output: nothing to parse", hint="pass the command's output")
+    return prepared
+
+
+def _run_text(
+    prepared: Prepared, *, suite: str | None, command: str, output: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """Run the suite's template; if the suite was guessed and fails, try the other one."""
+    _check_suite(suite)
+    first = suite or detect_suite(output)
+    order = [first] if suite else [first, *(s for s in SUITES if s != first)]
+    error: ParseError | None = None
+    for candidate in order:
+        try:
+            template = text.template_for(candidate, command)
+        except ParseError as exc:
+            error = error or exc
+            continue
+        try:
+            return candidate, text.run_template(template, prepared)
+        except ParseError as exc:
+            error = error or exc
+    assert error is not None
+    raise error
+
+
+def _afi_hint(command: str) -> tuple[str, str]:
+    """(afi, safi) a command asks for, for outputs that do not print it."""
+    m = re.search(r" (ipv4|ipv6)(?: (unicast|multicast|unreachability))?", command)
+    return (m[1], m[2] or "unicast") if m else ("ipv4", "unicast")
+
+
+def parse_bgp_summaries(
+    output: str, *, suite: str | None = None, command: str | None = None
+) -> list[BgpSummary]:
+    """Every (VRF, AFI/SAFI) section of a ``show ... bgp ... summary`` output, text or JSON."""
+    prepared = _prepare(output)
+    cmd = normalise_command(command) if command else prepared.command
+    if not cmd or not _BGP_SUMMARY.fullmatch(cmd):
+        cmd = "show ip bgp summary"
+    cmd = _strip_json(cmd)
+    if prepared.lines[0].lstrip().startswith("{"):
+        return json_path.summaries(
+            json_path.load(prepared, what="BGP summary"), afi_hint=_afi_hint(cmd)
+        )
+    body = [line for line in prepared.lines if line.strip()]
+    if all(_NO_INSTANCE.match(line) for line in body):
+        return [BgpSummary(router_id=None, local_as=None, instance_missing=True)]
+    _, rows = _run_text(prepared, suite=suite, command=cmd, output=output)
+    result = text.summaries_from_rows(rows, afi_hint=_afi_hint(cmd))
+    if not result:
+        raise ParseError(
+            "no BGP summary found in the output",
+            hint="pass the output of `show ip bgp summary`",
+        )
+    return result
+
+
+def parse_bgp_summary(
+    output: str,
+    *,
+    suite: str | None = None,
+    afi: str | None = None,
+    vrf: str | None = None,
+    command: str | None = None,
+) -> BgpSummary:
+    """One BgpSummary: the section for ``afi``/``vrf`` (default: IPv4 of the default VRF).
+
+    ``command`` tells the AFI of outputs that do not print it (``show bgp ipv6 unicast
+    summary``).
+    ``% BGP instance not found`` gives ``BgpSummary(instance_missing=True)``.
+    """
+    sections = parse_bgp_summaries(output, suite=suite, command=command)
+    if sections[0].instance_missing:
+        return sections[0]
+    want_afi = afi or "ipv4"
+    for s in sections:
+        if s.afi == want_afi and s.vrf == vrf:
+            return s
+    if afi is None and vrf is None:
+        return sections[0]
+    return BgpSummary(
+        router_id=sections[0].router_id, local_as=sections[0].local_as, vrf=vrf, afi=want_afi
+    )
+
+
+def parse_routes(
+    output: str, *, suite: str | None = None, command: str | None = None
+) -> list[Route]:
+    """``show ip|ipv6 route [...]`` (text, any suite, or FRR JSON) as Route entries."""
+    prepared = _prepare(output)
+    cmd = normalise_command(command) if command else prepared.command
+    if not cmd or not _ROUTE.fullmatch(cmd):
+        cmd = detect_command(output) or "show ip route"
+        if not _ROUTE.fullmatch(cmd):
+            cmd = "show ip route"
+    cmd = _strip_json(cmd)
+    if prepared.lines[0].lstrip().startswith("{"):
+        return json_path.routes(json_path.load(prepared, what="routes"))
+    used, rows = _run_text(prepared, suite=suite, command=cmd, output=output)
+    return text.routes_from_rows(rows, suite=used)
+
+
+def parse_bgp_neighbors_json(output: str) -> dict[str, BgpNeighbor]:
+    """FRR ``show bgp [vrf X|all] neighbors json`` keyed by neighbor address or interface."""
+    prepared = _prepare(output)
+    if not prepared.lines[0].lstrip().startswith("{"):
+        raise ParseError(
+            "`show bgp neighbors` is parsed from JSON only",
+            hint="run `show bgp neighbors json` (FRR) instead",
+        )
+    return json_path.neighbors(json_path.load(prepared, what="BGP neighbors"))
+
+
+def parse(output: str, *, command: str | None = None, suite: str | None = None) -> Parsed:
+    """Parse any supported output; ``command`` and ``suite`` are detected when not given."""
+    _check_suite(suite)
+    cmd = normalise_command(command) if command else detect_command(output)
+    if cmd is None:
+        raise ParseError(
+            "cannot tell which command printed this output",
+            hint='pass --command, e.g. --command "show ip bgp summary"',
+        )
+    if _BGP_SUMMARY.fullmatch(cmd):
+        return parse_bgp_summaries(output, suite=suite, command=cmd)
+    if _BGP_NEIGHBORS.fullmatch(cmd):
+        return parse_bgp_neighbors_json(output)
+    if _ROUTE.fullmatch(cmd):
+        return parse_routes(output, suite=suite, command=cmd)
+    raise ParseError(
+        f"unsupported command {cmd!r}",
+        hint="supported: show [ip] bgp ... summary, show ip|ipv6 route ..., "
+        "show bgp neighbors json",
+    )

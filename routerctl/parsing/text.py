@@ -1,0 +1,242 @@
+"""The TextFSM path: index lookup, templates, records to the typed model."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import ipaddress
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import textfsm
+
+from routerctl._resources import parsers_dir
+from routerctl.errors import ParseError
+from routerctl.model import BgpNeighbor, BgpSummary, NextHop, Route, SessionState
+from routerctl.parsing.detect import Prepared
+from routerctl.parsing.values import (
+    parse_asn,
+    parse_ip,
+    parse_neighbor_name,
+    parse_state,
+    parse_uptime,
+)
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    suite: str
+    command: re.Pattern[str]
+    template: str
+
+
+@functools.cache
+def index() -> tuple[IndexEntry, ...]:
+    """The template index (``parsers/index``): (suite, command regex, template)."""
+    text = parsers_dir().joinpath("index").read_text(encoding="utf-8")
+    rows = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    entries = []
+    for row in list(csv.reader(rows, skipinitialspace=True))[1:]:
+        suite, command, template = (c.strip() for c in row)
+        entries.append(IndexEntry(suite, re.compile(command), template))
+    return tuple(entries)
+
+
+def template_for(suite: str, command: str) -> str:
+    """Template file name for (suite, normalised command), or ParseError."""
+    for entry in index():
+        if entry.suite == suite and entry.command.fullmatch(command):
+            return entry.template
+    known = sorted({e.command.pattern for e in index() if e.suite == suite})
+    raise ParseError(
+        f"no {suite} template for command {command!r}",
+        hint=f"supported: {'; '.join(known)}" if known else "supported suites: frr, quagga",
+    )
+
+
+@functools.cache
+def _template_source(name: str) -> str:
+    return parsers_dir().joinpath(name).read_text(encoding="utf-8")
+
+
+class _CountingFSM(textfsm.TextFSM):  # type: ignore[misc]
+    """TextFSM that remembers how many input lines it has consumed."""
+
+    lines_seen = 0
+
+    def _CheckLine(self, line: str) -> Any:
+        self.lines_seen += 1
+        return super()._CheckLine(line)
+
+
+def run_template(name: str, prepared: Prepared) -> list[dict[str, Any]]:
+    """Run one template over prepared lines; ParseError names template, line number, line."""
+    fsm = _CountingFSM(io.StringIO(_template_source(name)))
+    try:
+        rows = fsm.ParseText("\n".join(prepared.lines) + "\n")
+    except textfsm.TextFSMError as exc:
+        idx = max(fsm.lines_seen - 1, 0)
+        line = prepared.lines[idx] if idx < len(prepared.lines) else ""
+        raise ParseError(
+            f"{name}: line {prepared.first_line + idx}: cannot parse {line.strip()!r}",
+            hint="not a Quagga/FRR output of this command, or a format this template lacks; "
+            "check --suite/--command",
+        ) from exc
+    header = fsm.header
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+# --- BGP summary -----------------------------------------------------------------------------
+
+
+def summaries_from_rows(
+    rows: Sequence[dict[str, Any]], *, afi_hint: tuple[str, str]
+) -> list[BgpSummary]:
+    """Group neighbor records into one BgpSummary per (VRF, AFI/SAFI) section."""
+    sections: dict[tuple[str, ...], list[BgpNeighbor]] = {}
+    heads: dict[tuple[str, ...], dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row[k] for k in ("VRF", "VRF_ID", "AFI", "SAFI", "ROUTER_ID", "LOCAL_AS"))
+        neighbors = sections.setdefault(key, [])
+        heads.setdefault(key, row)
+        if row["NEIGHBOR"] or row["VERSION"]:
+            neighbors.append(_neighbor(row))
+    out = []
+    for key, neighbors in sections.items():
+        head = heads[key]
+        vrf = head["VRF"] or None
+        if vrf == "default" or (vrf is None and head["VRF_ID"] == "0"):
+            vrf = None
+        router_id = parse_ip(head["ROUTER_ID"]) if head["ROUTER_ID"] else None
+        local_as = head["LOCAL_AS"]
+        out.append(
+            BgpSummary(
+                router_id=router_id if isinstance(router_id, ipaddress.IPv4Address) else None,
+                local_as=parse_asn(local_as) if local_as and local_as[0].isdigit() else None,
+                neighbors=tuple(neighbors),
+                vrf=vrf,
+                afi=(head["AFI"] or afi_hint[0]).lower(),
+                safi=(head["SAFI"] or afi_hint[1]).lower(),
+                rib_entries=int(head["RIB_ENTRIES"]) if head["RIB_ENTRIES"] else None,
+            )
+        )
+    return out
+
+
+def _neighbor(row: dict[str, Any]) -> BgpNeighbor:
+    address, interface, hostname = parse_neighbor_name(row["NEIGHBOR"])
+    state_text: str = row["STATE_PFXRCD"]
+    received: int | None = None
+    blocked_in = False
+    if state_text.isdigit():
+        state, received = SessionState.ESTABLISHED, int(state_text)
+    elif state_text in ("(Policy)", "(NoNeg)"):
+        state, blocked_in = SessionState.ESTABLISHED, state_text == "(Policy)"
+    else:
+        state = parse_state(state_text)
+    sent_text: str = row["PFXSNT"]
+    description = row["DESCRIPTION"] or None
+    return BgpNeighbor(
+        address=address,
+        remote_as=parse_asn(row["REMOTE_AS"]),
+        state=state,
+        interface=interface,
+        hostname=hostname,
+        description=None if description == "N/A" else description,
+        version=int(row["VERSION"]),
+        messages_received=int(row["MSG_RCVD"]),
+        messages_sent=int(row["MSG_SENT"]),
+        table_version=int(row["TABLE_VERSION"]),
+        in_queue=int(row["IN_QUEUE"]),
+        out_queue=int(row["OUT_QUEUE"]),
+        uptime=parse_uptime(row["UPTIME"]),
+        prefixes_received=received,
+        prefixes_sent=int(sent_text) if sent_text.isdigit() else None,
+        policy_blocked_in=blocked_in,
+        policy_blocked_out=sent_text == "(Policy)",
+    )
+
+
+# --- routes ----------------------------------------------------------------------------------
+
+PROTOCOLS = {
+    "K": "kernel",
+    "C": "connected",
+    "L": "local",
+    "S": "static",
+    "R": "rip",
+    "O": "ospf",
+    "I": "isis",
+    "B": "bgp",
+    "E": "eigrp",
+    "N": "nhrp",
+    "T": "table",
+    "v": "vnc",
+    "V": "vnc-direct",
+    "A": "babel",
+    "D": "sharp",
+    "F": "pbr",
+    "f": "openfabric",
+    "t": "table-direct",
+    "P": "pim",
+    "H": "hsls",
+    "Z": "zebra",
+}
+PROTOCOLS_V6 = {"O": "ospf6", "R": "ripng"}
+_NO_DISTANCE_SHOWN = frozenset({"connected", "local"})  # FRR omits [0/0] only for these
+
+
+def routes_from_rows(rows: Sequence[dict[str, Any]], *, suite: str) -> list[Route]:
+    """One Route per route entry; NH_STATUS/NEXTHOP lists become NextHop tuples."""
+    out = []
+    for row in rows:
+        prefix = ipaddress.ip_network(row["PREFIX"], strict=False)
+        code: str = row["PROTOCOL"]
+        protocol = (PROTOCOLS_V6.get(code) if prefix.version == 6 else None) or PROTOCOLS.get(
+            code, code
+        )
+        statuses: list[str] = row["NH_STATUS"]
+        nexthops = tuple(_nexthop(s, nh) for s, nh in zip(statuses, row["NEXTHOP"], strict=True))
+        distance = int(row["DISTANCE"]) if row["DISTANCE"] else None
+        metric = int(row["METRIC"]) if row["METRIC"] else None
+        if distance is None and suite == "frr" and protocol in _NO_DISTANCE_SHOWN:
+            distance = metric = 0
+        vrf = row.get("VRF") or None
+        out.append(
+            Route(
+                prefix=prefix,
+                protocol=protocol,
+                selected=row["SELECTED"] == ">",
+                fib=any(s in "*ot" and s != " " for s in statuses),
+                distance=distance,
+                metric=metric,
+                uptime=parse_uptime(row["UPTIME"]),
+                nexthops=nexthops,
+                rejected="r" in statuses,
+                queued="q" in statuses,
+                vrf=None if vrf == "default" else vrf,
+            )
+        )
+    return out
+
+
+def _nexthop(status: str, nh: dict[str, str | None]) -> NextHop:
+    address = nh.get("address")
+    unreachable = nh.get("unreachable")
+    weight = nh.get("weight")
+    return NextHop(
+        address=ipaddress.ip_address(address) if address else None,
+        interface=nh.get("interface"),
+        active=not nh.get("inactive"),
+        fib=status == "*",
+        directly_connected=bool(nh.get("connected")),
+        recursive=bool(nh.get("recursive")),
+        onlink=bool(nh.get("onlink")),
+        blackhole=unreachable == "blackhole" or bool(nh.get("blackhole")),
+        unreachable=bool(unreachable or nh.get("reject") or nh.get("blackhole")),
+        weight=int(weight) if weight else None,
+        vrf=nh.get("vrf"),
+    )
