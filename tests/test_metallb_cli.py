@@ -77,7 +77,7 @@ def test_convert_output_round_trips(capsys: pytest.CaptureFixture[str]) -> None:
         (["metallb", "convert", "/nonexistent.yaml"], "/nonexistent.yaml: no such file"),
         (
             ["metallb", "convert", "examples/seed.yaml"],
-            "examples/seed.yaml: no MetalLB config here",
+            "examples/seed.yaml:1: no MetalLB config here",
         ),
         (["metallb", "import", "examples/seed.yaml"], "document 1: no 'kind'"),
         (["metallb", "import"], "Missing argument"),

@@ -179,3 +179,18 @@ def test_format_duration(seconds: int, text: str) -> None:
 )
 def test_k8s_name(name: str, k8s: str) -> None:
     assert k8s_name(name) == k8s
+
+
+def test_errors_name_the_line_in_the_file(tmp_path: Path) -> None:
+    """Lines count in the file, also inside the ConfigMap's `config: |` block."""
+    text = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: config}\ndata:\n  config: |\n"
+        "    peers:\n    - peer-address: 198.51.100.1\n      peer-asn: 65000\n"
+        "      my-asn: x65001\n"
+    )
+    with pytest.raises(UsageError) as info:
+        convert_text(text)
+    assert info.value.one_line().startswith("cm.yaml:9: peers[0].my-asn: expected an ASN")
+    with pytest.raises(UsageError) as info:
+        convert_text(text.replace("x65001", "65001\n    address-pools: [\n"))
+    assert info.value.one_line().startswith("cm.yaml:11: not valid YAML")

@@ -219,7 +219,7 @@ def _peer(name: str, my_asn: object, address: str = "198.51.100.1") -> str:
             "inconsistent cluster ASN: a has myASN 65001, b has myASN 65002",
         ),
         (_peer("a", 65001) + "---\n" + _peer("a", 65001), "two BGPPeers named 'a'"),
-        (_peer("a", "x"), "BGPPeer a.spec.myASN: expected an ASN"),
+        (_peer("a", "x"), "in.yaml:4: BGPPeer a.spec.myASN: expected an ASN"),
         (_peer("a", 65001, "gw.example"), "peerAddress: 'gw.example' is not an IP address"),
         (
             "apiVersion: metallb.io/v1beta2\nkind: BGPPeer\nmetadata: {name: a}\nspec: {myASN: 1, peerASN: 2}\n",

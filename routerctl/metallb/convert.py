@@ -16,7 +16,7 @@ from typing import Any
 
 from routerctl.errors import UsageError
 from routerctl.metallb.reader import Reader
-from routerctl.metallb.yamlio import load_text
+from routerctl.metallb.yamlio import line_of, load_text
 
 NAMESPACE = "metallb-system"
 UINT32 = 4294967295
@@ -146,10 +146,13 @@ def legacy_config(docs: list[Any], *, source: str) -> tuple[Reader, str]:
         text = data.string("config") if data else None
         if not text or not text.strip():
             raise top.fail("data.config", "missing or empty", hint="MetalLB reads its config there")
-        inner = load_text(text, source=f"{source} (data.config)")
+        # a `config: |` block starts on the line after its key
+        inner = load_text(
+            text, source=source, line_offset=line_of(data.data if data else None, "config") or 0
+        )
         if len(inner) != 1 or not isinstance(inner[0], Mapping):
             raise top.fail("data.config", "expected one YAML mapping (peers, address-pools, ...)")
-        config = Reader(inner[0], source=f"{source} (data.config)")
+        config = Reader(inner[0], source=source)
     else:
         config = Reader(doc, source=source)
         namespace = NAMESPACE

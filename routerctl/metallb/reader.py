@@ -3,10 +3,12 @@ naming the file and the field path (``peers[2].peer-asn``) and what is allowed."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from routerctl.errors import UsageError
+from routerctl.metallb.yamlio import line_of
 
 
 class Reader:
@@ -24,12 +26,17 @@ class Reader:
         return cls(value, source=source, path=path)
 
     @staticmethod
-    def _fail(source: str, path: str, message: str, hint: str | None = None) -> UsageError:
-        where = f"{source}: {path}" if path else source
+    def _fail(
+        source: str, path: str, message: str, hint: str | None = None, line: int | None = None
+    ) -> UsageError:
+        file = f"{source}:{line}" if line else source
+        where = f"{file}: {path}" if path else file
         return UsageError(f"{where}: {message}", hint=hint)
 
     def fail(self, key: str | None, message: str, hint: str | None = None) -> UsageError:
-        return self._fail(self.source, self.sub(key) if key else self.path, message, hint)
+        top = re.split(r"[.\[]", key, maxsplit=1)[0] if key else None
+        line = line_of(self.data, top)
+        return self._fail(self.source, self.sub(key) if key else self.path, message, hint, line)
 
     def sub(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key

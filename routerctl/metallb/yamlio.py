@@ -37,25 +37,36 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:int", _INT, list("-+0123456789"
 _Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
+class Map(dict[Any, Any]):
+    """A loaded mapping that remembers its line and each key's line (1-based)."""
+
+    line: int = 0
+    key_lines: dict[Any, int]
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Map:
     loader.flatten_mapping(node)
-    seen: set[Any] = set()
+    offset = getattr(loader, "line_offset", 0)
+    key_lines: dict[Any, int] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=True)
-        if key in seen:
+        if key in key_lines:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
             )
-        seen.add(key)
-    return loader.construct_mapping(node, deep=True)
+        key_lines[key] = key_node.start_mark.line + 1 + offset
+    out = Map(loader.construct_mapping(node, deep=True))
+    out.line = node.start_mark.line + 1 + offset
+    out.key_lines = key_lines
+    return out
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _where(source: str, exc: yaml.YAMLError) -> str:
+def _where(source: str, exc: yaml.YAMLError, offset: int) -> str:
     mark = getattr(exc, "problem_mark", None)
-    return f"{source}:{mark.line + 1}" if mark is not None else source
+    return f"{source}:{mark.line + 1 + offset}" if mark is not None else source
 
 
 def _problem(exc: yaml.YAMLError) -> str:
@@ -63,15 +74,26 @@ def _problem(exc: yaml.YAMLError) -> str:
     return " ".join(str(problem).split())
 
 
-def load_text(text: str, *, source: str) -> list[Any]:
-    """Every non-empty document in ``text``; ``source`` names it in errors."""
+def load_text(text: str, *, source: str, line_offset: int = 0) -> list[Any]:
+    """Every non-empty document in ``text``; ``source`` names it in errors, and
+    ``line_offset`` makes line numbers count from where ``text`` sits in that file."""
+    loader = type("_OffsetLoader", (_Loader,), {"line_offset": line_offset})
     try:
-        return [doc for doc in yaml.load_all(text, Loader=_Loader) if doc is not None]
+        return [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]
     except yaml.YAMLError as exc:
         raise UsageError(
-            f"{_where(source, exc)}: not valid YAML: {_problem(exc)}",
+            f"{_where(source, exc, line_offset)}: not valid YAML: {_problem(exc)}",
             hint="check indentation and quoting there",
         ) from exc
+
+
+def line_of(data: Any, key: Any = None) -> int | None:
+    """The line of ``key`` in a loaded mapping (or of the mapping itself), if known."""
+    if not isinstance(data, Map):
+        return None
+    if key is not None and key in data.key_lines:
+        return data.key_lines[key]
+    return data.line or None
 
 
 def load_file(path: Path) -> list[Any]:
@@ -100,6 +122,7 @@ def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
 
 
 _Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(Map, yaml.SafeDumper.represent_dict)
 
 
 def dump(data: Any) -> str:
