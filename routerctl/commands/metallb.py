@@ -89,8 +89,7 @@ def render_metallb(
 
 @metallb_app.command("convert")
 def convert(file: FileArgument) -> None:
-    """Legacy MetalLB ConfigMap (or just its config data) -> MetalLB CRDs, like MetalLB's
-    configmaptocrs tool."""
+    """Legacy MetalLB ConfigMap (or its config data) -> CRDs, as MetalLB's configmaptocrs."""
     docs, source = load_source(file)
     config, namespace = legacy_config(docs, source=source)
     result = convert_legacy(config, namespace=namespace)
