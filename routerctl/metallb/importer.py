@@ -64,21 +64,20 @@ def _doc_kind(doc: Any, source: str, index: int) -> str:
 
 
 def _readers(docs: list[Any], kind: str, source: str) -> list[Reader]:
+    """The ``spec`` of every object of ``kind``, named after the object."""
     out = []
     for i, doc in enumerate(docs, start=1):
         if doc.get("kind") != kind:
             continue
         meta = Reader.of(doc.get("metadata") or {}, source=source, path=f"{kind}[{i}].metadata")
-        name = meta.string("name", required=True)
-        spec = doc.get("spec")
-        out.append(Reader.of(spec or {}, source=source, path=f"{kind} {name}.spec"))
-        out[-1].name = name  # type: ignore[attr-defined]
-        out[-1].labels = doc.get("metadata", {}).get("labels") or {}  # type: ignore[attr-defined]
+        name = meta.string("name", required=True) or ""
+        spec = Reader.of(doc.get("spec") or {}, source=source, path=f"{kind} {name}.spec")
+        out.append(
+            Reader(
+                spec.data, source=source, path=spec.path, name=name, labels=meta.str_map("labels")
+            )
+        )
     return out
-
-
-def _name(reader: Reader) -> str:
-    return str(getattr(reader, "name", ""))
 
 
 def _seconds(reader: Reader, key: str) -> int | None:
@@ -117,42 +116,41 @@ def _selected_pools(
         names = adv.strings("ipAddressPools")
         selectors = adv.readers("ipAddressPoolSelectors")
         if not names and not selectors:
-            chosen.update(_name(p) for p in pools)
+            chosen.update(p.name for p in pools)
         chosen.update(names)
         for sel in selectors:
             if sel.items("matchExpressions"):
                 notes.append(
-                    f"BGPAdvertisement {_name(adv)}: matchExpressions in ipAddressPoolSelectors"
+                    f"BGPAdvertisement {adv.name}: matchExpressions in ipAddressPoolSelectors"
                     " are not evaluated; check the pools below"
                 )
             want = sel.str_map("matchLabels")
             for p in pools:
-                labels = getattr(p, "labels", {})
+                labels = p.labels
                 if all(labels.get(k) == v for k, v in want.items()):
-                    chosen.add(_name(p))
+                    chosen.add(p.name)
         agg4 = adv.integer("aggregationLength", lo=0, hi=32, what="a prefix length")
         agg6 = adv.integer("aggregationLengthV6", lo=0, hi=128, what="a prefix length")
         if (agg4 not in (None, 32)) or (agg6 not in (None, 128)):
             notes.append(
-                f"BGPAdvertisement {_name(adv)}: aggregation ({agg4}/{agg6}) is ignored;"
+                f"BGPAdvertisement {adv.name}: aggregation ({agg4}/{agg6}) is ignored;"
                 " routerctl expects every LoadBalancer IP as a /32 (/128)"
             )
         extras = [k for k in ("communities", "localPref", "peers", "nodeSelectors") if adv.has(k)]
         if extras:
             notes.append(
-                f"BGPAdvertisement {_name(adv)}: {', '.join(extras)}"
-                " not represented in the topology"
+                f"BGPAdvertisement {adv.name}: {', '.join(extras)} not represented in the topology"
             )
-    for name in sorted(chosen - {_name(p) for p in pools}):
+    for name in sorted(chosen - {p.name for p in pools}):
         notes.append(f"a BGPAdvertisement references pool {name!r}, which is not in the input")
     for p in pools:
-        if _name(p) not in chosen:
-            notes.append(f"pool {_name(p)} is not advertised over BGP: left out")
-    return [p for p in pools if _name(p) in chosen]
+        if p.name not in chosen:
+            notes.append(f"pool {p.name} is not advertised over BGP: left out")
+    return [p for p in pools if p.name in chosen]
 
 
 def _router(peer: Reader, notes: list[str]) -> dict[str, Any]:
-    name = _name(peer)
+    name = peer.name
     if not _NAME_RE.match(name):
         raise peer.fail(None, f"peer name {name!r} is not usable as a router name")
     address_text = peer.string("peerAddress", required=True)
@@ -231,8 +229,7 @@ def _from_crds(
             hint="routerctl sets up the router MetalLB peers with; add the BGPPeer",
         )
     my_asns = {
-        _name(p): p.integer("myASN", lo=1, hi=4294967295, required=True, what="an ASN")
-        for p in peers
+        p.name: p.integer("myASN", lo=1, hi=4294967295, required=True, what="an ASN") for p in peers
     }
     if len(set(my_asns.values())) > 1:
         shown = ", ".join(f"{n} has myASN {a}" for n, a in my_asns.items())
@@ -256,12 +253,12 @@ def _from_crds(
         ("keepaliveTime", "keepalive_time", "keepaliveTime"),
         ("connectTime", "connect_retry", "connectTime"),
     ):
-        value = _same([(_name(p), _seconds(p, key)) for p in peers], what, notes)
+        value = _same([(p.name, _seconds(p, key)) for p in peers], what, notes)
         if value is not None:
             bgp[out] = value
-    if _same([(_name(p), p.boolean("ebgpMultiHop") or None) for p in peers], "ebgpMultiHop", notes):
+    if _same([(p.name, p.boolean("ebgpMultiHop") or None) for p in peers], "ebgpMultiHop", notes):
         bgp["ebgp_multihop"] = True
-    bfd = _same([(_name(p), p.string("bfdProfile")) for p in peers], "bfdProfile", notes)
+    bfd = _same([(p.name, p.string("bfdProfile")) for p in peers], "bfdProfile", notes)
     if bfd:
         bgp["bfd"] = True
         notes.append(
@@ -269,7 +266,7 @@ def _from_crds(
             " (300 ms, multiplier 3); the profile's own values are not imported"
         )
     if _same(
-        [(_name(p), p.boolean("enableGracefulRestart") or None) for p in peers],
+        [(p.name, p.boolean("enableGracefulRestart") or None) for p in peers],
         "enableGracefulRestart",
         notes,
     ):
@@ -286,15 +283,15 @@ def _from_crds(
     topo_pools = []
     for pool in pools:
         entry: dict[str, Any] = {
-            "name": _name(pool),
+            "name": pool.name,
             "addresses": pool.strings("addresses", required=True),
         }
         if pool.boolean("autoAssign") is False:
             entry["auto_assign"] = False
         if pool.boolean("avoidBuggyIPs"):
-            notes.append(f"pool {_name(pool)}: avoidBuggyIPs is not represented in the topology")
+            notes.append(f"pool {pool.name}: avoidBuggyIPs is not represented in the topology")
         if pool.has("serviceAllocation"):
-            notes.append(f"pool {_name(pool)}: serviceAllocation is not represented")
+            notes.append(f"pool {pool.name}: serviceAllocation is not represented")
         topo_pools.append(entry)
 
     notes.append(
@@ -337,9 +334,9 @@ def _render(
         bgp_text = dump({"bgp": bgp}).rstrip("\n")
         if password_peers:
             where = ", ".join(
-                f"{_name(p)}: Secret {(p.mapping('passwordSecret') or p).string('name')}"
+                f"{p.name}: Secret {(p.mapping('passwordSecret') or p).string('name')}"
                 if p.has("passwordSecret")
-                else f"{_name(p)}: inline"
+                else f"{p.name}: inline"
                 for p in password_peers
             )
             bgp_text = bgp_text.replace(

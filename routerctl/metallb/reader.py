@@ -14,10 +14,20 @@ from routerctl.metallb.yamlio import line_of
 class Reader:
     """One mapping in a file, with its path for error messages."""
 
-    def __init__(self, data: Mapping[str, Any], *, source: str, path: str = "") -> None:
+    def __init__(
+        self,
+        data: Mapping[str, Any],
+        *,
+        source: str,
+        path: str = "",
+        name: str = "",
+        labels: Mapping[str, str] | None = None,
+    ) -> None:
         self.data = data
         self.source = source
         self.path = path
+        self.name = name  # the object's metadata.name, for a spec
+        self.labels = dict(labels or {})  # the object's metadata.labels, for a spec
 
     @classmethod
     def of(cls, value: Any, *, source: str, path: str) -> Reader:
