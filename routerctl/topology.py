@@ -299,11 +299,11 @@ class _Val:
                 f"expected a mapping, got {self.shown()}", f"allowed keys: {', '.join(keys)}"
             )
         out: dict[str, _Val] = {}
+        prefix = f"{self.path}." if self.path else ""
         for knode, vnode in self.node.value:
             key = (
                 _CONSTRUCTOR.construct_object(knode) if isinstance(knode, yaml.ScalarNode) else None
             )
-            prefix = f"{self.path}." if self.path else ""
             if not isinstance(key, str) or key not in keys:
                 close = difflib.get_close_matches(str(key), keys, n=1)
                 hint = (
@@ -327,9 +327,13 @@ class _Val:
             out[key] = self._child(vnode, f"{prefix}{key}")
         for key in required:
             if key not in out or out[key].is_null():
-                self.error(
-                    f"missing required key {key!r}",
-                    f"add '{key}:' here (allowed keys: {', '.join(keys)})",
+                where = f"under '{self.path}'" if self.path else "at the top level"
+                raise TopologyError(
+                    "required key is missing",
+                    file=self.file,
+                    line=out[key].line if key in out else self.line,
+                    field=f"{prefix}{key}" if self.path else key,
+                    hint=f"add '{key}:' {where}",
                 )
         return {k: v for k, v in out.items() if not v.is_null()}
 

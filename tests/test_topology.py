@@ -364,7 +364,13 @@ BAD: list[tuple[str, str, int, str, str]] = [
         "bgp.ebgp_multihop",
         "out of range",
     ),
-    ("missing-key", seed(("  asn: 65001\n", "")), 7, "cluster", "missing required key 'asn'"),
+    (
+        "missing-key",
+        seed(("  asn: 65001\n", "")),
+        7,
+        "cluster.asn",
+        "required key is missing (add 'asn:' under 'cluster')",
+    ),
     (
         "duplicate-key",
         seed(("  ecmp: 8", "  ecmp: 8\n  ecmp: 16")),
