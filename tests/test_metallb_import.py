@@ -174,6 +174,7 @@ def test_crds_from_kubectl_list() -> None:
     assert "Secret bgp-auth" in text
     assert SECRET_VALUE not in text + "".join(notes)
     assert any("pool l2only is not advertised over BGP" in n for n in notes)
+    assert any("kubectl -n metallb-system get secret bgp-auth" in n for n in notes)
 
 
 def test_peers_disagreeing_on_options_are_noted() -> None:

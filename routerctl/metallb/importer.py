@@ -210,17 +210,10 @@ def import_metallb(docs: list[Any], *, source: str) -> ImportResult:
     if legacy:
         config, namespace = legacy_config(legacy, source=source)
         crds = convert_legacy(config, namespace=namespace, defaults=False).docs
-    secrets = {
-        str((doc.get("metadata") or {}).get("name")): doc
-        for doc, kind in zip(docs, kinds, strict=True)
-        if kind == "Secret"
-    }
-    return _from_crds(crds, source=source, secrets=secrets)
+    return _from_crds(crds, source=source)  # Secrets: only their names are used, never values
 
 
-def _from_crds(
-    docs: list[dict[str, Any]], *, source: str, secrets: Mapping[str, Any]
-) -> ImportResult:
+def _from_crds(docs: list[dict[str, Any]], *, source: str) -> ImportResult:
     notes: list[str] = []
     peers = _readers(docs, "BGPPeer", source)
     if not peers:
@@ -248,6 +241,17 @@ def _from_crds(
         bgp["password"] = {"env": PASSWORD_ENV}
         if len(has_password) != len(peers):
             notes.append("only some peers set a password; the topology uses one for all")
+        for ref in {
+            (r.string("name"), r.string("namespace"))
+            for p in peers
+            if (r := p.mapping("passwordSecret"))
+        }:
+            name, namespace = ref[0] or "?", ref[1] or "metallb-system"
+            notes.append(
+                f"the BGP password is in Secret {namespace}/{name}: export {PASSWORD_ENV}="
+                f"\"$(kubectl -n {namespace} get secret {name} -o jsonpath='{{.data.password}}'"
+                ' | base64 -d)"'
+            )
     for key, out, what in (
         ("holdTime", "hold_time", "holdTime"),
         ("keepaliveTime", "keepalive_time", "keepaliveTime"),
