@@ -103,8 +103,15 @@ def test_password_from_file(tmp_path: Path) -> None:
 
 def test_missing_password_env_is_a_topology_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ROUTERCTL_BGP_PASSWORD", raising=False)
-    with pytest.raises(TopologyError, match="ROUTERCTL_BGP_PASSWORD is not set"):
+    with pytest.raises(TopologyError) as exc:
         render_router(_load("seed"), redact=False)
+    assert exc.value.one_line() == (
+        f"{EXAMPLES / 'seed.yaml'}:15: bgp.password.env: environment variable"
+        " ROUTERCTL_BGP_PASSWORD is not set or empty"
+        " (export ROUTERCTL_BGP_PASSWORD=... before running routerctl)"
+    )
+    # redacted rendering never reads the secret
+    assert REDACTED in render_router(_load("seed"), redact=True).text()
 
 
 def test_quagga_limits_are_render_time_errors() -> None:

@@ -148,7 +148,7 @@ def render_router(
     _check_supported(topology, router, dialect, multipath_num)
     password: str | None = None
     if topology.bgp.password is not None:
-        password = REDACTED if redact else topology.bgp.password.resolve()
+        password = REDACTED if redact else _resolve(topology)
     sections = [_router_bgp(topology, router, dialect, password, multipath_num)]
     families = _families(topology)
     for version, nets in families.items():
@@ -181,6 +181,17 @@ def render_router(
         save_command=dialect.save_command,
         redacted=redact,
     )
+
+
+def _resolve(topology: Topology) -> str:
+    """The password; a failure points at the password's line in the topology file."""
+    assert topology.bgp.password is not None
+    try:
+        return topology.bgp.password.resolve()
+    except TopologyError as exc:
+        field = exc.field or "bgp.password"
+        raw = exc.message.removeprefix(f"{field}: ")
+        raise topology.error(field, raw, hint=exc.hint) from None
 
 
 def _check_supported(
