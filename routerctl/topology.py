@@ -287,7 +287,7 @@ class _Val:
     def _scalar(self) -> Any:
         if not isinstance(self.node, yaml.ScalarNode):
             return _NOT_SCALAR
-        return _CONSTRUCTOR.construct_object(self.node)
+        return _construct(self)
 
     def is_null(self) -> bool:
         return isinstance(self.node, yaml.ScalarNode) and self._scalar() is None
@@ -302,7 +302,9 @@ class _Val:
         prefix = f"{self.path}." if self.path else ""
         for knode, vnode in self.node.value:
             key = (
-                _CONSTRUCTOR.construct_object(knode) if isinstance(knode, yaml.ScalarNode) else None
+                _construct(self._child(knode, f"{prefix}<key>"))
+                if isinstance(knode, yaml.ScalarNode)
+                else None
             )
             if not isinstance(key, str) or key not in keys:
                 close = difflib.get_close_matches(str(key), keys, n=1)
@@ -431,6 +433,15 @@ class _Val:
 
 _NOT_SCALAR = object()
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+def _construct(v: _Val) -> Any:
+    """A scalar's value with YAML's safe types; other tags (``!!python/...``) are errors."""
+    try:
+        return _CONSTRUCTOR.construct_object(v.node)
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
+        problem = getattr(exc, "problem", None) or str(exc)
+        v.error(f"unsupported YAML value ({problem})", "write a plain value without a YAML tag")
 
 
 def _asn(v: _Val) -> int:

@@ -431,6 +431,13 @@ BAD: list[tuple[str, str, int, str, str]] = [
         "cluster.nodes[0].labels.rack",
         "'a b' is not a valid label value",
     ),
+    (
+        "yaml-python-tag",
+        seed(("asn: 65000", "asn: !!python/name:os.system ''")),
+        4,
+        "routers[0].asn",
+        "unsupported YAML value (could not determine a constructor",
+    ),
     ("yaml-syntax", seed(("  ecmp: 8", "  ecmp: [8")), 17, "", "invalid YAML"),
 ]
 
