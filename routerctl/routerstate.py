@@ -403,12 +403,13 @@ def probe_from_router(
     if not targets:
         return []
     marker = new_marker()
-    lines = [f"M={marker}"]
+    # OpenWrt's busybox has the nc applet; where it is not linked, call busybox directly
+    lines = [f"M={marker}", 'NC=nc; command -v nc >/dev/null 2>&1 || NC="busybox nc"']
     for i, (svc, port) in enumerate(targets):
         req = f"GET / HTTP/1.0\\r\\nHost: {svc.address}\\r\\nConnection: close\\r\\n\\r\\n"
         for a in range(attempts):
             lines.append(
-                f"echo \"$M p {i} {a}\"; printf '{req}' | nc -w {int(timeout)} "
+                f"echo \"$M p {i} {a}\"; printf '{req}' | $NC -w {int(timeout)} "
                 f'{shlex.quote(str(svc.address))} {port} 2>&1; echo "$M rc $?"'
             )
     lines.append('echo "$M end"')

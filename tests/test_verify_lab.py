@@ -1,0 +1,350 @@
+"""verify against the lab: real FRR + Dropbear router, real GoBGP speakers, faults injected.
+
+Each test starts from a healthy lab (``healthy`` fixture) and breaks one thing. The CLI
+runs in-process through ``cli.main`` (exit codes as a user sees them); probes run from the
+router (the host has no route to the service IPs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tarfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from routerctl.cli import main
+from routerctl.cluster import from_file, from_topology
+from routerctl.commands.verify import ProbeFrom, run_verify
+from routerctl.topology import Router, load_topology
+from routerctl.transport import Transport, connect
+
+core = pytest.importorskip("routerctl.lab.core")
+spec_mod = pytest.importorskip("routerctl.lab.spec")
+
+pytestmark = [
+    pytest.mark.lab,
+    pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root"),
+]
+
+LAB = "h6v"
+FIXTURE = Path(__file__).parent / "fixtures" / "cluster" / "kubectl_get_nodes_svc.json"
+
+
+def poll(cond: Callable[[], bool], *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[object]:
+    core.down(LAB)
+    lab = core.up(spec_mod.LabSpec(name=LAB, configure=True))
+    try:
+        lab.wait_established(timeout=60)
+        yield lab
+    finally:
+        core.down(LAB)
+
+
+@pytest.fixture
+def healthy(lab: object) -> Iterator[object]:
+    """The lab as configured: both speakers and links up, the router's saved config."""
+    yield lab
+    for n in ("node1", "node2"):
+        lab.node_link(n, up=True)  # type: ignore[attr-defined]
+        lab.start_speaker(n)  # type: ignore[attr-defined]
+    # back to the saved config (tests never 'write memory'), then wait for the sessions
+    lab.router_sh("/etc/init.d/frr restart >/dev/null 2>&1")  # type: ignore[attr-defined]
+    lab.wait_established(timeout=60)  # type: ignore[attr-defined]
+    poll(lambda: _routes_ecmp(lab), timeout=30, what="ECMP routes back")
+
+
+def _routes_ecmp(lab: object) -> bool:
+    out = lab.vtysh("show ip route 203.0.113.0/24 longer-prefixes json")  # type: ignore[attr-defined]
+    data = json.loads(out or "{}")
+    return all(
+        len([h for h in data.get(p, [{}])[0].get("nexthops", []) if h.get("fib")]) == 2
+        for p in ("203.0.113.30/32", "203.0.113.31/32")
+    )
+
+
+def topo_file(lab: object) -> str:
+    return str(lab.topology_file)  # type: ignore[attr-defined]
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["verify", "--no-state", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def checks(out: str) -> dict[str, dict[str, object]]:
+    return {c["name"]: c for c in json.loads(out)["checks"]}
+
+
+def failing(out: str) -> dict[str, dict[str, object]]:
+    return {k: v for k, v in checks(out).items() if not v["ok"]}
+
+
+def test_healthy_all_green_one_connection_two_execs(healthy: object) -> None:
+    t = load_topology(Path(topo_file(healthy)))
+    opened: list[Transport] = []
+
+    def counting(router: Router) -> Transport:
+        tr = connect(router.ssh)
+        opened.append(tr)
+        return tr
+
+    results, _ = run_verify(
+        t,
+        router_name=None,
+        cluster=from_topology(t),
+        connector=counting,
+        probe=ProbeFrom.router,
+        probe_attempts=16,
+    )
+    bad = [r for r in results if not r.ok]
+    assert bad == []
+    assert len(opened) == 1
+    assert opened[0].exec_count == 2  # one for the state, one for the probes
+    probes = {r.name: r.observed for r in results if r.name.startswith("probe")}
+    assert len(probes) == 2
+    for observed in probes.values():
+        assert observed == "16/16 answered; answers: node1, node2"  # ECMP: both nodes serve
+    routes = {r.name: r.observed for r in results if r.name.startswith("route")}
+    assert routes["route default/nginx-lb 203.0.113.30"] == (
+        "203.0.113.30/32 via node1 (198.51.100.5), node2 (198.51.100.6)"
+    )
+
+
+def test_healthy_cli_exit_0_table_and_json(
+    healthy: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = cli(capsys, "-t", topo_file(healthy))
+    assert code == 0
+    assert "session node1" in out and "OK" in out and "CRITICAL" not in out
+    code, out, _ = cli(capsys, "-t", topo_file(healthy), "-o", "json", "--nagios")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["status"] == "ok" and doc["exit_code"] == 0
+    assert doc["routers"][0]["suite"] == "frr"
+
+
+def test_node2_speaker_stopped_degraded(
+    healthy: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    healthy.stop_speaker("node2")  # type: ignore[attr-defined]
+    poll(
+        lambda: healthy.sessions().get("198.51.100.6") != "Established",  # type: ignore[attr-defined]
+        timeout=30,
+        what="node2's session to drop",
+    )
+    code, out, _ = cli(capsys, "-t", topo_file(healthy), "-o", "json", "--nagios")
+    assert code == 1  # degraded: node1 still carries both services
+    bad = failing(out)
+    assert set(bad) == {
+        "session node2",
+        "route default/nginx-lb 203.0.113.30",
+        "route default/nginx2-lb 203.0.113.31",
+    }
+    assert bad["session node2"]["severity"] == "warning"
+    assert "speaker" in str(bad["session node2"]["hint"])
+    assert bad["route default/nginx-lb 203.0.113.30"]["observed"] == (
+        "203.0.113.30/32 via node1 (198.51.100.5); missing node2 (198.51.100.6)"
+    )
+    code, _, _ = cli(capsys, "-t", topo_file(healthy))
+    assert code == 1  # without --nagios: 1 = failed
+
+
+def test_both_speakers_stopped_critical(
+    healthy: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for n in ("node1", "node2"):
+        healthy.stop_speaker(n)  # type: ignore[attr-defined]
+    poll(
+        lambda: "Established" not in healthy.sessions().values(),  # type: ignore[attr-defined]
+        timeout=30,
+        what="both sessions to drop",
+    )
+    code, out, _ = cli(capsys, "-t", topo_file(healthy), "-o", "json", "--nagios")
+    assert code == 2
+    bad = failing(out)
+    assert bad["session node1"]["severity"] == "critical"
+    assert bad["session node2"]["severity"] == "critical"
+    assert bad["route default/nginx-lb 203.0.113.30"]["observed"] == "no BGP route"
+    assert bad["route default/nginx2-lb 203.0.113.31"]["observed"] == "no BGP route"
+    # the nagios line names them
+    code, out, _ = cli(capsys, "-t", topo_file(healthy), "--nagios")
+    first = out.splitlines()[0]
+    assert first.startswith("ROUTERCTL CRITICAL - 4 of ")
+    assert "session node1" in first and "session node2" in first
+
+
+def test_policy_missing_distinct_failure(
+    healthy: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    healthy.vtysh("conf t", "router bgp 65000", "bgp ebgp-requires-policy")  # type: ignore[attr-defined]
+    healthy.vtysh("clear bgp *")  # type: ignore[attr-defined]
+
+    def policy_blocked() -> bool:
+        peers = healthy.bgp_summary().get("peers", {})  # type: ignore[attr-defined]
+        return len(peers) == 2 and all(
+            p.get("state") == "Established" and p.get("peerState") == "Policy"
+            for p in peers.values()
+        )
+
+    poll(policy_blocked, timeout=60, what="sessions Established with (Policy)")
+    code, out, _ = cli(capsys, "-t", topo_file(healthy), "-o", "json", "--nagios")
+    assert code == 2
+    bad = failing(out)
+    for n in ("node1", "node2"):
+        assert bad[f"session {n}"]["observed"].startswith("Established (Policy)")  # type: ignore[union-attr]
+        assert "inbound policy" in str(bad[f"session {n}"]["hint"])
+    assert bad["route default/nginx-lb 203.0.113.30"]["observed"] == "no BGP route"
+
+
+def test_admin_shutdown_distinct(healthy: object, capsys: pytest.CaptureFixture[str]) -> None:
+    healthy.vtysh("conf t", "router bgp 65000", "neighbor 198.51.100.6 shutdown")  # type: ignore[attr-defined]
+    poll(
+        lambda: healthy.sessions().get("198.51.100.6") == "Idle (Admin)",  # type: ignore[attr-defined]
+        timeout=30,
+        what="node2 admin down",
+    )
+    code, out, _ = cli(capsys, "-t", topo_file(healthy), "-o", "json", "--nagios")
+    assert code == 1
+    s = failing(out)["session node2"]
+    assert str(s["observed"]).startswith("Idle (Admin)")
+    assert "no neighbor 198.51.100.6 shutdown" in str(s["hint"])
+
+
+def test_wrong_asn_on_node(healthy: object, capsys: pytest.CaptureFixture[str]) -> None:
+    toml = healthy.state_dir / "node2" / "gobgpd.toml"  # type: ignore[attr-defined]
+    original = toml.read_text()
+    assert re.search(r"\bas = 65001\b", original)
+    healthy.stop_speaker("node2")  # type: ignore[attr-defined]
+    toml.write_text(re.sub(r"\bas = 65001\b", "as = 65099", original, count=1))
+    try:
+        healthy.start_speaker("node2")  # type: ignore[attr-defined]
+        poll(
+            lambda: healthy.sessions().get("198.51.100.6") != "Established",  # type: ignore[attr-defined]
+            timeout=30,
+            what="node2 not Established",
+        )
+        code, out, _ = cli(capsys, "-t", topo_file(healthy), "-o", "json", "--nagios")
+        s = failing(out)["session node2"]
+        assert code == 1
+        assert "ASN" in str(s["hint"]) and "myASN 65001" in str(s["hint"])
+    finally:
+        healthy.stop_speaker("node2")  # type: ignore[attr-defined]
+        toml.write_text(original)
+
+
+def test_node_link_down(healthy: object, capsys: pytest.CaptureFixture[str]) -> None:
+    # short timers so the router notices the cut cable within seconds
+    healthy.vtysh("conf t", "router bgp 65000", "neighbor 198.51.100.6 timers 1 3")  # type: ignore[attr-defined]
+    healthy.vtysh("clear bgp 198.51.100.6")  # type: ignore[attr-defined]
+    healthy.wait_established(timeout=60)  # type: ignore[attr-defined]
+    healthy.node_link("node2", up=False)  # type: ignore[attr-defined]
+    poll(
+        lambda: healthy.sessions().get("198.51.100.6") != "Established",  # type: ignore[attr-defined]
+        timeout=30,
+        what="hold timer expiry for node2",
+    )
+    code, out, _ = cli(capsys, "-t", topo_file(healthy), "-o", "json", "--nagios")
+    assert code == 1
+    bad = failing(out)
+    assert "session node2" in bad
+    assert "missing node2" in str(bad["route default/nginx2-lb 203.0.113.31"]["observed"])
+
+
+def test_cluster_file_drives_expectations(
+    healthy: object, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, _ = cli(capsys, "-t", topo_file(healthy), "--cluster", str(FIXTURE), "-o", "json")
+    doc = json.loads(out)
+    assert doc["cluster_source"] == str(FIXTURE)
+    bad = failing(out)
+    # the recorded cluster has a LoadBalancer still waiting for an address
+    assert set(bad) == {"address default/waiting"}
+    assert code == 1
+    # a service outside every pool is reported, not skipped
+    data = json.loads(FIXTURE.read_text())
+    for item in data["items"]:
+        if item["metadata"]["name"] == "nginx2-lb":
+            item["status"]["loadBalancer"]["ingress"][0]["ip"] = "198.51.100.77"
+    f = tmp_path / "cluster.json"
+    f.write_text(json.dumps(data))
+    code, out, _ = cli(capsys, "-t", topo_file(healthy), "--cluster", str(f), "-o", "json")
+    bad = failing(out)
+    assert (
+        bad["pool default/nginx2-lb 198.51.100.77"]["observed"]
+        == "198.51.100.77 is outside every pool"
+    )
+    # and the route it used to have is now a stale announcement
+    assert "stale route 203.0.113.31/32" in bad
+    assert from_file(f).services[1].address.exploded == "198.51.100.77"
+
+
+def test_unreachable_router_nagios_3(
+    healthy: object, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    ssh_config = tmp_path / "ssh_config"
+    ssh_config.write_text(
+        "Host gone\n  HostName 198.51.100.99\n  User root\n"
+        f"  ProxyCommand /usr/sbin/ip netns exec {LAB}-rtr /usr/bin/busybox nc -w 2 %h %p\n"
+    )
+    text = Path(topo_file(healthy)).read_text()
+    text = text.replace("host: rtr", "host: gone").replace(str(healthy.ssh_config), str(ssh_config))  # type: ignore[attr-defined]
+    topo = tmp_path / "routerctl.yaml"
+    topo.write_text(text)
+    code, out, err = cli(capsys, "-t", str(topo), "--nagios")
+    assert code == 3
+    assert out.startswith("ROUTERCTL UNKNOWN - 1 of 1 failing: reachable (")
+    assert "Traceback" not in err
+    code, out, _ = cli(capsys, "-t", str(topo))
+    assert code == 3
+
+
+def test_wait_polls_until_green(healthy: object, capsys: pytest.CaptureFixture[str]) -> None:
+    healthy.stop_speaker("node2")  # type: ignore[attr-defined]
+    poll(
+        lambda: healthy.sessions().get("198.51.100.6") != "Established",  # type: ignore[attr-defined]
+        timeout=30,
+        what="node2 down",
+    )
+    healthy.start_speaker("node2")  # type: ignore[attr-defined]
+    started = time.monotonic()
+    code, _, err = cli(capsys, "-t", topo_file(healthy), "--wait", "60")
+    assert code == 0
+    assert time.monotonic() - started < 60
+    assert "waiting (" in err and "session node2" in err
+
+
+def test_support_bundle_redacts_password(
+    healthy: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = "s3cr3t-Pa55"
+    healthy.vtysh("conf t", "router bgp 65000", f"neighbor 198.51.100.6 password {secret}")  # type: ignore[attr-defined]
+    code = main(["support-bundle", "-t", topo_file(healthy), "--dir", str(tmp_path)])
+    out = capsys.readouterr().out.strip()
+    assert code == 0
+    with tarfile.open(out) as tar:
+        names = tar.getnames()
+        blob = b"".join(
+            tar.extractfile(m).read()
+            for m in tar.getmembers()
+            if m.isfile()  # type: ignore[union-attr]
+        )
+    assert any(n.endswith("show_running-config.txt") for n in names)
+    assert secret.encode() not in blob
+    assert b"neighbor 198.51.100.6 password <redacted>" in blob
+    assert b"FRRouting" in blob
