@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import json
 import re
 from typing import Any
 
 from routerctl.errors import ParseError
-from routerctl.model import BgpNeighbor, BgpSummary, NextHop, Route, SessionState
+from routerctl.model import BgpNeighbor, BgpSummary, IPAddress, NextHop, Route, SessionState
 from routerctl.parsing.detect import Prepared
 from routerctl.parsing.values import parse_asn, parse_neighbor_name, parse_state, parse_uptime
 
@@ -211,10 +212,16 @@ def _route(e: dict[str, Any], key: str) -> Route:
     )
 
 
+@functools.lru_cache(maxsize=4096)
+def _address(text: str) -> IPAddress:
+    """Next-hop addresses repeat (a handful of nodes): parse each once."""
+    return ipaddress.ip_address(text)
+
+
 def _nexthop(nh: dict[str, Any]) -> NextHop:
     address = nh.get("ip")
     return NextHop(
-        address=ipaddress.ip_address(address) if address else None,
+        address=_address(address) if address else None,
         interface=nh.get("interfaceName"),
         active=bool(nh.get("active")),
         fib=bool(nh.get("fib")),

@@ -15,7 +15,7 @@ import textfsm
 
 from routerctl._resources import parsers_dir
 from routerctl.errors import ParseError
-from routerctl.model import BgpNeighbor, BgpSummary, NextHop, Route, SessionState
+from routerctl.model import BgpNeighbor, BgpSummary, IPAddress, NextHop, Route, SessionState
 from routerctl.parsing.detect import Prepared
 from routerctl.parsing.values import (
     parse_asn,
@@ -63,13 +63,22 @@ def _template_source(name: str) -> str:
 
 
 class _CountingFSM(textfsm.TextFSM):  # type: ignore[misc]
-    """TextFSM that remembers how many input lines it has consumed."""
+    """TextFSM that counts the input lines it consumed (for ParseError) and finds a
+    Value by name with a dict instead of TextFSM's linear scan (same behaviour)."""
 
-    lines_seen = 0
+    def __init__(self, template: io.StringIO) -> None:
+        super().__init__(template)
+        self.lines_seen = 0
+        self._by_name = {v.name: v for v in self.values}
 
     def _CheckLine(self, line: str) -> Any:
         self.lines_seen += 1
         return super()._CheckLine(line)
+
+    def _AssignVar(self, matched: re.Match[str], value: str) -> None:
+        self._value = self._by_name.get(value)
+        if self._value is not None:
+            self._value.AssignVar(matched.group(value))
 
 
 def run_template(name: str, prepared: Prepared) -> list[dict[str, Any]]:
@@ -223,20 +232,39 @@ def routes_from_rows(rows: Sequence[dict[str, Any]], *, suite: str) -> list[Rout
     return out
 
 
-def _nexthop(status: str, nh: dict[str, str | None]) -> NextHop:
-    address = nh.get("address")
-    unreachable = nh.get("unreachable")
-    weight = nh.get("weight")
+# Field extraction from a NEXTHOP string the template has already validated (the
+# template's regex has no named groups: TextFSM's per-group bookkeeping is its hot spot).
+_NEXTHOP_FIELDS = re.compile(
+    r"(?:via (?P<address>[0-9A-Fa-f.:]+)(?: \((?P<recursive>recursive)\))?"
+    r"|(?P<connected>is directly connected)|unreachable \((?P<unreachable>[^)]+)\))"
+    r"(?:, (?!weight |src |label )(?P<interface>[^\s,()]+))?(?: \(vrf (?P<vrf>[^\s()]+)\))?"
+    r"(?: (?P<onlink>onlink))?(?: (?P<inactive>inactive))?(?: (?P<onlink2>onlink))?"
+    r"(?:, src \S+?)?(?:, label \S+?)?(?:, weight (?P<weight>\d+))?"
+    r"(?:, (?P<bh>bh))?(?:, (?P<rej>rej))?"
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _address(text: str) -> IPAddress:
+    """Next-hop addresses repeat (a handful of nodes): parse each once."""
+    return ipaddress.ip_address(text)
+
+
+def _nexthop(status: str, text: str) -> NextHop:
+    m = _NEXTHOP_FIELDS.fullmatch(text)
+    if m is None:  # the template accepted it, so this is a bug in this regex
+        raise ParseError(f"next hop {text!r} passed the template but not the field regex")
+    address, unreachable, weight = m["address"], m["unreachable"], m["weight"]
     return NextHop(
-        address=ipaddress.ip_address(address) if address else None,
-        interface=nh.get("interface"),
-        active=not nh.get("inactive"),
+        address=_address(address) if address else None,
+        interface=m["interface"],
+        active=m["inactive"] is None,
         fib=status == "*",
-        directly_connected=bool(nh.get("connected")),
-        recursive=bool(nh.get("recursive")),
-        onlink=bool(nh.get("onlink")),
-        blackhole=unreachable == "blackhole" or bool(nh.get("blackhole")),
-        unreachable=bool(unreachable or nh.get("reject") or nh.get("blackhole")),
+        directly_connected=m["connected"] is not None,
+        recursive=m["recursive"] is not None,
+        onlink=m["onlink"] is not None or m["onlink2"] is not None,
+        blackhole=unreachable == "blackhole" or m["bh"] is not None,
+        unreachable=bool(unreachable or m["bh"] or m["rej"]),
         weight=int(weight) if weight else None,
-        vrf=nh.get("vrf"),
+        vrf=m["vrf"],
     )
