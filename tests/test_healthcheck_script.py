@@ -525,3 +525,20 @@ def test_self_heal_only_when_bgpd_down(router: Router, tmp_path: Path) -> None:
         status = router.run("quagga_seed_all_down", now=now).status
     assert status["self_heal"]["action"] == "none"
     assert status["self_heal"]["consecutive_failures"] == 0
+
+
+def test_watchdog_never_holds_output_pipes(router: Router, tmp_path: Path) -> None:
+    """Each run returns as soon as the script exits: the vtysh watchdog's sleep must not
+    keep stdout/stderr open (cron and ssh wait for EOF). Repeated to catch the race of
+    killing the watchdog right after it started."""
+    init_dir = tmp_path / "init.d"
+    init_dir.mkdir()
+    (init_dir / "frr").write_text("#!/bin/sh\nexit 0\n")
+    (init_dir / "frr").chmod(0o755)
+    router.options.update(self_heal="1", heal_after="1", max_restarts="60", backoff="0")
+    router.options["vtysh_timeout"] = "30"
+    for i in range(25):
+        t0 = time.monotonic()
+        run = router.run("frr84_bgpd_down", now=1000 + i)
+        assert run.status["self_heal"]["action"] == "restart"
+        assert time.monotonic() - t0 < 10

@@ -1,9 +1,280 @@
-"""CLI commands: healthcheck (placeholder until its issue lands)."""
+"""CLI commands: ``healthcheck install|status|uninstall|build|config``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+from rich.table import Table
+
+from routerctl import healthcheck as hc
+from routerctl.cli_common import (
+    OutputFormat,
+    OutputOption,
+    RouterOption,
+    TopologyOption,
+    get_topology,
+    print_json,
+    stderr,
+    stdout,
+)
+from routerctl.errors import ExitCode, UsageError
+from routerctl.ipk import build_ipk, parse_makefile
+from routerctl.topology import DEFAULT_TOPOLOGY
+from routerctl.transport import connect
+
+healthcheck_app = typer.Typer(
+    help="The router-side health check (an OpenWrt package run by cron).",
+    no_args_is_help=True,
+)
+
+AcceptOption = Annotated[
+    bool, typer.Option("--accept-new-host-key", help="Trust an unknown router host key.")
+]
+
+
+def _settings(
+    *,
+    interval: int,
+    min_established: int,
+    check_routes: bool,
+    self_heal: bool,
+    heal_after: int,
+    max_restarts: int,
+    backoff: int,
+    vtysh_timeout: int,
+    prometheus_file: str,
+) -> hc.HealthSettings:
+    settings = hc.HealthSettings(
+        interval=interval,
+        min_established=min_established,
+        check_routes=check_routes,
+        self_heal=self_heal,
+        heal_after=heal_after,
+        max_restarts=max_restarts,
+        backoff=backoff,
+        vtysh_timeout=vtysh_timeout,
+        prometheus_file=prometheus_file,
+    )
+    settings.validate()
+    return settings
+
+
+# The options that shape /etc/config/routerctl (shared by `install` and `config`).
+IntervalOpt = Annotated[int, typer.Option("--interval", help="Minutes between cron runs (1-59).")]
+MinEstOpt = Annotated[
+    int,
+    typer.Option("--min-established", help="Fewer usable sessions than this is critical."),
+]
+RoutesOpt = Annotated[
+    bool,
+    typer.Option("--check-routes/--no-check-routes", help="Also check the service routes."),
+]
+HealOpt = Annotated[
+    bool,
+    typer.Option("--self-heal/--no-self-heal", help="Restart the suite when bgpd is down."),
+]
+HealAfterOpt = Annotated[
+    int, typer.Option("--heal-after", help="Consecutive failed runs before a restart.")
+]
+MaxRestartsOpt = Annotated[int, typer.Option("--max-restarts", help="Restarts allowed per hour.")]
+BackoffOpt = Annotated[
+    int, typer.Option("--backoff", help="Seconds between restarts (doubles each time).")
+]
+TimeoutOpt = Annotated[
+    int, typer.Option("--vtysh-timeout", help="Seconds before a hanging vtysh is killed.")
+]
+PromOpt = Annotated[
+    str,
+    typer.Option("--prometheus-file", help="Write node-exporter textfile metrics here."),
+]
+
+
+def _status_table(router: str, status: dict[str, Any]) -> Table:
+    age = status.get("age_seconds")
+    title = f"{router}: {status.get('state')} - {status.get('summary')}" + (
+        f" ({age}s ago)" if age is not None else ""
+    )
+    table = Table(title=title, title_justify="left")
+    for col in ("neighbor", "state", "prefixes", "note"):
+        table.add_column(col)
+    for n in status.get("neighbors", []):
+        note = "no inbound policy (Policy)" if n.get("policy_blocked") else ""
+        table.add_row(n["address"], n["state"], str(n["prefixes_received"]), note)
+    routes = status.get("routes", {})
+    for r in routes.get("pool_routes", []):
+        via = ", ".join(r.get("nexthops", [])) or "-"
+        flag = "" if r.get("selected") and r.get("fib") else "not installed"
+        table.add_row(r["prefix"], "route", f"via {via}", flag)
+    for m in routes.get("missing", []):
+        table.add_row(m, "route", "-", "missing")
+    return table
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
+    app.add_typer(healthcheck_app, name="healthcheck")
+
+
+@healthcheck_app.command("config")
+def config_cmd(
+    topology: TopologyOption = DEFAULT_TOPOLOGY,
+    router: RouterOption = None,
+    *,
+    interval: IntervalOpt = 1,
+    min_established: MinEstOpt = 1,
+    check_routes: RoutesOpt = True,
+    self_heal: HealOpt = False,
+    heal_after: HealAfterOpt = 3,
+    max_restarts: MaxRestartsOpt = 3,
+    backoff: BackoffOpt = 300,
+    vtysh_timeout: TimeoutOpt = 10,
+    prometheus_file: PromOpt = "",
+) -> None:
+    """Print the /etc/config/routerctl that `install` would write."""
+    topo = get_topology(topology)
+    settings = _settings(
+        interval=interval,
+        min_established=min_established,
+        check_routes=check_routes,
+        self_heal=self_heal,
+        heal_after=heal_after,
+        max_restarts=max_restarts,
+        backoff=backoff,
+        vtysh_timeout=vtysh_timeout,
+        prometheus_file=prometheus_file,
+    )
+    typer.echo(hc.render_uci(topo, topo.router(router), settings), nl=False)
+
+
+@healthcheck_app.command("build")
+def build_cmd(
+    *,
+    out: Annotated[Path, typer.Option("--out", "-O", help="Folder to write the .ipk into.")] = Path(
+        "."
+    ),
+    ar: Annotated[
+        bool, typer.Option("--ar", help="Debian-style ar archive instead of OpenWrt's tar.gz.")
+    ] = False,
+) -> None:
+    """Build the .ipk from openwrt-feed/ (no SDK needed) and print its path."""
+    spec = parse_makefile(hc.feed_package_dir())
+    data = build_ipk(spec, outer="ar" if ar else "tar")
+    if not out.is_dir():
+        raise UsageError(f"--out {out}: not a directory", hint="create it first")
+    path = out / spec.filename
+    path.write_bytes(data)
+    typer.echo(str(path))
+
+
+@healthcheck_app.command("install")
+def install_cmd(
+    topology: TopologyOption = DEFAULT_TOPOLOGY,
+    router: RouterOption = None,
+    output: OutputOption = OutputFormat.table,
+    *,
+    interval: IntervalOpt = 1,
+    min_established: MinEstOpt = 1,
+    check_routes: RoutesOpt = True,
+    self_heal: HealOpt = False,
+    heal_after: HealAfterOpt = 3,
+    max_restarts: MaxRestartsOpt = 3,
+    backoff: BackoffOpt = 300,
+    vtysh_timeout: TimeoutOpt = 10,
+    prometheus_file: PromOpt = "",
+    accept_new_host_key: AcceptOption = False,
+) -> None:
+    """Render the UCI config from the topology, push the package and install it."""
+    topo = get_topology(topology)
+    rtr = topo.router(router)
+    settings = _settings(
+        interval=interval,
+        min_established=min_established,
+        check_routes=check_routes,
+        self_heal=self_heal,
+        heal_after=heal_after,
+        max_restarts=max_restarts,
+        backoff=backoff,
+        vtysh_timeout=vtysh_timeout,
+        prometheus_file=prometheus_file,
+    )
+    config_text = hc.render_uci(topo, rtr, settings)
+    with connect(rtr.ssh, accept_new_host_key=accept_new_host_key) as transport:
+        result = hc.install(transport, config_text=config_text)
+    if output is OutputFormat.json:
+        print_json(result)
+        return
+    for line in result.output:
+        stderr.print(f"  {line}", markup=False, highlight=False)
+    stdout.print(
+        f"{rtr.name}: installed {result.package} {result.version}, cron every "
+        f"{settings.interval} min, config {result.config}",
+        markup=False,
+        highlight=False,
+    )
+    if result.status is not None:
+        stdout.print(_status_table(rtr.name, result.status))
+
+
+@healthcheck_app.command("status")
+def status_cmd(
+    topology: TopologyOption = DEFAULT_TOPOLOGY,
+    router: RouterOption = None,
+    output: OutputOption = OutputFormat.table,
+    *,
+    run: Annotated[
+        bool, typer.Option("--run", help="Run the check now instead of reading the last run.")
+    ] = False,
+    max_age: Annotated[
+        int, typer.Option("--max-age", help="Older status than this (seconds) counts as stale.")
+    ] = 300,
+    accept_new_host_key: AcceptOption = False,
+) -> None:
+    """Show the router's last health status; exit 0 only when it is ok and fresh."""
+    topo = get_topology(topology)
+    rtr = topo.router(router)
+    with connect(rtr.ssh, accept_new_host_key=accept_new_host_key) as transport:
+        if run:
+            _, status = hc.run_now(transport)
+        else:
+            status = hc.read_status(transport)
+    stale = status.get("age_seconds", 0) > max_age
+    status["stale"] = stale
+    if output is OutputFormat.json:
+        print_json(status)
+    else:
+        stdout.print(_status_table(rtr.name, status))
+        if stale:
+            stderr.print(
+                f"status is {status['age_seconds']}s old (> {max_age}s): is cron running?",
+                markup=False,
+            )
+    if status.get("state") != "ok" or stale:
+        raise typer.Exit(ExitCode.FAILED)
+
+
+@healthcheck_app.command("uninstall")
+def uninstall_cmd(
+    topology: TopologyOption = DEFAULT_TOPOLOGY,
+    router: RouterOption = None,
+    output: OutputOption = OutputFormat.table,
+    *,
+    accept_new_host_key: AcceptOption = False,
+) -> None:
+    """Remove the package, its cron line, UCI config and status files."""
+    topo = get_topology(topology)
+    rtr = topo.router(router)
+    with connect(rtr.ssh, accept_new_host_key=accept_new_host_key) as transport:
+        result = hc.uninstall(transport)
+    if output is OutputFormat.json:
+        print_json(result)
+        return
+    for line in result.output:
+        stderr.print(f"  {line}", markup=False, highlight=False)
+    what = "removed" if result.removed_package else "was not installed; cleaned up"
+    stdout.print(
+        f"{rtr.name}: {hc.PACKAGE} {what}; no cron line, config or status file left",
+        markup=False,
+        highlight=False,
+    )

@@ -1,0 +1,348 @@
+"""The router-side health check: render its UCI config, install/uninstall its package,
+read its status file. Talks to the router only through a ``Transport``.
+
+The check itself is ``openwrt-feed/net/routerctl-healthcheck/files/routerctl-health``
+(POSIX sh, runs from cron on the router); the package is built from the same feed
+Makefile the OpenWrt SDK uses (``routerctl.ipk``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import shlex
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from routerctl.errors import BackendError, CommandError, ParseError, UsageError
+from routerctl.ipk import PackageSpec, build_ipk, parse_makefile
+from routerctl.topology import Router, Topology
+from routerctl.transport import CommandResult, Transport
+
+PACKAGE = "routerctl-healthcheck"
+UCI_PATH = "/etc/config/routerctl"
+SCRIPT_PATH = "/usr/sbin/routerctl-health"
+CRONTAB = "/etc/crontabs/root"
+DEFAULT_STATUS = "/var/run/routerctl-health.json"
+
+# Package managers as data: how to install a local .ipk, remove, and ask "installed?".
+# apk (OpenWrt 25.12+) installs .apk packages only; build those with the SDK from the feed.
+PACKAGE_MANAGERS: dict[str, dict[str, str]] = {
+    "opkg": {
+        "install": "opkg install {path}",
+        "remove": "opkg remove {name}",
+        "installed": "opkg list-installed {name}",
+        "postinst": "/usr/lib/opkg/info/{name}.postinst",
+    },
+}
+
+
+@dataclass(frozen=True)
+class HealthSettings:
+    """Knobs of the check that are not in the topology (``healthcheck install`` options)."""
+
+    interval: int = 1  # minutes between cron runs
+    min_established: int = 1
+    check_routes: bool = True
+    self_heal: bool = False
+    heal_after: int = 3
+    max_restarts: int = 3  # per hour
+    backoff: int = 300  # seconds, doubled per restart in the last hour
+    vtysh_timeout: int = 10
+    status_file: str = DEFAULT_STATUS
+    prometheus_file: str = ""
+
+    def validate(self) -> None:
+        limits = {
+            "interval": (self.interval, 1, 59),
+            "min_established": (self.min_established, 0, 10_000),
+            "heal_after": (self.heal_after, 1, 1000),
+            "max_restarts": (self.max_restarts, 0, 60),
+            "backoff": (self.backoff, 0, 86_400),
+            "vtysh_timeout": (self.vtysh_timeout, 1, 600),
+        }
+        for name, (value, lo, hi) in limits.items():
+            if not lo <= value <= hi:
+                opt = "--" + name.replace("_", "-")
+                raise UsageError(f"{opt} {value} is out of range", hint=f"use {lo}..{hi}")
+        for name, path in (
+            ("status-file", self.status_file),
+            ("prometheus-file", self.prometheus_file),
+        ):
+            if path and (not path.startswith("/") or any(c in path for c in "'\"\\ \n")):
+                raise UsageError(
+                    f"--{name} {path!r} must be an absolute path without quotes or spaces"
+                )
+
+
+def feed_package_dir() -> Path:
+    """The feed package folder (in a wheel: ``routerctl/openwrt-feed``; else the checkout)."""
+    packaged = files("routerctl").joinpath(f"openwrt-feed/net/{PACKAGE}")
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parent.parent / "openwrt-feed" / "net" / PACKAGE
+
+
+def render_uci(topology: Topology, router: Router, settings: HealthSettings) -> str:
+    """``/etc/config/routerctl`` for ``router``: its nodes, the IPv4 pools and services."""
+    settings.validate()
+    nodes = topology.nodes_for(router)
+    if settings.min_established > len(nodes):
+        raise UsageError(
+            f"--min-established {settings.min_established} is more than the "
+            f"{len(nodes)} nodes peering with router {router.name}",
+            hint=f"use at most {len(nodes)}",
+        )
+    pools = [n for n in topology.iter_pool_networks() if n.version == 4]
+    routes = [s.address for s in topology.services if s.address.version == 4]
+    lines = [
+        "# Rendered by `routerctl healthcheck install` from "
+        f"{topology.source or 'the topology'} for router {router.name}.",
+        "# Options are described in the package's default /etc/config/routerctl.",
+        "",
+        "config health",
+        "\toption enabled '1'",
+        f"\toption interval '{settings.interval}'",
+    ]
+    lines += [f"\tlist neighbor '{n.address}'" for n in nodes]
+    lines.append(f"\toption min_established '{settings.min_established}'")
+    lines += [f"\tlist pool '{p}'" for p in pools]
+    lines += [f"\tlist route '{ipaddress.ip_network(a)}'" for a in sorted(set(routes))]
+    lines += [
+        f"\toption check_routes '{int(settings.check_routes)}'",
+        f"\toption status_file '{settings.status_file}'",
+        f"\toption prometheus_file '{settings.prometheus_file}'",
+        f"\toption vtysh_timeout '{settings.vtysh_timeout}'",
+        f"\toption self_heal '{int(settings.self_heal)}'",
+        f"\toption heal_after '{settings.heal_after}'",
+        f"\toption max_restarts '{settings.max_restarts}'",
+        f"\toption backoff '{settings.backoff}'",
+        "\toption init_script ''",
+        "\toption bgpd_pidfile ''",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def build_package(config_text: str | None = None) -> tuple[PackageSpec, bytes]:
+    """The package spec and .ipk bytes, with ``config_text`` as /etc/config/routerctl."""
+    spec = parse_makefile(feed_package_dir())
+    overrides = {UCI_PATH: config_text.encode()} if config_text is not None else None
+    return spec, build_ipk(spec, overrides=overrides)
+
+
+# --- on the router ------------------------------------------------------------------------
+
+_PROBE = (
+    "for c in opkg apk vtysh uci; do command -v $c >/dev/null 2>&1 && echo have=$c; done; "
+    "[ -e {script} ] && echo have=script; "
+    "grep -q routerctl-health {crontab} 2>/dev/null && echo have=cron; "
+    "[ -e {uci} ] && echo have=config; true"
+)
+
+
+@dataclass(frozen=True)
+class RouterProbe:
+    """What the router has: package manager, vtysh, uci, and our pieces."""
+
+    have: frozenset[str]
+
+    @property
+    def package_manager(self) -> str | None:
+        for pm in ("opkg", "apk"):
+            if pm in self.have:
+                return pm
+        return None
+
+
+def probe(transport: Transport, *, timeout: float = 30.0) -> RouterProbe:
+    cmd = _PROBE.format(script=SCRIPT_PATH, crontab=shlex.quote(CRONTAB), uci=shlex.quote(UCI_PATH))
+    res = transport.run(cmd, timeout=timeout)
+    have = {ln[5:].strip() for ln in res.stdout.splitlines() if ln.startswith("have=")}
+    return RouterProbe(frozenset(have))
+
+
+def _failure(res: CommandResult) -> str:
+    text = (res.stderr.strip() or res.stdout.strip()).splitlines()
+    return " / ".join(text[-3:]) if text else f"exit status {res.exit_status}"
+
+
+def _pm(transport: Transport, found: RouterProbe) -> dict[str, str]:
+    pm = found.package_manager
+    if pm is None:
+        raise BackendError(
+            f"{transport.host}: no package manager (opkg or apk) found",
+            hint="is this an OpenWrt router?",
+        )
+    if pm not in PACKAGE_MANAGERS:
+        raise BackendError(
+            f"{transport.host}: {pm} cannot install .ipk packages (OpenWrt 25.12+)",
+            hint=f"build {PACKAGE} with the OpenWrt SDK from openwrt-feed/ (see the README)",
+        )
+    return PACKAGE_MANAGERS[pm]
+
+
+@dataclass
+class InstallResult:
+    router: str
+    package: str
+    version: str
+    config: str
+    status: dict[str, Any] | None = None
+    check_exit: int | None = None
+    output: list[str] = field(default_factory=list)
+
+
+def install(
+    transport: Transport,
+    *,
+    config_text: str,
+    run_check: bool = True,
+    timeout: float = 120.0,
+) -> InstallResult:
+    """Push the package (with ``config_text`` as its UCI config) and install it.
+
+    The rendered config is also written after the install: opkg keeps a user-modified
+    conffile on upgrade, and routerctl is the owner of this one.
+    """
+    found = probe(transport)
+    pm = _pm(transport, found)
+    if "vtysh" not in found.have:
+        raise BackendError(
+            f"{transport.host}: vtysh not found, so the health check could not read BGP state",
+            hint="run `routerctl provision` first (it installs the routing suite)",
+        )
+    if "uci" not in found.have:
+        raise BackendError(
+            f"{transport.host}: uci not found; the health check reads its config with uci",
+            hint="install the 'uci' package (part of every OpenWrt image)",
+        )
+    spec, ipk = build_package(config_text)
+    remote = f"/tmp/{spec.filename}"
+    transport.write_file(remote, ipk, mode=0o644)
+    result = InstallResult(transport.host, spec.name, spec.version, UCI_PATH)
+    res = transport.run(
+        pm["install"].format(path=shlex.quote(remote)) + f"; rc=$?; rm -f {shlex.quote(remote)}"
+        "; exit $rc",
+        timeout=timeout,
+    )
+    result.output += [ln for ln in res.stdout.splitlines() if ln.strip()]
+    if not res.ok:
+        raise BackendError(
+            f"{transport.host}: installing {spec.filename} failed: {_failure(res)}",
+            hint="see the package manager's message; free space with `df /overlay`",
+        )
+    transport.write_file(UCI_PATH, config_text.encode(), mode=0o600)
+    postinst = pm["postinst"].format(name=spec.name)
+    res = transport.run(
+        f"rm -f {UCI_PATH}-opkg; [ -x {postinst} ] && {postinst} configure", timeout=timeout
+    )
+    if not res.ok:
+        raise BackendError(f"{transport.host}: {postinst} failed: {_failure(res)}")
+    if run_check:
+        result.check_exit, result.status = run_now(transport)
+    return result
+
+
+def run_now(transport: Transport, *, timeout: float = 120.0) -> tuple[int, dict[str, Any]]:
+    """Run the check once on the router; its exit status and the status it wrote."""
+    res = transport.run(f"{SCRIPT_PATH} >/dev/null; echo rc=$?", timeout=timeout)
+    rc = None
+    for ln in res.stdout.splitlines():
+        if ln.startswith("rc="):
+            rc = int(ln[3:])
+    if rc is None:
+        raise CommandError(f"{transport.host}: could not run {SCRIPT_PATH}: {_failure(res)}")
+    if rc == 127:
+        raise CommandError(
+            f"{transport.host}: {SCRIPT_PATH} is not installed",
+            hint="run `routerctl healthcheck install`",
+        )
+    return rc, read_status(transport)
+
+
+def read_status(transport: Transport, *, timeout: float = 30.0) -> dict[str, Any]:
+    """The router's last status file, plus ``age_seconds`` (router clock)."""
+    cmd = (
+        f"f=$(uci -q get routerctl.@health[0].status_file 2>/dev/null); "
+        f'f=${{f:-{DEFAULT_STATUS}}}; echo "now=$(date +%s)"; echo "file=$f"; '
+        f'[ -r "$f" ] && cat "$f"; true'
+    )
+    res = transport.run(cmd, timeout=timeout)
+    now, path = 0, DEFAULT_STATUS
+    body: list[str] = []
+    for ln in res.stdout.splitlines():
+        if ln.startswith("now=") and not body:
+            now = int(ln[4:]) if ln[4:].isdigit() else 0
+        elif ln.startswith("file=") and not body:
+            path = ln[5:]
+        else:
+            body.append(ln)
+    text = "\n".join(body).strip()
+    if not text:
+        raise CommandError(
+            f"{transport.host}: no health status at {path}",
+            hint="install it with `routerctl healthcheck install`; is cron running?",
+        )
+    try:
+        status = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"{transport.host}: {path} is not valid JSON: {exc.msg}") from exc
+    if not isinstance(status, dict) or "state" not in status:
+        raise ParseError(f"{transport.host}: {path} is not a routerctl-health status file")
+    if isinstance(status.get("time"), int) and now:
+        status["age_seconds"] = max(0, now - status["time"])
+    status["file"] = path
+    return status
+
+
+@dataclass
+class UninstallResult:
+    router: str
+    removed_package: bool
+    leftovers: list[str]
+    output: list[str] = field(default_factory=list)
+
+
+def uninstall(transport: Transport, *, timeout: float = 120.0) -> UninstallResult:
+    """Remove the package, its cron line, its UCI config and run-time files; then check."""
+    found = probe(transport)
+    pm = _pm(transport, found)
+    res = transport.run(pm["installed"].format(name=PACKAGE), timeout=timeout)
+    installed = any(ln.split(" ", 1)[0] == PACKAGE for ln in res.stdout.splitlines())
+    result = UninstallResult(transport.host, removed_package=False, leftovers=[])
+    # where the run-time files are, read before the config goes away with the package
+    res = transport.run(
+        "for o in status_file prometheus_file; do "
+        'echo "$o=$(uci -q get routerctl.@health[0].$o 2>/dev/null)"; done',
+        timeout=timeout,
+    )
+    paths = dict(ln.split("=", 1) for ln in res.stdout.splitlines() if "=" in ln)
+    status_file = paths.get("status_file") or DEFAULT_STATUS
+    run_files = [status_file, f"{status_file}.state", f"{status_file}.lock"]
+    if paths.get("prometheus_file"):
+        run_files.append(paths["prometheus_file"])
+    if installed:
+        res = transport.run(pm["remove"].format(name=PACKAGE), timeout=timeout)
+        result.output += [ln for ln in res.stdout.splitlines() if ln.strip()]
+        if not res.ok:
+            raise BackendError(f"{transport.host}: removing {PACKAGE} failed: {_failure(res)}")
+        result.removed_package = True
+    quoted = " ".join(shlex.quote(f) for f in run_files)
+    cleanup = (
+        f"rm -rf {quoted} {UCI_PATH} {UCI_PATH}-opkg; "
+        f"if [ -f {CRONTAB} ] && grep -q routerctl-health {CRONTAB}; then "
+        f"grep -v routerctl-health {CRONTAB} > {CRONTAB}.routerctl; "
+        f"mv {CRONTAB}.routerctl {CRONTAB}; fi; "
+        f'for f in {SCRIPT_PATH} {UCI_PATH} {quoted}; do [ -e "$f" ] && echo left=$f; done; '
+        f"grep -q routerctl-health {CRONTAB} 2>/dev/null && echo left={CRONTAB}; true"
+    )
+    res = transport.run(cleanup, timeout=timeout)
+    result.leftovers = [ln[5:] for ln in res.stdout.splitlines() if ln.startswith("left=")]
+    if result.leftovers:
+        raise BackendError(
+            f"{transport.host}: uninstall left {', '.join(result.leftovers)} behind",
+            hint="remove them by hand",
+        )
+    return result
