@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from routerctl.cluster import ClusterService, ClusterState
-from routerctl.model import BgpNeighbor, BgpSummary, IPAddress, Route, SessionState
+from routerctl.model import BgpNeighbor, BgpSummary, IPAddress, IPNetwork, Route, SessionState
 from routerctl.topology import Node, Router, Topology
 
 
@@ -56,6 +56,16 @@ def worst(results: Iterable[CheckResult]) -> Severity:
 
 
 @dataclass(frozen=True)
+class PoolPath:
+    """One BGP path inside a pool, from the BGP table (not zebra's)."""
+
+    prefix: IPNetwork
+    peer: IPAddress | None
+    best: bool = False
+    multipath: bool = False
+
+
+@dataclass(frozen=True)
 class RouterState:
     """What one exec on the router told us (see ``routerstate.gather``)."""
 
@@ -66,7 +76,9 @@ class RouterState:
     daemons: tuple[tuple[str, bool], ...] = ()  # (name, running)
     summary: BgpSummary | None = None  # IPv4 unicast
     summary_v6: BgpSummary | None = None
-    routes: tuple[Route, ...] = ()  # everything inside the pool CIDRs, any protocol
+    routes: tuple[Route, ...] = ()  # zebra's routes for the pools or the service IPs
+    # the BGP table's paths inside the pools (FRR); None: derive from ``routes``
+    pool_paths: tuple[PoolPath, ...] | None = None
     raw: tuple[tuple[str, str], ...] = ()  # (command, output) for bundles and debugging
 
     def daemon_map(self) -> dict[str, bool]:
@@ -328,6 +340,17 @@ def _bgp_routes(state: RouterState) -> list[Route]:
     return [r for r in state.routes if r.protocol == "bgp"]
 
 
+def _pool_paths(state: RouterState) -> list[PoolPath]:
+    """BGP paths inside the pools: from the BGP table, else one per zebra next hop."""
+    if state.pool_paths is not None:
+        return list(state.pool_paths)
+    return [
+        PoolPath(r.prefix, nh.address, best=r.selected, multipath=True)
+        for r in _bgp_routes(state)
+        for nh in r.nexthops
+    ]
+
+
 def _route_for(state: RouterState, addr: IPAddress) -> Route | None:
     """The most specific selected BGP route covering ``addr`` (any if none selected)."""
     best: Route | None = None
@@ -355,10 +378,9 @@ def check_prefixes(
     name = router.name
     out: list[CheckResult] = []
     via: dict[IPAddress, int] = {}
-    for r in _bgp_routes(state):
-        for nh in r.nexthops:
-            if nh.address is not None:
-                via[nh.address] = via.get(nh.address, 0) + 1
+    for path in _pool_paths(state):
+        if path.peer is not None:
+            via[path.peer] = via.get(path.peer, 0) + 1
     for node in nodes:
         summary = _summary_for(state, node.address)
         n = summary.neighbor(node.address) if summary else None
@@ -528,16 +550,18 @@ def check_stale(
     """BGP routes inside the pools that no expected service accounts for."""
     known = {s.address for s in services}
     out: list[CheckResult] = []
-    for r in _bgp_routes(state):
-        if not r.selected:
-            continue
-        if r.prefix.prefixlen == r.prefix.max_prefixlen and r.prefix.network_address not in known:
+    peers: dict[IPNetwork, set[IPAddress]] = {}
+    for path in _pool_paths(state):
+        if path.peer is not None:
+            peers.setdefault(path.prefix, set()).add(path.peer)
+    for prefix, via in peers.items():
+        if prefix.prefixlen == prefix.max_prefixlen and prefix.network_address not in known:
             out.append(
                 _fail(
-                    f"stale route {r.prefix}",
+                    f"stale route {prefix}",
                     Severity.WARNING,
                     "no BGP route without a service",
-                    f"{r.prefix} via {_fmt_addrs(r.fib_nexthop_addresses)}",
+                    f"{prefix} from {_fmt_addrs(via)}",
                     "announced but no LoadBalancer service has this address: a stale "
                     "announcement, or the topology's services/--cluster is out of date",
                     router.name,

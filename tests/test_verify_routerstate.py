@@ -187,7 +187,7 @@ def gather(frr: FrrNs, t=None, **kw):  # type: ignore[no-untyped-def]
 
 
 def test_one_exec_reads_real_frr(frr: FrrNs) -> None:
-    tr, st = gather(frr)
+    tr, st = gather(frr, addresses=[ip_address("203.0.113.10"), ip_address("203.0.113.11")])
     assert tr.exec_count == 1
     assert st.suite == "frr"
     assert st.version is not None and st.version.startswith("FRRouting 8.")
@@ -202,8 +202,9 @@ def test_one_exec_reads_real_frr(frr: FrrNs) -> None:
     assert n5.state in (SessionState.ACTIVE, SessionState.CONNECT, SessionState.IDLE)
     assert n5.connections_dropped == 0
     assert n6.state is SessionState.ADMIN_DOWN
-    # only what lies inside the pool: the kernel ECMP /32, not 10/8 nor the connected /24
+    # zebra is asked only about the service addresses: the kernel ECMP /32, nothing else
     assert [str(r.prefix) for r in st.routes] == ["203.0.113.10/32"]
+    assert st.pool_paths == ()  # the BGP table has nothing in the pool
     r = st.routes[0]
     assert r.protocol == "kernel" and r.selected and r.fib
     assert {str(a) for a in r.fib_nexthop_addresses} == {"198.51.100.5", "198.51.100.6"}
@@ -211,13 +212,15 @@ def test_one_exec_reads_real_frr(frr: FrrNs) -> None:
         "cat /etc/openwrt_release",
         "vtysh -c 'show version'",
         "show bgp ipv4 unicast summary json",
-        "show ip route 203.0.113.0/24 longer-prefixes json",
+        "show bgp ipv4 unicast 203.0.113.0/24 longer-prefixes json",
+        "show ip route 203.0.113.10 json ; show ip route 203.0.113.11 json",
     ]
 
 
 def test_verify_against_real_frr(frr: FrrNs) -> None:
     t = topo(services=(Service("default", "web", ip_address("203.0.113.10"), 8080),))
-    _, st = gather(frr, t)
+    _, st = gather(frr, t, addresses=[ip_address("203.0.113.10")])
+    assert st.routes and st.routes[0].protocol == "kernel"
     res = {r.name: r for r in verify_router(t, t.routers[0], st, from_topology(t))}
     assert res["bgp asn"].ok and res["router-id"].ok
     assert not res["session node1"].ok

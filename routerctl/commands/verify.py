@@ -100,7 +100,12 @@ def _run_once(
         if t.transport is None:
             t.transport = connector(t.router)
         t.state = routerstate.gather(
-            t.transport, topology, t.router, bundle=bundle, timeout=timeout
+            t.transport,
+            topology,
+            t.router,
+            addresses=[svc.address for svc in cluster.services],
+            bundle=bundle,
+            timeout=timeout,
         )
         probes = []
         if probe is ProbeFrom.router:
@@ -386,7 +391,9 @@ def register(app: typer.Typer) -> None:
         clus = cluster_mod.from_topology(topo)
         for r in routers:
             with connect(r.ssh, accept_new_host_key=accept_new_host_key) as tr:
-                state = routerstate.gather(tr, topo, r, bundle=True)
+                state = routerstate.gather(
+                    tr, topo, r, addresses=[s.address for s in clus.services], bundle=True
+                )
             results = verify_router(topo, r, state, clus)
             path = bundle_mod.write_bundle(directory, topo, state, results=results)
             typer.echo(str(path))
