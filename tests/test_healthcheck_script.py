@@ -542,3 +542,49 @@ def test_watchdog_never_holds_output_pipes(router: Router, tmp_path: Path) -> No
         run = router.run("frr84_bgpd_down", now=1000 + i)
         assert run.status["self_heal"]["action"] == "restart"
         assert time.monotonic() - t0 < 10
+
+
+# --- recorded in the lab (FRR 8.4 router, GoBGP speakers) ---------------------------------
+
+
+def lab_expectations(router: Router) -> None:
+    """What `routerctl healthcheck config` renders for the lab topology."""
+    router.lists["neighbor"] = ["198.51.100.5", "198.51.100.6"]
+    router.lists["pool"] = ["203.0.113.30/31", "203.0.113.32/28", "203.0.113.48/31"]
+    router.lists["route"] = ["203.0.113.30/32", "203.0.113.31/32"]
+
+
+def test_lab_healthy_ecmp(router: Router) -> None:
+    lab_expectations(router)
+    run = router.run("frr84_lab_healthy")
+    assert run.rc == 0, run.status
+    assert run.status["summary"] == "2 of 2 neighbors Established, 2 pool routes"
+    assert [n["prefixes_received"] for n in run.status["neighbors"]] == [2, 2]
+    assert [r["nexthops"] for r in run.status["routes"]["pool_routes"]] == [
+        ["198.51.100.5", "198.51.100.6"],
+        ["198.51.100.5", "198.51.100.6"],
+    ]
+
+
+def test_lab_one_speaker_down(router: Router) -> None:
+    lab_expectations(router)
+    router.run("frr84_lab_healthy")
+    run = router.run("frr84_lab_one_down")
+    assert run.rc == 1
+    assert run.status["summary"] == "not Established: 198.51.100.6 Idle"
+    assert [r["nexthops"] for r in run.status["routes"]["pool_routes"]] == [
+        ["198.51.100.5"],
+        ["198.51.100.5"],
+    ]
+    assert run.log[-1] == (
+        "routerctl-health daemon.warn degraded (was ok): not Established: 198.51.100.6 Idle"
+    )
+
+
+def test_lab_all_down(router: Router) -> None:
+    lab_expectations(router)
+    run = router.run("frr84_lab_all_down")
+    assert run.rc == 2
+    assert run.status["routes"]["missing"] == ["203.0.113.30/32", "203.0.113.31/32"]
+    assert "198.51.100.5 Idle, 198.51.100.6 Idle" in run.status["summary"]
+    assert "service routes missing or not installed" in run.status["summary"]
