@@ -57,6 +57,7 @@ class SuiteCommands:
     lookup_v6: str | None
     json: bool
     pool_is_bgp_table: bool  # pool_* output is the BGP table (else zebra's routes)
+    neighbors: str | None = None  # per-neighbor detail: last NOTIFICATION / reset reason
 
 
 COMMANDS: dict[str, SuiteCommands] = {
@@ -69,6 +70,7 @@ COMMANDS: dict[str, SuiteCommands] = {
         lookup_v6="show ipv6 route {addr} json",
         json=True,
         pool_is_bgp_table=True,
+        neighbors="show bgp neighbors json",
     ),
     "quagga": SuiteCommands(
         summary_v4="show ip bgp summary",
@@ -97,6 +99,8 @@ def _commands_for(
     out: list[tuple[str, tuple[str, ...]]] = [("summary4", (c.summary_v4,))]
     if v6:
         out.append(("summary6", (c.summary_v6,)))
+    if c.neighbors is not None:
+        out.append(("neighbors", (c.neighbors,)))
     for net in nets:
         tmpl = c.pool_v6 if net.version == 6 else c.pool_v4
         out.append((f"pool {net}", (tmpl.format(net=net),)))
@@ -365,6 +369,21 @@ def parse_frr_pool_paths(text: str, *, command: str) -> list[PoolPath]:
     return paths
 
 
+def parse_frr_last_errors(text: str, *, command: str) -> list[tuple[str, str]]:
+    """(neighbor, reason) from ``show bgp neighbors json`` for sessions not Established."""
+    data = _load_json(text, command)
+    out: list[tuple[str, str]] = []
+    for addr, n in (data or {}).items():
+        if not isinstance(n, dict) or n.get("bgpState") == "Established":
+            continue
+        reason = n.get("lastNotificationReason") or ""
+        due = n.get("lastResetDueTo") or ""
+        text_ = reason or (due if due and due != "Unknown" else "")
+        if text_:
+            out.append((addr, text_))
+    return out
+
+
 def parse_state(
     text: str,
     marker: str,
@@ -398,6 +417,7 @@ def parse_state(
     summary6: BgpSummary | None = None
     routes: list[Route] = []
     pool_paths: list[PoolPath] | None = None
+    last_errors: list[tuple[str, str]] = []
     if suite is not None:
         cmds = COMMANDS[suite]
         planned = _commands_for(topology, router, suite, addresses)
@@ -428,6 +448,8 @@ def parse_state(
                     summary4 = s
                 else:
                     summary6 = s
+            elif key == "neighbors":
+                last_errors += parse_frr_last_errors(out, command=command)
             elif key == "lookup":
                 for cmd, doc in zip(commands, _json_docs(out, commands), strict=True):
                     routes += parse_frr_routes(json.dumps(doc), command=cmd)
@@ -449,6 +471,7 @@ def parse_state(
         summary_v6=summary6,
         routes=tuple(dict.fromkeys(routes)),
         pool_paths=None if pool_paths is None else tuple(pool_paths),
+        last_errors=tuple(last_errors),
         raw=tuple(raw),
     )
 

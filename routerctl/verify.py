@@ -79,6 +79,8 @@ class RouterState:
     routes: tuple[Route, ...] = ()  # zebra's routes for the pools or the service IPs
     # the BGP table's paths inside the pools (FRR); None: derive from ``routes``
     pool_paths: tuple[PoolPath, ...] | None = None
+    # (neighbor, last NOTIFICATION or reset reason) for sessions that are down (FRR)
+    last_errors: tuple[tuple[str, str], ...] = ()
     raw: tuple[tuple[str, str], ...] = ()  # (command, output) for bundles and debugging
 
     def daemon_map(self) -> dict[str, bool]:
@@ -269,6 +271,36 @@ def check_instance(router: Router, state: RouterState) -> list[CheckResult]:
     return out
 
 
+_LAST_ERROR_HINTS: tuple[tuple[str, str], ...] = (
+    (
+        "Bad Peer AS",
+        "ASN mismatch: {node} opens with another AS than the cluster ASN {asn}; set the "
+        "speaker's myASN (MetalLB BGPPeer) to {asn}, or fix cluster.asn and provision",
+    ),
+    (
+        "Bad BGP Identifier",
+        "router-id conflict: {node} uses a BGP identifier the router rejects (same as "
+        "the router's?)",
+    ),
+    (
+        "Hold Timer Expired",
+        "keepalives stopped arriving from {node}: link loss, an overloaded node, or a "
+        "firewall dropping tcp/179 mid-session",
+    ),
+    (
+        "Unsupported Capability",
+        "capability mismatch with {node}: check address families and extended options",
+    ),
+)
+
+
+def _last_error_hint(last: str, topology: Topology, node: Node) -> str | None:
+    for needle, hint in _LAST_ERROR_HINTS:
+        if needle in last:
+            return hint.format(node=node.name, asn=topology.cluster.asn)
+    return None
+
+
 def _session_observed(n: BgpNeighbor) -> str:
     text = n.state.value
     if n.policy_blocked_in:
@@ -322,6 +354,9 @@ def check_session(
         ]
     if not n.established:
         hint = _SESSION_HINTS.get(n.state, _SESSION_HINTS[SessionState.UNKNOWN])
+        last = dict(state.last_errors).get(str(node.address))
+        observed = _session_observed(n) + (f"; last error: {last}" if last else "")
+        specific = _last_error_hint(last, topology, node) if last else None
         if n.state in (SessionState.ACTIVE, SessionState.CONNECT, SessionState.IDLE):
             hint = (
                 f"{hint} (MetalLB: check the speaker pod on {node.name}, its BGPPeer "
@@ -330,7 +365,7 @@ def check_session(
         hint = hint.replace("router bgp ASN", f"router bgp {router.asn}").replace(
             "neighbor ADDR", f"neighbor {node.address}"
         )
-        return [_fail(cname, bad, want, _session_observed(n), hint, name)]
+        return [_fail(cname, bad, want, observed, specific or hint, name)]
     if n.policy_blocked_in:
         return [_fail(cname, bad, want, _session_observed(n), _POLICY_HINT, name)]
     return [_ok(cname, want, _session_observed(n), name)]

@@ -191,6 +191,19 @@ def test_distinct_session_failures() -> None:
     assert len(hints) == len(cases)
 
 
+def test_last_notification_gives_specific_hint() -> None:
+    st = state(
+        neighbors=(nbr(N1), nbr(N2, SessionState.IDLE)),
+        routes=(route(SVC, N1), route(SVC2, N1)),
+        last_errors=((str(N2), "OPEN Message Error/Bad Peer AS"),),
+    )
+    s = failed(run(st))["session node2"]
+    assert s.observed == "Idle, remote-as 65001; last error: OPEN Message Error/Bad Peer AS"
+    assert (s.hint or "").startswith(
+        "ASN mismatch: node2 opens with another AS than the cluster ASN 65001"
+    )
+
+
 def test_policy_blocked_is_distinct() -> None:
     st = state(
         neighbors=(

@@ -234,15 +234,19 @@ def test_wrong_asn_on_node(healthy: object, capsys: pytest.CaptureFixture[str]) 
     toml.write_text(re.sub(r"\bas = 65001\b", "as = 65099", original, count=1))
     try:
         healthy.start_speaker("node2")  # type: ignore[attr-defined]
-        poll(
-            lambda: healthy.sessions().get("198.51.100.6") != "Established",  # type: ignore[attr-defined]
-            timeout=30,
-            what="node2 not Established",
-        )
+
+        def bad_peer_as() -> bool:
+            out = healthy.vtysh("show bgp neighbors 198.51.100.6 json")  # type: ignore[attr-defined]
+            n = json.loads(out or "{}").get("198.51.100.6", {})
+            return "Bad Peer AS" in str(n.get("lastNotificationReason"))
+
+        poll(bad_peer_as, timeout=40, what="the router to refuse node2's OPEN (Bad Peer AS)")
         code, out, _ = cli(capsys, "-t", topo_file(healthy), "-o", "json", "--nagios")
         s = failing(out)["session node2"]
         assert code == 1
-        assert "ASN" in str(s["hint"]) and "myASN 65001" in str(s["hint"])
+        assert str(s["observed"]).endswith("last error: OPEN Message Error/Bad Peer AS")
+        assert str(s["hint"]).startswith("ASN mismatch: node2 opens with another AS")
+        assert "myASN (MetalLB BGPPeer) to 65001" in str(s["hint"])
     finally:
         healthy.stop_speaker("node2")  # type: ignore[attr-defined]
         toml.write_text(original)

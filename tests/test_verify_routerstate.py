@@ -212,6 +212,7 @@ def test_one_exec_reads_real_frr(frr: FrrNs) -> None:
         "cat /etc/openwrt_release",
         "vtysh -c 'show version'",
         "show bgp ipv4 unicast summary json",
+        "show bgp neighbors json",
         "show bgp ipv4 unicast 203.0.113.0/24 longer-prefixes json",
         "show ip route 203.0.113.10 json ; show ip route 203.0.113.11 json",
     ]
