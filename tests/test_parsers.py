@@ -107,6 +107,8 @@ def test_fixture_parses_to_its_yml(fixture: Fixture) -> None:
 def test_fixture_parses_with_everything_detected(fixture: Fixture) -> None:
     """No --suite, no --command: detection must find the same answer."""
     first = fixture.text.lstrip()
+    if not first or first.replace("\n", "").replace(" ", "") == "{}":
+        pytest.skip("empty output (no routes, no BGP): only --command can say what it is")
     if first.startswith("Neighbor"):
         pytest.skip("a table fragment without header or echo: the command is ambiguous")
     if "ipv6 unicast" in fixture.command and not first.startswith(("IPv6", "r1", "router#")):
@@ -198,7 +200,8 @@ def test_text_and_json_give_equal_models(pair: tuple[Fixture, Fixture]) -> None:
     from_text = parse(text_fixture.text, command=text_fixture.command, suite="frr")
     from_json = parse(json_fixture.text, command=json_fixture.command)
     assert from_text == _text_equivalent(from_json)
-    assert from_text  # an empty list on both sides would prove nothing
+    if text_fixture.text.strip():  # empty (no routes) on both sides is the one exception
+        assert from_text  # an empty list on both sides would prove nothing
 
 
 def test_description_cut_is_the_only_pair_difference_allowed() -> None:
@@ -264,9 +267,10 @@ def test_truncated_json_names_line() -> None:
         parse('{\n  "routerId":"192.0.2.1",\n  "as":\n', command="show bgp summary json")
 
 
-def test_empty_output_is_an_error() -> None:
+def test_empty_output_is_no_routes_but_no_summary() -> None:
+    assert parse_routes("\n", command="show ip route 203.0.113.0/24 longer-prefixes") == []
     with pytest.raises(ParseError, match="empty"):
-        parse("\n\n", command="show ip route")
+        parse("\n\n", command="show ip bgp summary")
 
 
 def test_no_instance_variants() -> None:

@@ -156,8 +156,13 @@ def parse_bgp_summary(
 def parse_routes(
     output: str, *, suite: str | None = None, command: str | None = None
 ) -> list[Route]:
-    """``show ip|ipv6 route [...]`` (text, any suite, or FRR JSON) as Route entries."""
-    prepared = _prepare(output)
+    """``show ip|ipv6 route [...]`` (text, any suite, or FRR JSON) as Route entries.
+
+    Empty output is no routes: FRR prints nothing at all for a ``longer-prefixes``
+    query that matches nothing."""
+    prepared = prepare(output)
+    if not any(line.strip() for line in prepared.lines):
+        return []
     cmd = normalise_command(command) if command else prepared.command
     if not cmd or not _ROUTE.fullmatch(cmd):
         cmd = detect_command(output) or "show ip route"
