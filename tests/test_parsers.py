@@ -277,3 +277,11 @@ def test_no_instance_variants() -> None:
     for text in ("% BGP instance not found\n", "No BGP process is configured\n", "{}\n"):
         (s,) = parse_bgp_summaries(text)
         assert s.instance_missing, text
+
+
+def test_quagga_show_ipv6_bgp_summary_takes_afi_from_the_command() -> None:
+    raw = FIXTURES / "quagga/show_ip_bgp_summary/vyos11_max_multipaths_line_weeks_uptime.raw"
+    text = raw.read_text().replace("IPv4 Unicast - max multipaths: ebgp 1 ibgp 1\n", "")
+    (s,) = parse_bgp_summaries(text, suite="quagga", command="show ipv6 bgp summary")
+    assert s.afi == "ipv6"
+    assert s.neighbors[0].uptime == 3 * 7 * 86400

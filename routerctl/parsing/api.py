@@ -48,7 +48,7 @@ _NO_INSTANCE = re.compile(
     r"^\s*%?\s*(?:BGP instance not found|No BGP process is configured|"
     r"No BGP instances? (?:found|configured)|BGP is not running)\.?\s*$"
 )
-_BGP_SUMMARY = re.compile(r"show (?:ip )?bgp\b.*\bsummary\b.*")
+_BGP_SUMMARY = re.compile(r"show (?:ip |ipv6 )?bgp\b.*\bsummary\b.*")
 _BGP_NEIGHBORS = re.compile(r"show (?:ip )?bgp\b.*\bneighbors?\b.*")
 _ROUTE = re.compile(r"show (?:ip|ipv6) route\b.*")
 
