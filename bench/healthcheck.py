@@ -77,8 +77,8 @@ def main() -> int:
             vtysh, check = measure(lab, routes=routes, loops=args.loops, rounds=args.rounds)
             extra = [c - v for c, v in zip(check, vtysh, strict=True)]
             what = "summary + route bgp" if routes else "summary only"
-            print(f"{'vtysh alone (' + what + ')':34} {stats(vtysh)}")
-            print(f"{'routerctl-health (' + what + ')':34} {stats(check)}")
+            print(f"{'vtysh alone (' + what + ')':40} {stats(vtysh)}")
+            print(f"{'routerctl-health (' + what + ')':40} {stats(check)}")
             ok = statistics.median(extra) < GOAL_MS
             verdict |= 0 if ok else 1
             print(
