@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import tarfile
 import time
 from collections.abc import Callable, Iterator
@@ -352,3 +354,98 @@ def test_support_bundle_redacts_password(
     assert secret.encode() not in blob
     assert b"neighbor 198.51.100.6 password <redacted>" in blob
     assert b"FRRouting" in blob
+
+
+def test_probe_from_the_client_side(healthy: object) -> None:
+    """--probe from where routerctl runs: here the lab's client namespace, behind the router."""
+    proc = subprocess.run(
+        [
+            *healthy.client_cmd(),  # type: ignore[attr-defined]
+            sys.executable,
+            "-m",
+            "routerctl",
+            "verify",
+            "--no-state",
+            "-t",
+            topo_file(healthy),
+            "--probe",
+            "--probe-attempts",
+            "16",
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    probes = {
+        c["name"]: c for c in json.loads(proc.stdout)["checks"] if c["name"].startswith("probe")
+    }
+    assert set(probes) == {
+        "probe default/nginx-lb 203.0.113.30:8080 from local",
+        "probe default/nginx2-lb 203.0.113.31:8080 from local",
+    }
+    for p in probes.values():
+        assert p["observed"] == "16/16 answered; answers: node1, node2"
+
+
+def test_flap_detected_between_runs(
+    healthy: object, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    state = tmp_path / "flaps.json"
+    code = main(["verify", "-t", topo_file(healthy), "--state-file", str(state), "-o", "json"])
+    capsys.readouterr()
+    assert code == 0
+    healthy.vtysh("clear bgp 198.51.100.6")  # type: ignore[attr-defined]
+    poll(
+        lambda: healthy.sessions().get("198.51.100.6") != "Established",  # type: ignore[attr-defined]
+        timeout=10,
+        what="node2 reset",
+    )
+    healthy.wait_established(timeout=60)  # type: ignore[attr-defined]
+    code = main(["verify", "-t", topo_file(healthy), "--state-file", str(state), "-o", "json"])
+    out = capsys.readouterr().out
+    assert code == 1
+    bad = failing(out)
+    assert set(bad) == {"flap node2"}
+    assert str(bad["flap node2"]["observed"]).startswith("dropped 1 time(s) since the last run")
+
+
+def test_two_routers_verified_concurrently(capsys: pytest.CaptureFixture[str]) -> None:
+    name = "h6m"
+    core.down(name)
+    lab = core.up(spec_mod.LabSpec(name=name, routers=2, configure=True))
+    try:
+        for r in lab.spec.router_names():
+            lab.wait_established(router=r, timeout=60)
+        t = load_topology(Path(lab.topology_file))
+        opened: list[Transport] = []
+
+        def counting(router: Router) -> Transport:
+            tr = connect(router.ssh)
+            opened.append(tr)
+            return tr
+
+        results, targets = run_verify(
+            t, router_name=None, cluster=from_topology(t), connector=counting
+        )
+        assert [t_.router.name for t_ in targets] == ["rtr1", "rtr2"]
+        assert len(opened) == 2 and all(tr.exec_count == 1 for tr in opened)
+        assert {r.router for r in results} == {"rtr1", "rtr2"}
+        assert [r for r in results if not r.ok] == []
+        # a fault on rtr2 only: reported for rtr2, rtr1 stays green (names are per router)
+        lab.vtysh("conf t", "router bgp 65000", "neighbor 198.51.100.5 shutdown", router="rtr2")
+        code = main(
+            ["verify", "--no-state", "-t", str(lab.topology_file), "--nagios", "-o", "json"]
+        )
+        bad = failing(capsys.readouterr().out)
+        assert code == 1
+        assert {(c["router"], n) for n, c in bad.items()} == {
+            ("rtr2", "session node1"),
+            ("rtr2", "route default/nginx-lb 203.0.113.30"),
+            ("rtr2", "route default/nginx2-lb 203.0.113.31"),
+        }
+    finally:
+        core.down(name)
