@@ -97,7 +97,7 @@ def _status_table(router: str, status: dict[str, Any]) -> Table:
         f" ({age}s ago)" if age is not None else ""
     )
     table = Table(title=title, title_justify="left")
-    for col in ("neighbor", "state", "prefixes", "note"):
+    for col in ("neighbor / route", "state", "prefixes / next hops", "note"):
         table.add_column(col)
     for n in status.get("neighbors", []):
         note = "no inbound policy (Policy)" if n.get("policy_blocked") else ""
@@ -106,9 +106,9 @@ def _status_table(router: str, status: dict[str, Any]) -> Table:
     for r in routes.get("pool_routes", []):
         via = ", ".join(r.get("nexthops", [])) or "-"
         flag = "" if r.get("selected") and r.get("fib") else "not installed"
-        table.add_row(r["prefix"], "route", f"via {via}", flag)
+        table.add_row(r["prefix"], "BGP route", via, flag)
     for m in routes.get("missing", []):
-        table.add_row(m, "route", "-", "missing")
+        table.add_row(m, "missing", "-", "expected service route")
     return table
 
 
