@@ -186,19 +186,34 @@ def _build(
             _diff_lines(sec, run_maps[hdr], body, removable=True)
         maps.append(sec)
     bgp = _Section(f"router bgp {asn}", (f"router bgp {asn}",), ("exit",))
-    creates = run.asn is None and not delete_bgp
+    creates = run.asn is None and des.asn is not None and not delete_bgp
     if creates:
         bgp.changes.append(Change("add", bgp.name, f"router bgp {asn}"))
-    # global lines routerctl sets (router-id, maximum-paths, policy switches)
     run_global = list(run.unowned_bgp)
     run_global_top = [ln for ln in run_global if "|" not in ln]
-    _diff_lines(bgp, run_global_top, ensure_bgp, removable=full)
+    # removals first: a neighbor leaves the group before anything re-creates it
     for member in removed_members:
         bgp.changes.append(Change("remove", bgp.name, f"neighbor {member}"))
         bgp.script.append(f"no neighbor {member}")
     if group_removed:
         bgp.changes.append(Change("remove", bgp.name, f"neighbor {PEER_GROUP} peer-group"))
         bgp.script.append(f"no neighbor {PEER_GROUP} peer-group")
+    if not full:
+        # a hand-configured neighbor at a node's address is adopted: removed, then
+        # re-created as a member of the peer-group
+        standalone = {neighbor_of(ln.split("|", 1)[-1]) for ln in run_global}
+        for member in des.members:
+            if member != PEER_GROUP and member not in run.members and member in standalone:
+                bgp.changes.append(
+                    Change("remove", bgp.name, f"neighbor {member}   (hand-configured; adopted)")
+                )
+                bgp.script.append(f"no neighbor {member}")
+                run_global = [
+                    ln for ln in run_global if neighbor_of(ln.split("|", 1)[-1]) != member
+                ]
+                run_global_top = [ln for ln in run_global if "|" not in ln]
+    # global lines routerctl sets (router-id, maximum-paths, policy switches)
+    _diff_lines(bgp, run_global_top, ensure_bgp, removable=full)
     # owned neighbor lines: the peer-group definition first, then members
     _diff_lines(bgp, run.bgp, des.bgp, removable=True, skip_neighbors=skip)
     families: list[_Section] = []

@@ -38,9 +38,14 @@ from routerctl.runningconfig import redact
 from routerctl.topology import Router, Topology
 from routerctl.transport import Transport
 
-LOCK_DIR = "/var/lock/routerctl.lock"
+LOCK_PARENTS = ("/var/lock", "/tmp/lock")
+LOCK_NAME = "routerctl.lock"
+LOCK_DIR = f"{LOCK_PARENTS[0]}/{LOCK_NAME}"
 LOCK_STALE_SECONDS = 900
 VTYSH_TIMEOUT = 120.0
+# vtysh reading stdin keeps a readline history (~/.history_frr, ~/.history_quagga) that
+# would hold the password: point it where nothing can be written.
+VTYSH_STDIN = "VTYSH_HISTFILE=/nonexistent/history HOME=/nonexistent vtysh"
 
 Connect = Callable[[], Transport]
 
@@ -73,38 +78,53 @@ class ProvisionResult:
 
 
 class RouterLock:
-    """``mkdir`` lock on the router with owner info; stale after LOCK_STALE_SECONDS."""
+    """``mkdir`` lock on the router with owner info; stale after LOCK_STALE_SECONDS.
 
-    def __init__(self, transport: Transport, *, path: str = LOCK_DIR) -> None:
+    It lives in /var/lock (on OpenWrt a tmpfs: /var -> /tmp), or /tmp/lock where
+    /var/lock is unusable; every run picks the same one.
+    """
+
+    def __init__(self, transport: Transport) -> None:
         self.transport = transport
-        self.path = path
+        self.path = LOCK_DIR
         self.token = secrets.token_hex(8)
         self.owner = f"{self.token} {getpass.getuser()}@{socket.gethostname()} pid {os.getpid()}"
         self.held = False
 
     def acquire(self) -> None:
-        q = shlex.quote(self.path)
         owner = shlex.quote(self.owner)
-        script = f"""mkdir -p "$(dirname {q})"
-if mkdir {q} 2>/dev/null; then echo "$(date +%s) "{owner} > {q}/owner; echo acquired; exit 0; fi
-t=$(cut -d' ' -f1 {q}/owner 2>/dev/null)
-case "$t" in ''|*[!0-9]*) t=$(date -r {q} +%s 2>/dev/null || echo 0);; esac
-if [ $(( $(date +%s) - t )) -gt {LOCK_STALE_SECONDS} ]; then
-  echo stale; cat {q}/owner 2>/dev/null; echo "$(date +%s) "{owner} > {q}/owner; exit 0
+        parent, fallback = LOCK_PARENTS
+        name = LOCK_NAME
+        script = f"""d={parent}
+[ -d $d ] || mkdir -p $d 2>/dev/null || d={fallback}
+mkdir -p $d || exit 4
+L=$d/{name}
+if mkdir $L 2>/dev/null; then
+  echo "$(date +%s) "{owner} > $L/owner || exit 4; echo "acquired $L"; exit 0
 fi
-echo busy; cat {q}/owner 2>/dev/null; exit 3"""
+t=$(cut -d' ' -f1 $L/owner 2>/dev/null)
+case "$t" in ''|*[!0-9]*) t=$(date -r $L +%s 2>/dev/null || echo 0);; esac
+if [ $(( $(date +%s) - t )) -gt {LOCK_STALE_SECONDS} ]; then
+  echo "stale $L"; echo "$(date +%s) "{owner} > $L/owner || exit 4; exit 0
+fi
+echo "busy $L"; cat $L/owner 2>/dev/null; exit 3"""
         res = self.transport.run(script, timeout=30)
+        first = res.stdout.split("\n", 1)[0].split()
+        if len(first) == 2:
+            self.path = first[1]
         if res.exit_status == 3:
-            holder = " ".join(res.stdout.split()[3:]) or "another run"  # drop "busy", time, token
+            words = res.stdout.split()
+            holder = " ".join(words[4:]) or "another run"  # drop "busy PATH", time, token
             raise RefusedError(
                 f"router busy: {self.transport.host} is being provisioned by {holder} "
                 f"(lock {self.path})",
                 hint=f"wait for it to finish; a lock older than {LOCK_STALE_SECONDS}s is "
                 "taken over automatically",
             )
-        if not res.ok:
+        if not res.ok or first[:1] not in (["acquired"], ["stale"]):
             raise CommandError(
-                f"cannot create lock {self.path} on {self.transport.host}: {res.stderr.strip()}"
+                f"cannot create the lock {self.path} on {self.transport.host}: "
+                f"{res.stderr.strip() or res.stdout.strip()}"
             )
         self.held = True
 
@@ -161,7 +181,7 @@ def vtysh_errors(output: str) -> list[str]:
 def apply_script(transport: Transport, lines: tuple[str, ...] | list[str]) -> list[str]:
     """Send config lines to ONE vtysh over stdin; return failures (empty = all applied)."""
     script = "configure terminal\n" + "\n".join(lines) + "\nend\n"
-    res = transport.run("vtysh", stdin=script.encode(), timeout=VTYSH_TIMEOUT)
+    res = transport.run(VTYSH_STDIN, stdin=script.encode(), timeout=VTYSH_TIMEOUT)
     failures = vtysh_errors(res.stdout + "\n" + res.stderr)
     if res.exit_status != 0 and not failures:
         failures.append(f"vtysh exited {res.exit_status}")
@@ -213,8 +233,18 @@ def sessions_established(
 # -- provision ----------------------------------------------------------------
 
 
-def desired_config(topology: Topology, router: Router, suite: str) -> str:
-    return render_router(topology, router.name, suite=suite).text()
+def dialect_for(running: str, suite: str) -> str:
+    """The config dialect the router's daemons speak: what vtysh prints decides.
+
+    FRR prints ``frr version`` in its running config; a Quagga-packaged router whose
+    daemons are FRR (or an FRR-built vtysh) speaks FRR whatever the package names.
+    """
+    head = running[:400]
+    return "frr" if "frr version" in head or "frr defaults" in head else suite
+
+
+def desired_config(topology: Topology, router: Router, dialect: str) -> str:
+    return render_router(topology, router.name, suite=dialect).text()
 
 
 def plan_router(
@@ -234,7 +264,7 @@ def plan_router(
         router=router.name,
         asn=router.asn,
         running=running,
-        desired=desired_config(topology, router, suite),
+        desired=desired_config(topology, router, dialect_for(running, suite)),
         ibgp=router.asn == topology.cluster.asn,
     )
 
@@ -252,7 +282,7 @@ def provision(
     """Make ``router`` run the desired BGP config; roll back on any failure."""
     lock = RouterLock(transport)
     lock.acquire()
-    progress(f"locked {LOCK_DIR} on {transport.host}")
+    progress(f"locked {lock.path} on {transport.host}")
     state = _Run(transport=transport, reconnect=reconnect, lock=lock, progress=progress)
     try:
         return state.run(topology, router, confirm=confirm, confirm_timeout=confirm_timeout)
@@ -260,7 +290,7 @@ def provision(
         try:
             lock.release(state.transport)
         except RouterctlError:
-            progress(f"could not remove {LOCK_DIR} (it is taken over after {LOCK_STALE_SECONDS}s)")
+            progress(f"could not remove {lock.path} (taken over after {LOCK_STALE_SECONDS}s)")
 
 
 @dataclass
@@ -283,7 +313,10 @@ class _Run:
         suite = ensured.suite
         self.progress(f"{suite.name} answers on {t.host}")
         before = read_running(t)
-        desired = desired_config(topology, router, suite.name)
+        dialect = dialect_for(before, suite.name)
+        if dialect != suite.name:
+            self.progress(f"{suite.name} packages, {dialect} daemons: using the {dialect} dialect")
+        desired = desired_config(topology, router, dialect)
         plan = compute_plan(
             router=router.name,
             asn=router.asn,
@@ -315,7 +348,7 @@ class _Run:
         res = t.run(f"umask 077; {backup}; exit 0", timeout=30)
         if not res.ok:
             raise CommandError(f"cannot back up the config on {t.host}: {res.stderr.strip()}")
-        self.progress(f"saved the current config in {LOCK_DIR}")
+        self.progress(f"saved the current config in {self.lock.path}")
         self.progress(f"applying {len(plan.script)} config lines in one vtysh session")
         try:
             failures = apply_script(t, plan.script)
@@ -343,7 +376,14 @@ class _Run:
                 hint="rerun with --debug and report this",
             )
         self.progress("read back: running config matches the desired config")
-        save_config(t, _save_command(suite))
+        try:
+            save_config(t, _save_command(suite))
+        except (CommandError, TransportError) as exc:
+            self._rollback(router, before, suite, written=True, why="save failed")
+            raise RolledBackError(
+                f"{exc.message}; the previous config was restored",
+                hint="check that the router can write its config files",
+            ) from exc
         self.progress(f"persisted with '{_save_command(suite)}'")
         established: list[str] = []
         if confirm_timeout is not None:
@@ -386,6 +426,7 @@ class _Run:
             if self.reconnect is None:
                 raise
             self.progress("reconnecting to restore")
+            self.transport.close()
             t = self.reconnect()
             self.transport = t
             current = read_running(t)

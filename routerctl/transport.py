@@ -10,10 +10,12 @@ never leave this module: everything becomes ``TransportError``/``HostKeyError``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import select
 import shlex
 import socket
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,10 +212,11 @@ class SshTransport:
         self._accept_new = accept_new_host_key
         self._timeout = connect_timeout
         self._jumps: list[SshTransport] = []
+        self._proxy: subprocess.Popen[bytes] | None = None
         self._client = self._connect()
 
     # -- connection -------------------------------------------------------
-    def _sock(self) -> socket.socket | paramiko.ProxyCommand | paramiko.Channel | None:
+    def _sock(self) -> socket.socket | paramiko.Channel | None:
         t = self.target
         if t.proxy_jump:
             first, _, rest = t.proxy_jump.partition(",")
@@ -248,13 +251,27 @@ class SshTransport:
                     f"jump host {jump.host} cannot reach {t.hostname}:{t.port}: {exc}"
                 ) from exc
         if t.proxy_command:
+            # like OpenSSH: "exec" the command through sh, talk over its stdin/stdout. A
+            # socketpair (not paramiko.ProxyCommand) so the proxy's exit is a clean EOF
+            # that paramiko notices at once.
+            ours, theirs = socket.socketpair()
             try:
-                return paramiko.ProxyCommand(t.proxy_command)
-            except (paramiko.SSHException, OSError) as exc:
+                self._proxy = subprocess.Popen(
+                    ["/bin/sh", "-c", f"exec {t.proxy_command}"],
+                    stdin=theirs.fileno(),
+                    stdout=theirs.fileno(),
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                ours.close()
                 raise TransportError(
                     f"ProxyCommand for {self.host} failed to start: {exc}",
                     hint=f"check ProxyCommand in {t.config_file or _default_ssh_config()}",
                 ) from exc
+            finally:
+                theirs.close()
+            return ours
         return None
 
     def _connect(self) -> paramiko.SSHClient:
@@ -286,6 +303,7 @@ class SshTransport:
         except paramiko.BadHostKeyException as exc:
             client.close()
             self._close_jumps()
+            self._stop_proxy()
             raise HostKeyError(
                 f"host key for {self.host} has CHANGED (now {exc.key.get_name()} "
                 f"{exc.key.fingerprint}); refusing to connect",
@@ -295,6 +313,7 @@ class SshTransport:
         except paramiko.PasswordRequiredException as exc:
             client.close()
             self._close_jumps()
+            self._stop_proxy()
             raise TransportError(
                 f"SSH key for {self.host} is passphrase-protected",
                 hint="load it into ssh-agent (ssh-add) and retry",
@@ -302,6 +321,7 @@ class SshTransport:
         except paramiko.AuthenticationException as exc:
             client.close()
             self._close_jumps()
+            self._stop_proxy()
             raise TransportError(
                 f"SSH authentication as {t.user} to {self.host} failed",
                 hint="check User/IdentityFile in the topology or ssh_config, or ssh-agent",
@@ -309,6 +329,7 @@ class SshTransport:
         except (paramiko.SSHException, OSError, EOFError) as exc:
             client.close()
             self._close_jumps()
+            self._stop_proxy()
             if policy.refused_key is not None:
                 raise HostKeyError(
                     f"host key for {self.host} is unknown ({policy.refused_key}); "
@@ -393,6 +414,20 @@ class SshTransport:
         if client is not None:
             client.close()
         self._close_jumps()
+        self._stop_proxy()
+
+    def _stop_proxy(self) -> None:
+        proc, self._proxy = self._proxy, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            with contextlib.suppress(OSError):
+                proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
 
     def __enter__(self) -> SshTransport:
         return self

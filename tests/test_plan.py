@@ -227,9 +227,9 @@ def test_restore_reverses_a_fresh_apply(topo: Topology) -> None:
     restore = compute_restore(router="rtr", asn=65000, current=current, saved=FOREIGN)
     assert restore.script == (
         "router bgp 65000",
-        "no bgp router-id 198.51.100.2",
         "no neighbor 198.51.100.5",
         "no neighbor ROUTERCTL peer-group",
+        "no bgp router-id 198.51.100.2",
         "address-family ipv4 unicast",
         "no maximum-paths 8",
         "exit-address-family",
@@ -242,3 +242,12 @@ def test_restore_removes_router_bgp_that_routerctl_created(topo: Topology) -> No
     restore = compute_restore(router="rtr", asn=65000, current=current, saved=EMPTY)
     assert "no router bgp 65000" in restore.script
     assert "router bgp 65000" not in restore.script
+
+
+def test_restore_between_two_configs_without_bgp_is_empty() -> None:
+    with_pl = EMPTY.replace(
+        "!\nend\n", "!\nip prefix-list ROUTERCTL-X seq 5 permit 10.0.0.0/8\n!\nend\n"
+    )
+    restore = compute_restore(router="rtr", asn=65000, current=with_pl, saved=EMPTY)
+    assert restore.script == ("no ip prefix-list ROUTERCTL-X seq 5 permit 10.0.0.0/8",)
+    assert compute_restore(router="rtr", asn=65000, current=EMPTY, saved=EMPTY).empty
