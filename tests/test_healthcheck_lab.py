@@ -173,3 +173,32 @@ def test_apk_router_is_refused(
     assert rc == 1
     assert err.count("\n") == 1
     assert "apk cannot install .ipk packages" in err and "OpenWrt SDK" in err
+
+
+def test_quagga_layout_install_and_self_heal(
+    module_lab_factory: Callable[..., Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Quagga's OpenWrt layout (/etc/init.d/quagga, /etc/quagga/*.conf): the check finds
+    the init script on its own and restarts through it."""
+    lab = module_lab_factory(suite="quagga", configure=True)
+    lab.wait_established(timeout=60)
+    lab.router_sh("cat > /usr/bin/uci && chmod 755 /usr/bin/uci", input=UCI_STANDIN.read_text())
+    rc, out, err = cli(
+        lab, "install", "--self-heal", "--heal-after", "1", "-o", "json", capsys=capsys
+    )
+    assert rc == 0, err
+    status = json.loads(out)["status"]
+    assert (status["state"], status["suite"]) == ("ok", "quagga")
+    pid = sh(lab, "cat /var/run/frr/bgpd.pid").strip()
+    sh(lab, f"kill {pid}")
+    poll(
+        lambda: sh(lab, f"[ -e /proc/{pid} ] || echo gone").strip() == "gone",
+        timeout=10,
+        what="bgpd to exit",
+    )
+    status = run_check(lab)
+    assert status["self_heal"]["action"] == "restart"
+    lab.wait_established(timeout=60)
+    poll(lambda: run_check(lab)["state"] == "ok", timeout=60, what="healthy after restart")
+    rc, _, err = cli(lab, "uninstall", capsys=capsys)
+    assert rc == 0, err
