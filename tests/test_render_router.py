@@ -361,3 +361,32 @@ def test_frr_prints_back_exactly_what_we_render(
     start = next(i for i, line in enumerate(running) if line.startswith("router bgp "))
     end = running.index("end")
     assert "\n".join(running[start:end]) + "\n" == cfg.text()
+
+
+QUAGGA_CASES = ["seed", "ipv6", "full-backup"]
+
+
+@pytest.mark.lab
+@pytest.mark.parametrize("example", QUAGGA_CASES)
+def test_quagga_dialect_means_the_same_config(
+    frr: ScratchFrr, example: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No Quagga here, but FRR (Quagga's descendant) still reads Quagga's syntax:
+    the Quagga block must load without errors and normalise to our FRR block."""
+    monkeypatch.setenv("ROUTERCTL_BGP_PASSWORD", "lab-secret")
+    name, router = ("full", "backup") if example == "full-backup" else (example, None)
+    topo = _load(name)
+    # Quagga has no BFD and only router-wide graceful restart: compare without them
+    topo = dataclasses.replace(
+        topo, bgp=dataclasses.replace(topo.bgp, bfd=False, graceful_restart=False, password=None)
+    )
+    quagga = render_router(topo, router, suite="quagga", redact=True)
+    conf = tmp_path / "quagga.conf"
+    conf.write_text("\n".join(quagga.commands()) + "\n")
+    applied = frr.vtysh(file=conf)
+    assert not [line for line in applied.splitlines() if line.startswith("%")], applied
+    running = frr.vtysh("show running-config").splitlines()
+    start = next(i for i, line in enumerate(running) if line.startswith("router bgp "))
+    end = running.index("end")
+    expected = render_router(topo, router, suite="frr", redact=True).text()
+    assert "\n".join(running[start:end]) + "\n" == expected
