@@ -391,15 +391,39 @@ def test_files_atomic_and_lock_released(router: Router) -> None:
 
 
 def test_lock_held_by_live_run(router: Router) -> None:
+    """Another run (a shell) holds the lock: skip at once with exit 3, touch nothing."""
     router.run_dir.mkdir()
     lock = router.run_dir / "routerctl-health.json.lock"
     lock.mkdir()
-    (lock / "pid").write_text(f"{os.getpid()}\n")
-    run = router.run("frr_wide_healthy")
+    holder = subprocess.Popen([BUSYBOX or "busybox", "ash", "-c", "sleep 30; :"])
+    try:
+        (lock / "pid").write_text(f"{holder.pid}\n")
+        run = router.run("frr_wide_healthy")
+    finally:
+        holder.kill()
+        holder.wait()
     assert run.rc == 3
-    assert "previous run" in run.stderr and str(os.getpid()) in run.stderr
+    assert "previous run" in run.stderr and str(holder.pid) in run.stderr
     assert run.calls == []  # vtysh not started
     assert lock.is_dir()  # not ours: left alone
+
+
+def test_lock_with_reused_pid_taken_over(router: Router, tmp_path: Path) -> None:
+    """The pid in the lock now belongs to another program (not a shell): stale."""
+    router.run_dir.mkdir()
+    lock = router.run_dir / "routerctl-health.json.lock"
+    lock.mkdir()
+    other = tmp_path / "dnsmasq"
+    other.symlink_to(shutil.which("sleep") or "/bin/sleep")
+    proc = subprocess.Popen([str(other), "30"])
+    try:
+        (lock / "pid").write_text(f"{proc.pid}\n")
+        run = router.run("frr_wide_healthy")
+        assert run.rc == 0, run.stderr
+        assert not lock.exists()
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_stale_lock_taken_over(router: Router) -> None:
