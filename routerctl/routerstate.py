@@ -406,7 +406,8 @@ def parse_state(
             daemons.append((parts[0], parts[1] == "1"))
     version_key = next((k for k in sec if k.startswith("version ")), "version 1")
     vtysh_ok = version_key == "version 0"
-    version = sec.get(version_key, "").strip() or None
+    # "FRRouting 8.4.4 (OpenWrt) on Linux(6.1.0)." -> "FRRouting 8.4.4 (OpenWrt)"
+    version = sec.get(version_key, "").strip().split(" on ", 1)[0] or None
     suite_key = next((k for k in sec if k.startswith("suite ")), "suite none")
     suite: str | None = suite_key.split()[1]
     if suite == "none":

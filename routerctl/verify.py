@@ -288,6 +288,11 @@ _LAST_ERROR_HINTS: tuple[tuple[str, str], ...] = (
         "firewall dropping tcp/179 mid-session",
     ),
     (
+        "Cease",
+        "{node} closed the session (speaker stopped, restarted or its BGPPeer removed); if it "
+        "does not come back, check the speaker pod on {node}",
+    ),
+    (
         "Unsupported Capability",
         "capability mismatch with {node}: check address families and extended options",
     ),

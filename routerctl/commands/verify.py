@@ -149,9 +149,10 @@ def _failing_names(results: list[CheckResult], *, multi: bool) -> list[str]:
 
 def _render_table(results: list[CheckResult], *, multi: bool) -> None:
     table = Table(show_lines=False, header_style="bold")
+    hints = any(r.hint for r in results)
     if multi:
         table.add_column("Router")
-    for col in ("Check", "Status", "Expected", "Observed", "Hint"):
+    for col in ("Check", "Status", "Expected", "Observed", *(("Hint",) if hints else ())):
         table.add_column(col, overflow="fold")
     styles = {
         Severity.OK: "green",
@@ -161,7 +162,7 @@ def _render_table(results: list[CheckResult], *, multi: bool) -> None:
     }
     for r in results:
         status = f"[{styles[r.severity]}]{r.severity.value.upper()}[/]"
-        row = [r.name, status, r.expected, r.observed, r.hint or ""]
+        row = [r.name, status, r.expected, r.observed, *((r.hint or "",) if hints else ())]
         table.add_row(*([r.router or ""] if multi else []), *row)
     stdout.print(table)
 
