@@ -164,14 +164,15 @@ class Topology:
     bgp: BgpOptions = field(default_factory=BgpOptions)
     services: tuple[Service, ...] = ()
     source: Path | None = None
-    field_lines: tuple[tuple[str, int], ...] = ()  # field path -> line in ``source``
+    # field path -> line in ``source`` (not part of equality: same content, same topology)
+    field_lines: tuple[tuple[str, int], ...] = field(default=(), compare=False, repr=False)
 
     def error(self, field: str, message: str, *, hint: str | None = None) -> TopologyError:
         """A ``TopologyError`` pointing at ``field`` (e.g. ``bgp.ecmp``) in the source file."""
         lines = dict(self.field_lines)
         key = field
         while key and key not in lines:  # fall back to the closest enclosing field
-            key = key.rpartition(".")[0]
+            key = key[: key.rindex("[")] if key.endswith("]") else key.rpartition(".")[0]
         return TopologyError(
             message,
             file=str(self.source) if self.source else None,
@@ -182,7 +183,12 @@ class Topology:
 
     @property
     def ibgp(self) -> bool:
+        """True when any router shares the cluster's ASN (iBGP: supported, plan says so)."""
         return any(r.asn == self.cluster.asn for r in self.routers)
+
+    def ibgp_with(self, router: Router) -> bool:
+        """True when ``router`` and the cluster are in the same AS."""
+        return router.asn == self.cluster.asn
 
     def router(self, name: str | None = None) -> Router:
         """The named router, or the only one when ``name`` is None."""

@@ -535,3 +535,5 @@ def test_topology_error_api() -> None:
     )
     # a field that is not in the file falls back to the closest enclosing one
     assert ":2: routers[0].lan: x" in topo.error("routers[0].lan", "x").one_line()
+    assert ":9: cluster.nodes[7].name: x" in topo.error("cluster.nodes[7].name", "x").one_line()
+    assert topo.ibgp_with(topo.routers[0]) is False
