@@ -415,13 +415,6 @@ class _Val:
         except ValueError:
             self.error(f"{text!r} is not an IP address", "use an IPv4 or IPv6 address")
 
-    def network(self) -> IPNetwork:
-        text = self.as_str(what="a prefix")
-        try:
-            return ipaddress.ip_network(text.strip(), strict=False)
-        except ValueError:
-            self.error(f"{text!r} is not a prefix", "use CIDR notation like 198.51.100.0/24")
-
     def name(self, what: str) -> str:
         text = self.as_str(what=what)
         if not _NAME_RE.match(text):
