@@ -89,3 +89,9 @@ def lab_factory() -> Iterator[Callable[..., Lab]]:
 @pytest.fixture(scope="module")
 def module_lab_factory() -> Iterator[Callable[..., Lab]]:
     yield from _factory()
+
+
+@pytest.fixture
+def lab_required() -> None:
+    """Skip the test when the lab cannot run here (for tests that call up() themselves)."""
+    _skip_unless_lab()

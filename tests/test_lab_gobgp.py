@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -166,3 +169,15 @@ def test_spec_addresses_and_names() -> None:
 def test_bad_spec_is_a_usage_error(fields: dict[str, object], message: str) -> None:
     with pytest.raises(UsageError, match=message):
         LabSpec(**fields)  # type: ignore[arg-type]
+
+
+def test_router_scripts_are_posix_sh_shellcheck_clean() -> None:
+    if shutil.which("shellcheck") is None:
+        pytest.skip("shellcheck not installed (scripts/setup installs it)")
+    files = Path(__file__).resolve().parent.parent / "routerctl/lab/files"
+    scripts = sorted(str(p) for p in files.iterdir())
+    assert len(scripts) == 6
+    proc = subprocess.run(
+        ["shellcheck", "-s", "sh", *scripts], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stdout

@@ -200,10 +200,8 @@ def kill_pids(pids: Iterable[int], *, timeout: float = 3.0) -> list[int]:
             os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for pid in live:
-            _reap(pid)
         if not any(_pid_alive(p) for p in live):
-            return live
+            break
         time.sleep(0.02)
     for pid in live:
         if _pid_alive(pid):
@@ -216,6 +214,9 @@ def kill_pids(pids: Iterable[int], *, timeout: float = 3.0) -> list[int]:
         return not any(_pid_alive(p) for p in live)
 
     poll(gone, timeout=5, what="lab processes to exit")
+    for pid in live:  # all dead now: reap those that are our children (no zombies left)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
     return live
 
 
@@ -864,9 +865,10 @@ def configure_seed(lab: Lab, *, router: str) -> None:
     # the commands (maybe with the password) go through stdin into a 0600 file, never argv
     script = (
         f"set -e; {enable}\n"
-        'umask 077; f=$(mktemp /tmp/seed.XXXXXX); cat > "$f"\n'
-        'vtysh -f "$f" >/dev/null; rc=$?; rm -f "$f"; [ $rc = 0 ]\n'
-        "vtysh -c 'write memory' >/dev/null\n"
+        'set +e; umask 077; f=$(mktemp /tmp/seed.XXXXXX); cat > "$f"\n'
+        'out=$(vtysh -f "$f" 2>&1); rc=$?; rm -f "$f"\n'
+        '[ $rc = 0 ] || { echo "vtysh -f: $out" >&2; exit 1; }\n'
+        "vtysh -c 'write memory' >/dev/null || { echo 'write memory failed' >&2; exit 1; }\n"
     )
     lab.router_sh(script, router=router, input="\n".join(cmds))
 

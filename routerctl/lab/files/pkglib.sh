@@ -82,8 +82,10 @@ run_hook() { # $1 install|remove, $2 package
 
 postinst_service() { # OpenWrt's default_postinst: enable and start the package's service
 	case $1 in
-	frr) /etc/init.d/frr enable && /etc/init.d/frr start ;;
-	quagga) /etc/init.d/quagga enable && /etc/init.d/quagga start ;;
+	frr | quagga)
+		"/etc/init.d/$1" enable
+		"/etc/init.d/$1" start >/dev/null 2>&1
+		;;
 	esac
 	return 0
 }
