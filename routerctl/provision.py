@@ -19,7 +19,7 @@ import shlex
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from routerctl import backend
 from routerctl.backend import Progress, Suite
@@ -247,26 +247,24 @@ def desired_config(topology: Topology, router: Router, dialect: str) -> str:
     return render_router(topology, router.name, suite=dialect).text()
 
 
-def plan_router(
-    transport: Transport,
-    topology: Topology,
-    router: Router,
-    *,
-    suite: str | None = None,
-) -> Plan:
-    """Read-only: the plan for ``router`` (suite detected when not given)."""
-    if suite is None:
-        facts = backend.detect(transport)
-        have = backend.installed_suite(facts)
-        suite = router.suite if router.suite != "auto" else (have or "frr")
-    running = read_running(transport)
-    return compute_plan(
+def plan_router(transport: Transport, topology: Topology, router: Router) -> Plan:
+    """Read-only: the plan for ``router`` (one detection round trip, one config read)."""
+    facts = backend.detect(transport)
+    suite = backend.choose_suite(facts, pin=router.suite, available=None)
+    notes: list[str] = []
+    if "/usr/bin/vtysh" in facts.files and backend.installed_suite(facts) is not None:
+        running = read_running(transport)
+    else:
+        running = ""  # nothing configured yet: everything is added
+        notes.append(f"{suite.name} is not installed yet; provision installs it first")
+    plan = compute_plan(
         router=router.name,
         asn=router.asn,
         running=running,
-        desired=desired_config(topology, router, dialect_for(running, suite)),
+        desired=desired_config(topology, router, dialect_for(running, suite.name)),
         ibgp=router.asn == topology.cluster.asn,
     )
+    return replace(plan, notes=(*notes, *plan.notes))
 
 
 def provision(
