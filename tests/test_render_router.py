@@ -137,6 +137,11 @@ def test_multipath_num_default_is_not_printed_and_is_a_cap() -> None:
     one = dataclasses.replace(topo, bgp=dataclasses.replace(topo.bgp, ecmp=1))
     assert "maximum-paths" not in render_router(one, suite="quagga", redact=True).text()
     assert "  maximum-paths 1" in render_router(one, suite="frr", redact=True).text()
+    # Quagga's omitted default stays 1 whatever the build's limit; the limit still caps
+    q8 = render_router(topo, suite="quagga", redact=True, multipath_num=8).text()
+    assert " maximum-paths 8" in q8.splitlines()
+    with pytest.raises(TopologyError, match=r"quagga accepts for maximum-paths \(4\)"):
+        render_router(topo, suite="quagga", redact=True, multipath_num=4)
 
 
 def test_ibgp_renders_ibgp_paths_and_no_multihop() -> None:

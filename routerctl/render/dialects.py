@@ -82,8 +82,10 @@ QUAGGA = Dialect(
     members_in_af=True,
     peer_option_order=("remote-as", "password", "ebgp-multihop", "timers", "timers-connect"),
     af_order=("activate", "route-map", "members", "maximum-paths"),
+    # the CLI takes 1..255, but zebra installs at most MULTIPATH_NUM next hops
+    # (OpenWrt builds Quagga 1.2.4 with --enable-multipath=8)
     max_paths_cap=64,
-    max_paths_default=1,
+    max_paths_default=1,  # BGP_DEFAULT_MAXPATHS: ``maximum-paths 1`` is not printed
     bfd=False,
     graceful_restart="router",
     save_command="write file",

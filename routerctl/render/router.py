@@ -263,7 +263,10 @@ def _router_bgp(
     nodes = _sorted_nodes(topology.nodes_for(router))
     # ipv4 unicast is always policed: bgpd activates it for every neighbor by default
     families = sorted({4} | set(_families(topology)))
-    default_paths = multipath_num if multipath_num is not None else dialect.max_paths_default
+    # FRR omits maximum-paths equal to the build's multipath limit; Quagga omits 1
+    default_paths = (
+        dialect.max_paths_default if dialect.max_paths_default is not None else multipath_num
+    )
 
     def af_lines(version: int, indent: str) -> dict[str, list[str]]:
         paths = []
