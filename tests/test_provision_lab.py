@@ -137,6 +137,14 @@ def fresh(module_lab_factory: LabFactory) -> Lab:
     return module_lab_factory(installed=False, password=True)
 
 
+def test_plan_before_the_suite_is_installed(fresh: Lab) -> None:
+    res = cli(fresh.topology_file, "plan")
+    assert res.returncode == 0, res.stderr
+    assert "note: frr is not installed yet; provision installs it first" in res.stdout
+    assert "+ neighbor ROUTERCTL password <redacted>" in res.stdout
+    assert "opkg install" not in fresh.pkg_log().read_text()  # plan changes nothing
+
+
 @pytest.fixture(scope="module")
 def provisioned(fresh: Lab) -> tuple[Lab, subprocess.CompletedProcess[str]]:
     ps_seen: list[str] = []
@@ -217,6 +225,8 @@ def test_second_provision_is_a_noop(
     with recorder(lab) as t:
         result = provision(t, topo, topo.routers[0])
         assert result.plan.empty and not result.applied and result.lines_sent == 0
+        # lock, detect, enable, init, ready, running-config, unlock: nothing else
+        assert t.exec_count == 7, [c for c, _ in t.commands]
         assert t.vtysh_config_runs() == [] and t.writes() == []
         assert not any(c.startswith("write_file") for c, _ in t.commands)
     assert persisted(lab) == before
@@ -351,6 +361,23 @@ def test_confirm_timeout_with_a_dead_node_rolls_back(faults: Lab) -> None:
     assert "Traceback" not in res.stderr
     assert running(faults) == before
     assert persisted(faults) == before_file
+
+
+def test_declining_at_the_tty_prompt_changes_nothing(faults: Lab) -> None:
+    before = running(faults)
+    cmd = f"{sys.executable} -m routerctl provision -t {faults.topology_file}"
+    res = subprocess.run(
+        ["script", "-qec", cmd, "/dev/null"],
+        input="n\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "Apply these changes? [y/N]" in res.stdout
+    assert "rtr: not applied (declined)" in res.stdout
+    assert res.returncode == 1
+    assert running(faults) == before
 
 
 def test_concurrent_run_is_refused_as_router_busy(faults: Lab) -> None:
