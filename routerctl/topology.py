@@ -638,7 +638,9 @@ def _bgp(v: _Val) -> BgpOptions:
         if isinstance(raw, bool):
             multihop = 255 if raw else None
         else:
-            multihop = mv.as_int(1, 255, what="a TTL (or true for 255)")
+            if isinstance(raw, int) and not 1 <= raw <= 255:
+                mv.error(f"{raw} is out of range", "use a TTL 1..255, or true for 255")
+            multihop = mv.as_int(1, 255, what="a TTL")
     return BgpOptions(
         password=_secret(m["password"]) if "password" in m else None,
         hold_time=hold,
