@@ -101,6 +101,16 @@ def test_password_from_file(tmp_path: Path) -> None:
     assert " neighbor ROUTERCTL password from-a-file" in cfg.text().splitlines()
 
 
+@pytest.mark.parametrize("bad", ["x" * 81, "two\nlines", "tab\there", "with space", "ünï"])
+def test_password_must_fit_one_vtysh_line(monkeypatch: pytest.MonkeyPatch, bad: str) -> None:
+    monkeypatch.setenv("ROUTERCTL_BGP_PASSWORD", bad)
+    with pytest.raises(TopologyError) as exc:
+        render_router(_load("seed"), redact=False)
+    line = exc.value.one_line()
+    assert ":15: bgp.password: the password from env ROUTERCTL_BGP_PASSWORD must be" in line
+    assert bad not in line
+
+
 def test_missing_password_env_is_a_topology_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ROUTERCTL_BGP_PASSWORD", raising=False)
     with pytest.raises(TopologyError) as exc:
@@ -346,7 +356,8 @@ def test_frr_prints_back_exactly_what_we_render(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("ROUTERCTL_BGP_PASSWORD", "lab-secret")
+    # every printable ASCII punctuation bgpd must take as part of the word
+    monkeypatch.setenv("ROUTERCTL_BGP_PASSWORD", "l@b!s#c$r%e^t&*()'\"`~;:")
     if example == "ibgp":
         topo = _load("full")
         topo = dataclasses.replace(topo, cluster=dataclasses.replace(topo.cluster, asn=4200000000))

@@ -38,6 +38,7 @@ ROUTE_MAP_IN = "ROUTERCTL-IN"
 ROUTE_MAP_OUT = "ROUTERCTL-OUT"
 PREFIX_LIST = {4: "ROUTERCTL-IN-V4", 6: "ROUTERCTL-IN-V6"}
 REDACTED = "<redacted>"
+_MD5_KEY_MAX = 80  # TCP_MD5SIG_MAXKEYLEN
 _PL_KEYWORD = {4: "ip", 6: "ipv6"}
 _MAX_LEN = {4: 32, 6: 128}
 
@@ -187,11 +188,21 @@ def _resolve(topology: Topology) -> str:
     """The password; a failure points at the password's line in the topology file."""
     assert topology.bgp.password is not None
     try:
-        return topology.bgp.password.resolve()
+        password = topology.bgp.password.resolve()
     except TopologyError as exc:
         field = exc.field or "bgp.password"
         raw = exc.message.removeprefix(f"{field}: ")
         raise topology.error(field, raw, hint=exc.hint) from None
+    # Linux TCP-MD5 keys are at most 80 bytes; never echo the value
+    # bgpd takes the password as one WORD: printable ASCII, no spaces (checked on FRR 8.4)
+    if not 0 < len(password) <= _MD5_KEY_MAX or not all("!" <= c <= "~" for c in password):
+        raise topology.error(
+            "bgp.password",
+            f"the password from {topology.bgp.password.describe()} must be 1..80 printable"
+            " ASCII characters without spaces",
+            hint="bgpd reads it as one word; choose another password",
+        )
+    return password
 
 
 def _check_supported(
