@@ -31,7 +31,8 @@ DEFAULT_STATUS = "/var/run/routerctl-health.json"
 # apk (OpenWrt 25.12+) installs .apk packages only; build those with the SDK from the feed.
 PACKAGE_MANAGERS: dict[str, dict[str, str]] = {
     "opkg": {
-        "install": "opkg install {path}",
+        # same version again (a changed config or script) must still replace the files
+        "install": "opkg --force-reinstall install {path}",
         "remove": "opkg remove {name}",
         "installed": "opkg list-installed {name}",
         "postinst": "/usr/lib/opkg/info/{name}.postinst",

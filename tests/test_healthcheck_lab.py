@@ -84,10 +84,12 @@ def test_install_healthy(lab: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert sh(lab, "cat /etc/crontabs/root").splitlines().count(CRON_LINE) == 1
     assert "list neighbor '198.51.100.5'" in sh(lab, "cat /etc/config/routerctl")
     assert "routerctl-healthcheck - 0.1.0-1" in sh(lab, "opkg list-installed")
-    # installing again is idempotent: still one cron line
+    # installing again is idempotent (still one cron line) and replaces changed files
+    sh(lab, "echo '# local edit' >> /usr/sbin/routerctl-health")
     rc, _, err = cli(lab, "install", capsys=capsys)
     assert rc == 0, err
     assert sh(lab, "cat /etc/crontabs/root").splitlines().count(CRON_LINE) == 1
+    assert "# local edit" not in sh(lab, "cat /usr/sbin/routerctl-health")
     rc, out, _ = cli(lab, "status", "-o", "json", capsys=capsys)
     assert rc == 0
     status = json.loads(out)
