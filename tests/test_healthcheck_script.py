@@ -173,6 +173,21 @@ def test_default_uci_config_is_valid(router: Router) -> None:
         ),
         ("frr81_desc_spaces", 2, "critical", {"192.168.0.2": "Connect"}),
         (
+            "frr10_states_partial",
+            1,
+            "degraded",
+            {
+                "2001:db8:34::2": "Idle",
+                "2001:db8:3d::2": "Established",
+                "2001:db8:3f::2": "Established",
+                "2001:db8:42::2": "OpenSent",
+                "2001:db8:53::2": "Established",
+                "2001:db8:57::2": "Established",
+                "2001:db8:59::2": "Established",
+                "2001:db8:5e::2": "Established",
+            },
+        ),
+        (
             "frr74_hostname_states",
             1,
             "degraded",
