@@ -58,6 +58,9 @@ class SuiteCommands:
     json: bool
     pool_is_bgp_table: bool  # pool_* output is the BGP table (else zebra's routes)
     neighbors: str | None = None  # per-neighbor detail: last NOTIFICATION / reset reason
+    # every command in ONE vtysh call (JSON documents back to back): FRR answers JSON even
+    # without a BGP instance, so none of them stops the batch; saves a vtysh start each
+    one_vtysh: bool = False
 
 
 COMMANDS: dict[str, SuiteCommands] = {
@@ -71,6 +74,7 @@ COMMANDS: dict[str, SuiteCommands] = {
         json=True,
         pool_is_bgp_table=True,
         neighbors="show bgp neighbors json",
+        one_vtysh=True,
     ),
     "quagga": SuiteCommands(
         summary_v4="show ip bgp summary",
@@ -148,9 +152,13 @@ def build_script(
         case = " ".join(f"*{needle}*) S={suite} ;;" for needle, suite in SUITE_MARKERS)
         lines.append(f'S=none; if [ "$R" = 0 ]; then case "$V" in {case} esac; fi')
     lines.append('echo "$M suite $S"')
-    for suite in COMMANDS:
+    for suite, spec in COMMANDS.items():
         lines.append(f'if [ "$S" = {suite} ]; then')
-        for key, cmds in _commands_for(topology, router, suite, addresses):
+        planned = _commands_for(topology, router, suite, addresses)
+        groups = (
+            [("all", tuple(c for _, cmds in planned for c in cmds))] if spec.one_vtysh else planned
+        )
+        for key, cmds in groups:
             args = " ".join(f"-c {shlex.quote(cmd)}" for cmd in cmds)
             lines.append(f'  echo "$M cmd {key}"; vtysh {args} 2>&1; echo "$M rc $?"')
         if bundle:
@@ -384,6 +392,17 @@ def parse_frr_last_errors(text: str, *, command: str) -> list[tuple[str, str]]:
     return out
 
 
+def _split_batch(sec: dict[str, str], planned: Sequence[tuple[str, tuple[str, ...]]]) -> None:
+    """Give each key its JSON documents out of the one-vtysh batch (in place)."""
+    flat = [c for _, cmds in planned for c in cmds]
+    out = sec["cmd all"]
+    _check_vtysh(out, flat[0], sec.get("cmd all rc", "0"))
+    docs = iter(_json_docs(out, flat))
+    for key, cmds in planned:
+        sec[f"cmd {key}"] = "\n".join(json.dumps(next(docs), indent=1) for _ in cmds)
+        sec[f"cmd {key} rc"] = "0"
+
+
 def parse_state(
     text: str,
     marker: str,
@@ -422,7 +441,14 @@ def parse_state(
     if suite is not None:
         cmds = COMMANDS[suite]
         planned = _commands_for(topology, router, suite, addresses)
-        raw += [(" ; ".join(c), sec.get(f"cmd {key}", "")) for key, c in planned]
+        healthy = all(up for _, up in daemons)
+        if cmds.one_vtysh and "cmd all" in sec and not healthy:
+            flat = " ; ".join(c for _, cs in planned for c in cs)
+            raw.append((flat, sec["cmd all"]))
+        else:
+            if cmds.one_vtysh and "cmd all" in sec:
+                _split_batch(sec, planned)
+            raw += [(" ; ".join(c), sec.get(f"cmd {key}", "")) for key, c in planned]
         raw += [
             (command, sec[f"extra {i}"])
             for i, command in enumerate(BUNDLE_COMMANDS[suite])

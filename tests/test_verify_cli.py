@@ -114,6 +114,16 @@ class Router:
             ]
         }
 
+    @staticmethod
+    def key_of(command: str) -> str:
+        if "summary" in command:
+            return "summary4"
+        if command == "show bgp neighbors json":
+            return "neighbors"
+        if "longer-prefixes" in command:
+            return "pool " + command.split()[4]
+        return "lookup"
+
     def vtysh(self, key: str, commands: list[str]) -> str:
         if key == "summary4":
             return json.dumps(self.summary())
@@ -141,7 +151,8 @@ class Router:
         frr = script.split('if [ "$S" = frr ]; then', 1)[1].split("\nfi", 1)[0]
         for key, args in re.findall(r'echo "\$M cmd ([^"]+)"; vtysh (.*?) 2>&1', frr):
             commands = re.findall(r"-c '([^']*)'", args)
-            out.append(f"{mk} cmd {key}\n{self.vtysh(key, commands)}\n{mk} rc 0")
+            docs = [self.vtysh(self.key_of(c), [c]) for c in commands]
+            out.append(f"{mk} cmd {key}\n" + "\n".join(docs) + f"\n{mk} rc 0")
         out.append(f"{mk} end")
         return "\n".join(out) + "\n"
 
