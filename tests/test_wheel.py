@@ -90,3 +90,18 @@ def test_bad_topology_from_the_installed_wheel(
         " (add 'cluster:' at the top level)\n"
     )
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_pip_install_dot_into_a_fresh_venv(tmp_path: Path) -> None:
+    """The README's path: ``pip install .`` gives a working ``routerctl``."""
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
+    bindir = env_dir / "bin"
+    proc = _run([str(bindir / "python"), "-m", "pip", "install", "-q", "."], cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = _run([str(bindir / "routerctl"), "--version"], cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stdout.startswith("routerctl 0.")
+    seed = ROOT / "examples" / "seed.yaml"
+    proc = _run([str(bindir / "routerctl"), "render", "router", "-t", str(seed)], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("router bgp 65000\n bgp router-id 192.168.1.2\n")
