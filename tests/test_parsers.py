@@ -285,3 +285,20 @@ def test_quagga_show_ipv6_bgp_summary_takes_afi_from_the_command() -> None:
     (s,) = parse_bgp_summaries(text, suite="quagga", command="show ipv6 bgp summary")
     assert s.afi == "ipv6"
     assert s.neighbors[0].uptime == 3 * 7 * 86400
+
+
+def test_quagga_wrapped_long_ipv6_neighbor() -> None:
+    """Quagga wraps a neighbor longer than 15 characters onto its own line (layout of the
+    cumulus_wrapped_long_neighbor fixture, with an IPv6 address as the long name)."""
+    raw = FIXTURES / "quagga/show_ip_bgp_summary/cumulus_wrapped_long_neighbor_idle_admin.raw"
+    text = raw.read_text().replace("leaf-11-really-long-name(swp1)", "2001:db8:64::1234")
+    (s,) = parse_bgp_summaries(text, suite="quagga")
+    first = s.neighbors[0]
+    assert str(first.address) == "2001:db8:64::1234"
+    assert (first.remote_as, first.state, first.prefixes_received) == (
+        65101,
+        SessionState.ESTABLISHED,
+        10,
+    )
+    assert first.uptime == 14 * 60 + 15
+    assert s.neighbors[1].state is SessionState.ADMIN_DOWN
