@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import os
 import shutil
@@ -406,3 +407,22 @@ def test_quagga_dialect_means_the_same_config(
     end = running.index("end")
     expected = render_router(topo, router, suite="frr", redact=True).text()
     assert "\n".join(running[start:end]) + "\n" == expected
+
+
+def test_prefix_lists_cover_exactly_the_pools() -> None:
+    topo = _load("full")
+    cfg = render_router(topo, "backup", redact=True)
+    rendered: set[str] = set()
+    for section in cfg.section("prefix-list"):
+        for line in section.lines:
+            net = ipaddress.ip_network(line.split(" permit ")[1].split()[0])
+            assert line.endswith(f" le {net.max_prefixlen}") == (net.prefixlen < net.max_prefixlen)
+            rendered.update(str(a) for a in net)
+    wanted = {
+        str(type(r.first)(int(r.first) + i))
+        for p in topo.cluster.pools
+        for r in p.addresses
+        for i in range(int(r.last) - int(r.first) + 1)
+    }
+    assert rendered == wanted
+    assert len(wanted) == 32 + 11 + 16 + 16
