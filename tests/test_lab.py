@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import subprocess
+import tarfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -370,3 +372,93 @@ def test_unknown_lab_is_a_one_line_error(
     err = capsys.readouterr().err
     assert "no lab named 'nosuchlab' is up" in err and err.count("\n") == 1
     assert main(["lab", "up", "--name", "Bad_Name"]) == ExitCode.USAGE
+
+
+def _tar_gz(members: dict[str, tuple[bytes, int]]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, (data, mode) in members.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _ipk(outer: str) -> bytes:
+    control = _tar_gz(
+        {
+            "./control": (
+                b"Package: hello\nVersion: 1.0-1\nDepends: libc\nArchitecture: all\n",
+                0o644,
+            ),
+            "./postinst": (b"#!/bin/sh\necho configured > /tmp/hello.postinst\n", 0o755),
+            "./prerm": (b"#!/bin/sh\necho removing > /tmp/hello.prerm\n", 0o755),
+        }
+    )
+    data = _tar_gz(
+        {
+            "./usr/sbin/hello": (b"#!/bin/sh\necho hello from the ipk\n", 0o755),
+            "./etc/config/hello": (b"config hello\n\toption greeting 'hi'\n", 0o644),
+        }
+    )
+    parts = {"debian-binary": b"2.0\n", "control.tar.gz": control, "data.tar.gz": data}
+    if outer == "tar":
+        return _tar_gz({f"./{k}": (v, 0o644) for k, v in parts.items()})
+    out = b"!<arch>\n"
+    for name, payload in parts.items():
+        header = f"{name + '/':<16}{0:<12}{0:<6}{0:<6}{0o100644:<8o}{len(payload):<10}`\n"
+        out += header.encode() + payload + (b"\n" if len(payload) % 2 else b"")
+    return out
+
+
+@pytest.mark.parametrize("outer", ["tar", "ar"])
+def test_opkg_installs_and_removes_a_local_ipk(
+    module_lab_factory: Callable[..., Lab], outer: str
+) -> None:
+    lab = module_lab_factory(installed=False)
+    push = subprocess.run(
+        ["ssh", "-F", str(lab.ssh_config), "rtr", "cat > /tmp/hello.ipk"],
+        input=_ipk(outer),
+        capture_output=True,
+        check=False,
+    )
+    assert push.returncode == 0, push.stderr
+    proc = ssh(lab, "opkg install /tmp/hello.ipk && hello && cat /tmp/hello.postinst")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "Installing hello (1.0-1) to root...",
+        "Configuring hello.",
+        "hello from the ipk",
+        "configured",
+    ]
+    proc = ssh(lab, "opkg list-installed; opkg files hello; uci get hello.@hello[0].greeting")
+    assert "hello - 1.0-1" in proc.stdout.splitlines()
+    assert "/usr/sbin/hello" in proc.stdout.splitlines()
+    assert proc.stdout.splitlines()[-1] == "hi"
+    proc = ssh(lab, "opkg remove hello; cat /tmp/hello.prerm; ls /usr/sbin/hello /etc/config/hello")
+    assert proc.stdout.splitlines()[:2] == ["Removing package hello from root...", "removing"]
+    assert proc.stderr.count("No such file or directory") == 2
+    assert "hello" not in ssh(lab, "opkg list-installed").stdout
+
+
+def test_uci_and_cron_stand_ins(module_lab_factory: Callable[..., Lab]) -> None:
+    lab = module_lab_factory(installed=False)
+    script = (
+        "printf \"config health\\n\\toption interval '1'\\n\" > /etc/config/routerctl; "
+        "uci set routerctl.@health[0].interval=5; uci add_list routerctl.@health[0].neighbor=198.51.100.5; "
+        "uci add_list routerctl.@health[0].neighbor=198.51.100.6; uci commit routerctl; "
+        "uci -q show routerctl.@health[0]; uci get routerctl.@health[-1].neighbor; "
+        "uci -q get routerctl.@health[0].missing || echo missing=$?; "
+        "/etc/init.d/cron enable; /etc/init.d/cron enabled && echo cron-enabled; ls -d /etc/crontabs"
+    )
+    proc = ssh(lab, script)
+    assert proc.stdout.splitlines() == [
+        "routerctl.@health[0]=health",
+        "routerctl.@health[0].interval='5'",
+        "routerctl.@health[0].neighbor='198.51.100.5' '198.51.100.6'",
+        "198.51.100.5 198.51.100.6",
+        "missing=1",
+        "cron-enabled",
+        "/etc/crontabs",
+    ]
+    assert proc.stderr == ""

@@ -779,6 +779,9 @@ def _prepare_router(lab: Lab, router: str) -> str:
     (share / "stash/frr").mkdir(parents=True, exist_ok=True)
     _write(share / "stash/vtysh", "")
     _write(upper / f"usr/bin/{spec.pkg}", _resource(spec.pkg), mode=0o755)
+    _write(upper / "usr/bin/uci", _resource("uci"), mode=0o755)
+    _write(upper / "etc/init.d/cron", _resource("cron.init"), mode=0o755)
+    (upper / "etc/crontabs").mkdir(parents=True, exist_ok=True)
     (upper / "var/log/routerctl-lab").mkdir(parents=True, exist_ok=True)
     _write(rdir / "boot.sh", _resource("boot.sh"), mode=0o755)
     return pubkey
@@ -813,31 +816,42 @@ def _start_holder(lab: Lab, router: str) -> int:
 def _boot_router(lab: Lab, router: str) -> None:
     spec = lab.spec
     variant = f"{spec.pkg}-{spec.suite}"
-    addr = spec.router_addr(router)
-    lines = [
-        "set -e",
-        f"dropbear -r /etc/dropbear/dropbear_ed25519_host_key -p {addr}:22 -s"
-        " -P /var/run/dropbear.pid",
-    ]
+    _start_dropbear(lab, router)
+    lines = ["set -e"]
     if spec.installed:
         pkgs = " ".join(INSTALLED[variant])
         if spec.pkg == "opkg":
-            lines += [f"opkg update >/dev/null && opkg install {pkgs} >/dev/null"]
+            lines += [f"opkg update >/dev/null && opkg install {pkgs} >/dev/null || exit 1"]
             lines += ["rm -rf /var/opkg-lists"]  # gone after a reboot on a real router
         else:
-            lines += [f"apk update >/dev/null && apk add {pkgs} >/dev/null"]
+            lines += [f"apk update >/dev/null && apk add {pkgs} >/dev/null || exit 1"]
             lines += ["rm -f /var/cache/apk/routing.adb"]
         lines += [": > /var/log/routerctl-lab/pkg.log"]
     lab.router_sh("\n".join(lines), router=router, timeout=30)
 
-    def dropbear_up() -> bool:
-        try:
-            pid = int(lab.router_file("run/dropbear.pid", router).read_text().strip())
-        except (OSError, ValueError):
-            return False
-        return _pid_alive(pid)
 
-    poll(dropbear_up, timeout=5, what=f"dropbear on {router}")
+def _start_dropbear(lab: Lab, router: str) -> None:
+    """Dropbear on the router's LAN address (foreground, so its errors reach its log)."""
+    addr = lab.spec.router_addr(router)
+    logfile = lab.router_dir(router) / "dropbear.log"
+    cmd = [
+        *lab.router_cmd(router),
+        "dropbear", "-F", "-E", "-s", "-r", "/etc/dropbear/dropbear_ed25519_host_key",
+        "-p", f"{addr}:22", "-P", "/var/run/dropbear.pid",
+    ]  # fmt: skip
+    env = {"PATH": ROUTER_PATH, "HOME": "/root", "LANG": "C"}
+    with open(logfile, "ab") as log:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, start_new_session=True
+        )
+
+    def listening() -> bool:
+        if proc.poll() is not None:
+            text = logfile.read_text(errors="replace").strip().splitlines()
+            raise LabError(f"dropbear on {router} exited: {text[-1] if text else proc.returncode}")
+        return lab.router_file("run/dropbear.pid", router).exists()
+
+    poll(listening, timeout=5, what=f"dropbear on {router}")
 
 
 def configure_seed(lab: Lab, *, router: str) -> None:
