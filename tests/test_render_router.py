@@ -6,6 +6,7 @@ import dataclasses
 import ipaddress
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -426,3 +427,28 @@ def test_prefix_lists_cover_exactly_the_pools() -> None:
     }
     assert rendered == wanted
     assert len(wanted) == 32 + 11 + 16 + 16
+
+
+@pytest.mark.lab
+def test_frr_omits_maximum_paths_equal_to_its_multipath_limit(
+    frr: ScratchFrr, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """ecmp equal to the build's --enable-multipath is FRR's default: not printed."""
+    monkeypatch.setenv("ROUTERCTL_BGP_PASSWORD", "lab-secret")
+    found = re.search(r"--enable-multipath=(\d+)", frr.vtysh("show version"))
+    if not found or not 1 <= int(found.group(1)) <= 256:
+        pytest.skip("this FRR build does not state its multipath limit")
+    limit = int(found.group(1))
+    topo = _load("seed")
+    topo = dataclasses.replace(topo, bgp=dataclasses.replace(topo.bgp, ecmp=limit))
+    cfg = render_router(topo, suite="frr", redact=False, multipath_num=limit)
+    assert "maximum-paths" not in cfg.text()
+    # apply the line anyway: FRR takes it and still prints nothing
+    extra = ["router bgp 65000", "address-family ipv4 unicast", f"maximum-paths {limit}"]
+    conf = tmp_path / "apply.conf"
+    conf.write_text("\n".join([*cfg.commands(), *extra, "exit-address-family", "exit"]) + "\n")
+    applied = frr.vtysh(file=conf)
+    assert not [line for line in applied.splitlines() if line.startswith("%")], applied
+    running = frr.vtysh("show running-config").splitlines()
+    start = next(i for i, line in enumerate(running) if line.startswith("router bgp "))
+    assert "\n".join(running[start : running.index("end")]) + "\n" == cfg.text()
