@@ -284,11 +284,19 @@ def provision(
     state = _Run(transport=transport, reconnect=reconnect, lock=lock, progress=progress)
     try:
         return state.run(topology, router, confirm=confirm, confirm_timeout=confirm_timeout)
+    except KeyboardInterrupt:
+        if state.pending is not None:  # Ctrl-C between apply and the end: undo
+            pending_router, before, suite = state.pending
+            state.rollback(pending_router, before, suite, written=state.written, why="interrupted")
+        raise
     finally:
-        try:
-            lock.release(state.transport)
-        except RouterctlError:
-            progress(f"could not remove {lock.path} (taken over after {LOCK_STALE_SECONDS}s)")
+        if state.keep_lock:
+            progress(f"kept {lock.path} on the router: it holds the saved config")
+        else:
+            try:
+                lock.release(state.transport)
+            except RouterctlError:
+                progress(f"could not remove {lock.path} (taken over after {LOCK_STALE_SECONDS}s)")
 
 
 @dataclass
@@ -297,6 +305,9 @@ class _Run:
     reconnect: Connect | None
     lock: RouterLock
     progress: Progress
+    pending: tuple[Router, str, Suite] | None = None  # set while a rollback may be needed
+    written: bool = False  # the persisted files were rewritten
+    keep_lock: bool = False  # a rollback failed: the lock dir holds the saved config
 
     def run(
         self,
@@ -348,16 +359,17 @@ class _Run:
             raise CommandError(f"cannot back up the config on {t.host}: {res.stderr.strip()}")
         self.progress(f"saved the current config in {self.lock.path}")
         self.progress(f"applying {len(plan.script)} config lines in one vtysh session")
+        self.pending = (router, before, suite)
         try:
             failures = apply_script(t, plan.script)
         except TransportError as exc:
-            self._rollback(router, before, suite, written=False, why=str(exc.message))
+            self.rollback(router, before, suite, written=False, why=str(exc.message))
             raise RolledBackError(
                 f"connection to {t.host} dropped mid-apply; the previous config was restored",
                 hint="check the link to the router and rerun provision",
             ) from exc
         if failures:
-            self._rollback(router, before, suite, written=False, why="vtysh errors")
+            self.rollback(router, before, suite, written=False, why="vtysh errors")
             raise RolledBackError(
                 f"vtysh rejected {len(failures)} line(s) on {t.host}: {'; '.join(failures)}; "
                 "the previous config was restored",
@@ -366,7 +378,7 @@ class _Run:
         after = read_running(t)
         diff = compute_plan(router=router.name, asn=router.asn, running=after, desired=desired)
         if not diff.empty:
-            self._rollback(router, before, suite, written=False, why="read-back mismatch")
+            self.rollback(router, before, suite, written=False, why="read-back mismatch")
             raise RolledBackError(
                 f"after apply, the running config of {t.host} still differs from the desired "
                 f"one ({'; '.join(c.describe() for c in diff.changes[:3])}); "
@@ -377,11 +389,12 @@ class _Run:
         try:
             save_config(t, _save_command(suite))
         except (CommandError, TransportError) as exc:
-            self._rollback(router, before, suite, written=True, why="save failed")
+            self.rollback(router, before, suite, written=True, why="save failed")
             raise RolledBackError(
                 f"{exc.message}; the previous config was restored",
                 hint="check that the router can write its config files",
             ) from exc
+        self.written = True
         self.progress(f"persisted with '{_save_command(suite)}'")
         established: list[str] = []
         if confirm_timeout is not None:
@@ -393,7 +406,7 @@ class _Run:
                 if not down:
                     break
                 if time.monotonic() > deadline:
-                    self._rollback(router, before, suite, written=True, why="confirm timeout")
+                    self.rollback(router, before, suite, written=True, why="confirm timeout")
                     raise RolledBackError(
                         f"{len(down)} session(s) not Established within {confirm_timeout:g}s "
                         f"({', '.join(down)}); the previous config was restored",
@@ -401,6 +414,7 @@ class _Run:
                     )
                 time.sleep(1.0)  # poll interval between round trips, bounded by the deadline
             self.progress(f"all {len(established)} sessions Established")
+        self.pending = None
         return ProvisionResult(
             router=router.name,
             suite=suite.name,
@@ -412,7 +426,7 @@ class _Run:
             established=tuple(established),
         )
 
-    def _rollback(
+    def rollback(
         self, router: Router, before: str, suite: Suite, *, written: bool, why: str
     ) -> None:
         """Restore ``before`` (and the persisted files if they were rewritten)."""
@@ -432,6 +446,7 @@ class _Run:
         if not restore.empty:
             failures = apply_script(t, restore.script)
             if failures:
+                self.keep_lock = True
                 raise CommandError(
                     f"ROLLBACK FAILED on {t.host}: {'; '.join(failures)}; the saved config is "
                     f"in {self.lock.file('running.conf')} on the router",
@@ -441,6 +456,7 @@ class _Run:
             router=router.name, asn=router.asn, current=read_running(t), saved=before
         )
         if not check.empty:
+            self.keep_lock = True
             raise CommandError(
                 f"ROLLBACK INCOMPLETE on {t.host}: "
                 f"{'; '.join(c.describe() for c in check.changes[:3])}; the saved config is in "
@@ -456,10 +472,12 @@ class _Run:
             )
             res = t.run(restore_files, timeout=30)
             if not res.ok:
+                self.keep_lock = True
                 raise CommandError(
                     f"ROLLBACK: cannot restore {', '.join(suite.persisted_files)} on {t.host}: "
                     f"{res.stderr.strip()}"
                 )
+        self.pending = None
         self.progress("restored the previous config")
 
 

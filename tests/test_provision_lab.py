@@ -348,6 +348,26 @@ def test_ssh_killed_mid_apply_rolls_back_exactly(faults: Lab) -> None:
     assert res.returncode == 0, res.stderr
 
 
+def test_ctrl_c_after_apply_rolls_back(faults: Lab) -> None:
+    before, before_file = running(faults), persisted(faults)
+    topo = faults.topology()
+
+    def interrupt_at_save(command: str, stdin: bytes | None) -> tuple[str, bytes | None]:
+        if "write memory" in command:
+            raise KeyboardInterrupt  # the user hits Ctrl-C after the apply
+        return command, stdin
+
+    with recorder(faults) as t:
+        t.rewrite = interrupt_at_save
+        with pytest.raises(KeyboardInterrupt):
+            provision(t, topo, topo.routers[0])
+        t.rewrite = None
+        assert any(c == VTYSH_STDIN for c, _ in t.commands)  # it had applied
+    assert running(faults) == before
+    assert persisted(faults) == before_file
+    assert cli(faults.topology_file, "plan").returncode == 0  # lock released
+
+
 def test_confirm_timeout_with_a_dead_node_rolls_back(faults: Lab) -> None:
     before, before_file = running(faults), persisted(faults)
     faults.stop_speaker("node2")
