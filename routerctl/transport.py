@@ -95,6 +95,8 @@ class ResolvedTarget:
     proxy_command: str | None = None
     proxy_jump: str | None = None
     config_file: Path | None = None
+    identities_only: bool = False  # IdentitiesOnly yes: no agent keys
+    accept_new: bool = False  # StrictHostKeyChecking accept-new
 
     @property
     def display(self) -> str:
@@ -159,6 +161,8 @@ def resolve_target(target: SshTarget) -> ResolvedTarget:
     proxy_jump = cfg.get("proxyjump")
     if proxy_jump is not None and proxy_jump.lower() == "none":
         proxy_jump = None
+    identities_only = str(cfg.get("identitiesonly", "no")).lower() == "yes"
+    accept_new = str(cfg.get("stricthostkeychecking", "ask")).lower() == "accept-new"
     return ResolvedTarget(
         alias=target.host,
         hostname=hostname,
@@ -169,6 +173,8 @@ def resolve_target(target: SshTarget) -> ResolvedTarget:
         proxy_command=proxy_command,
         proxy_jump=proxy_jump,
         config_file=config_path,
+        identities_only=identities_only,
+        accept_new=accept_new,
     )
 
 
@@ -205,11 +211,13 @@ class SshTransport:
         *,
         accept_new_host_key: bool = False,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        via: SshTransport | None = None,
     ) -> None:
         self.target = resolve_target(target)
         self.host = self.target.display
         self.exec_count = 0
-        self._accept_new = accept_new_host_key
+        self._via = via  # a jump host to tunnel through (ProxyJump), instead of config
+        self._accept_new = accept_new_host_key or self.target.accept_new
         self._timeout = connect_timeout
         self._jumps: list[SshTransport] = []
         self._proxy: subprocess.Popen[bytes] | None = None
@@ -218,38 +226,31 @@ class SshTransport:
     # -- connection -------------------------------------------------------
     def _sock(self) -> socket.socket | paramiko.Channel | None:
         t = self.target
+        if self._via is not None:
+            return self._tunnel(self._via)
         if t.proxy_jump:
-            first, _, rest = t.proxy_jump.partition(",")
-            if rest:
-                raise TransportError(
-                    f"ProxyJump chain {t.proxy_jump!r} for {self.host} is not supported",
-                    hint="use a single jump host, or a ProxyCommand",
+            # every hop is resolved with the same ssh_config; each tunnels through the last
+            prev: SshTransport | None = None
+            for hop in t.proxy_jump.split(","):
+                user, _, hostport = hop.strip().rpartition("@")
+                host, port = hostport, None
+                if hostport.count(":") == 1:
+                    host, _, p = hostport.partition(":")
+                    try:
+                        port = int(p)
+                    except ValueError as exc:
+                        raise TransportError(
+                            f"bad ProxyJump {t.proxy_jump!r} for {self.host}"
+                        ) from exc
+                prev = SshTransport(
+                    SshTarget(host=host, port=port, user=user or None, ssh_config=t.config_file),
+                    accept_new_host_key=self._accept_new,
+                    connect_timeout=self._timeout,
+                    via=prev,
                 )
-            user, _, hostport = first.rpartition("@")
-            host, port = hostport, None
-            if hostport.count(":") == 1:
-                host, _, p = hostport.partition(":")
-                port = int(p)
-            jump_target = SshTarget(
-                host=host,
-                port=port,
-                user=user or None,
-                ssh_config=t.config_file,
-            )
-            jump = SshTransport(
-                jump_target, accept_new_host_key=self._accept_new, connect_timeout=self._timeout
-            )
-            self._jumps.append(jump)
-            transport = jump._client.get_transport()
-            assert transport is not None
-            try:
-                return transport.open_channel(
-                    "direct-tcpip", (t.hostname, t.port), ("127.0.0.1", 0), timeout=self._timeout
-                )
-            except (paramiko.SSHException, OSError) as exc:
-                raise TransportError(
-                    f"jump host {jump.host} cannot reach {t.hostname}:{t.port}: {exc}"
-                ) from exc
+                self._jumps.append(prev)
+            assert prev is not None
+            return self._tunnel(prev)
         if t.proxy_command:
             # like OpenSSH: "exec" the command through sh, talk over its stdin/stdout. A
             # socketpair (not paramiko.ProxyCommand) so the proxy's exit is a clean EOF
@@ -274,6 +275,21 @@ class SshTransport:
             return ours
         return None
 
+    def _tunnel(self, jump: SshTransport) -> paramiko.Channel:
+        """A direct-tcpip channel from ``jump`` to this target."""
+        t = self.target
+        transport = jump._client.get_transport()
+        if transport is None or not transport.is_active():
+            raise TransportError(f"jump host {jump.host} is not connected")
+        try:
+            return transport.open_channel(
+                "direct-tcpip", (t.hostname, t.port), ("127.0.0.1", 0), timeout=self._timeout
+            )
+        except (paramiko.SSHException, OSError) as exc:
+            raise TransportError(
+                f"jump host {jump.host} cannot reach {t.hostname}:{t.port}: {exc}"
+            ) from exc
+
     def _connect(self) -> paramiko.SSHClient:
         t = self.target
         client = paramiko.SSHClient()
@@ -286,14 +302,19 @@ class SshTransport:
         policy = _HostKeyPolicy(t, accept_new=self._accept_new)
         client.set_missing_host_key_policy(policy)
         key_files = [str(p) for p in t.identity_files if p.exists()]
-        sock = self._sock()
+        try:
+            sock = self._sock()
+        except BaseException:
+            self._close_jumps()
+            self._stop_proxy()
+            raise
         try:
             client.connect(
                 hostname=t.hostname,
                 port=t.port,
                 username=t.user,
                 key_filename=key_files or None,  # type: ignore[arg-type]
-                allow_agent=True,
+                allow_agent=not (t.identities_only and key_files),
                 look_for_keys=not key_files,
                 timeout=self._timeout,
                 banner_timeout=self._timeout,
@@ -405,7 +426,7 @@ class SshTransport:
 
     # -- lifecycle --------------------------------------------------------
     def _close_jumps(self) -> None:
-        for j in self._jumps:
+        for j in reversed(self._jumps):  # the last hop tunnels through the earlier ones
             j.close()
         self._jumps.clear()
 

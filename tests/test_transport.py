@@ -303,6 +303,41 @@ def test_proxy_jump_reaches_the_target_through_a_jump_host(
         assert t.host == "behind (127.0.0.1:2222)"
 
 
+def test_proxy_jump_chain_of_two_hops(dropbear: Dropbear, isolated_home: Path) -> None:
+    kh = dropbear.trust()
+    cfg = dropbear.tmp / "cfg-jump2"
+    common = f"  HostName 127.0.0.1\n  Port {PORT}\n  IdentityFile {dropbear.key}\n  UserKnownHostsFile {kh}\n"
+    cfg.write_text(
+        f"Host hop1\n{common}  ProxyCommand {dropbear.proxy()}\n"
+        f"Host hop2\n{common}"
+        f"Host far\n{common}  ProxyJump hop1,root@hop2:{PORT}\n"
+    )
+    with SshTransport(SshTarget(host="far", ssh_config=cfg)) as t:
+        assert t.run("echo two-hops", timeout=10).stdout == "two-hops\n"
+    sessions = subprocess.run(
+        ["ip", "netns", "exec", dropbear.ns, "ss", "-tn", "state", "established"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    assert f"127.0.0.1:{PORT}" not in sessions  # every hop closed
+
+
+def test_identities_only_and_accept_new_from_ssh_config(
+    dropbear: Dropbear, isolated_home: Path
+) -> None:
+    kh = dropbear.tmp / "kh-accept-new"
+    kh.unlink(missing_ok=True)
+    cfg = dropbear.config(
+        "  StrictHostKeyChecking accept-new\n  IdentitiesOnly yes\n", known_hosts=kh
+    )
+    r = resolve_target(SshTarget(host="rtr", ssh_config=cfg))
+    assert r.accept_new and r.identities_only
+    with SshTransport(SshTarget(host="rtr", ssh_config=cfg)) as t:
+        assert t.run("echo tofu", timeout=10).stdout == "tofu\n"
+    assert kh.read_text().startswith(f"[127.0.0.1]:{PORT} ssh-ed25519 ")
+
+
 def test_unreachable_host_is_a_transport_error(dropbear: Dropbear, isolated_home: Path) -> None:
     cfg = dropbear.tmp / "cfg-unreach"
     cfg.write_text(
