@@ -234,6 +234,9 @@ def test_second_provision_is_a_noop(
     assert res.returncode == 0 and res.stdout.strip().endswith("rtr: no changes"), res
     plan = cli(lab.topology_file, "plan")
     assert plan.returncode == 0 and plan.stdout.strip().endswith("no changes")
+    # opkg update only when installing: once, in the first run
+    calls = lab.pkg_log().read_text()
+    assert calls.count("opkg update") == 1 and calls.count("opkg install") == 1
 
 
 def test_removing_a_node_removes_exactly_its_neighbor(
