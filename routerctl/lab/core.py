@@ -18,6 +18,7 @@ import stat
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
@@ -377,7 +378,9 @@ class Lab:
         if router is None:
             return names[0]
         if router not in names:
-            raise UsageError(f"no router {router!r} in lab {self.name}", hint=f"use {names}")
+            raise UsageError(
+                f"no router {router!r} in lab {self.name}", hint=f"routers: {', '.join(names)}"
+            )
         return router
 
     def _node(self, node: str) -> str:
@@ -625,12 +628,14 @@ def _build(lab: Lab, progress: Callable[[str], None] | None) -> None:
     _network(spec)
 
     _log(progress, "routers")
-    for r in spec.router_names():
+
+    def router(r: str) -> None:
         state.host_keys[r] = _prepare_router(lab, r)
         state.holders[r] = _start_holder(lab, r)
-        state.save()
-    for r in spec.router_names():
         _boot_router(lab, r)
+
+    _each(router, spec.router_names())
+    state.save()
     _write_ssh_files(lab)
 
     _log(progress, "nodes (GoBGP speakers, HTTP)")
@@ -643,8 +648,17 @@ def _build(lab: Lab, progress: Callable[[str], None] | None) -> None:
     _announce(lab, spec.node_names())
     if spec.configure:
         _log(progress, "configuring the router as in the seed")
-        for r in spec.router_names():
-            configure_seed(lab, router=r)
+        _each(lambda r: configure_seed(lab, router=r), spec.router_names())
+
+
+def _each(work: Callable[[str], None], items: Sequence[str]) -> None:
+    """``work`` for every item, concurrently (routers boot in parallel); first error wins."""
+    if len(items) == 1:
+        work(items[0])
+        return
+    with ThreadPoolExecutor(max_workers=min(8, len(items))) as pool:
+        for future in [pool.submit(work, i) for i in items]:
+            future.result()
 
 
 def _manifests(topology: Topology, *, with_secret: bool) -> list[dict[str, Any]]:
