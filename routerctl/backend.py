@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from routerctl.errors import BackendError, UsageError
+from routerctl.errors import BackendError, RefusedError, UsageError
 from routerctl.transport import CommandResult, Transport
 
 Progress = Callable[[str], None]
@@ -73,7 +73,7 @@ class Suite:
     init_script: str
     enable_script: str  # POSIX sh: make the daemons start; prints "changed" if it changed files
     ready_check: str  # exits 0 once vtysh answers and bgpd is up
-    size_kb: int  # installed size of the whole suite, for the free-space check
+    size_kb: tuple[tuple[str, int], ...]  # rough installed size per package (with its libs)
     summary_command: str  # BGP summary for the confirm wait (parsed by routerctl.parsing)
     persisted_files: tuple[str, ...]  # what ``write memory``/``write file`` rewrites
 
@@ -105,7 +105,7 @@ SUITES: dict[str, Suite] = {
         init_script="/etc/init.d/frr",
         enable_script=_FRR_ENABLE,
         ready_check="vtysh -c 'show daemons' 2>/dev/null | grep -qw bgpd",
-        size_kb=6000,
+        size_kb=(("frr", 1700), ("frr-zebra", 1000), ("frr-bgpd", 2700), ("frr-vtysh", 600)),
         summary_command="show bgp summary json",
         persisted_files=("/etc/frr/frr.conf",),
     ),
@@ -116,7 +116,12 @@ SUITES: dict[str, Suite] = {
         init_script="/etc/init.d/quagga",
         enable_script=_QUAGGA_ENABLE,
         ready_check="vtysh -c 'show ip bgp summary' >/dev/null 2>&1",
-        size_kb=2000,
+        size_kb=(
+            ("quagga", 700),
+            ("quagga-zebra", 400),
+            ("quagga-bgpd", 700),
+            ("quagga-vtysh", 200),
+        ),
         summary_command="show ip bgp summary",
         persisted_files=("/etc/quagga/zebra.conf", "/etc/quagga/bgpd.conf"),
     ),
@@ -336,7 +341,13 @@ def ensure_suite(
     )
     pm = PACKAGE_MANAGERS[facts.package_manager]
     available: frozenset[str] | None = None
-    have = installed_suite(facts) if pin == "auto" else pin
+    present = installed_suite(facts)
+    if pin != "auto" and present not in (None, pin):
+        raise RefusedError(
+            f"{transport.host} has {present} installed but the topology pins suite {pin}",
+            hint=f"remove {present} by hand, or set routers[].suite to {present} or auto",
+        )
+    have = present if pin == "auto" else pin
     need_install = (
         have is None
         or not all(p in facts.installed for p in SUITES[have].packages)
@@ -360,7 +371,8 @@ def ensure_suite(
         todo = packages_to_install(suite, facts, available=available)
     progress(f"suite {suite.name}" + (f": installing {' '.join(todo)}" if todo else ""))
     if todo:
-        need_kb = suite.size_kb
+        sizes = dict(suite.size_kb)
+        need_kb = sum(sizes.get(p, 500) for p in todo)
         free = facts.overlay_free_kb
         if free is not None and free < need_kb:
             raise BackendError(

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -230,6 +231,26 @@ def test_full_overlay_is_refused_before_installing(lab_factory: Callable[..., La
     res = cli(lab.topology_file, "provision", "--yes")
     assert res.returncode == 1, res.stderr
     assert "not enough space on /overlay of rtr (198.51.100.2:22)" in res.stderr
-    assert "KB free, about 6000 KB needed" in res.stderr and "Traceback" not in res.stderr
+    assert (
+        "KB free, about 6000 KB needed for frr frr-zebra frr-bgpd frr-vtysh" in res.stderr
+        and "Traceback" not in res.stderr
+    )
     calls = lab.pkg_log().read_text()
     assert "opkg install" not in calls  # checked before installing anything
+
+
+@pytest.mark.lab
+def test_pinned_suite_other_than_the_installed_one_is_refused(
+    lab_factory: Callable[..., Lab], tmp_path: Path
+) -> None:
+    lab = lab_factory(suite="quagga")
+    topo = tmp_path / "pinned.yaml"
+    topo.write_text(
+        lab.topology_file.read_text().replace("  asn: 65000\n", "  asn: 65000\n  suite: frr\n", 1)
+    )
+    before = lab.pkg_log().read_text() if lab.pkg_log().exists() else ""
+    res = cli(topo, "provision", "--yes")
+    assert res.returncode == 4, res.stderr
+    assert "has quagga installed but the topology pins suite frr" in res.stderr
+    after = lab.pkg_log().read_text() if lab.pkg_log().exists() else ""
+    assert "opkg install" not in after[len(before) :]
