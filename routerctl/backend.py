@@ -115,7 +115,8 @@ SUITES: dict[str, Suite] = {
         vtysh_package="quagga-vtysh",
         init_script="/etc/init.d/quagga",
         enable_script=_QUAGGA_ENABLE,
-        ready_check="vtysh -c 'show ip bgp summary' >/dev/null 2>&1",
+        # Quagga's vtysh has no "show daemons" and may exit 0 with bgpd down
+        ready_check="pidof bgpd >/dev/null && vtysh -c 'show ip bgp summary' >/dev/null 2>&1",
         size_kb=(
             ("quagga", 700),
             ("quagga-zebra", 400),
