@@ -99,7 +99,7 @@ class RouterLock:
 [ -d $d ] || mkdir -p $d 2>/dev/null || d={fallback}
 mkdir -p $d || exit 4
 L=$d/{name}
-if mkdir $L 2>/dev/null; then
+if mkdir -m 700 $L 2>/dev/null; then
   echo "$(date +%s) "{owner} > $L/owner || exit 4; echo "acquired $L"; exit 0
 fi
 t=$(cut -d' ' -f1 $L/owner 2>/dev/null)

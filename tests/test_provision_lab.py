@@ -409,6 +409,8 @@ def test_concurrent_run_is_refused_as_router_busy(faults: Lab) -> None:
     with connect(topo.routers[0].ssh) as other:
         lock = RouterLock(other)  # another provision in progress
         lock.acquire()
+        mode = other.run(f"stat -c %a {lock.path}", timeout=10).stdout.strip()
+        assert mode == "700"  # it will hold the saved config
         try:
             res = cli(faults.topology_file, "provision", "--yes")
             assert res.returncode == 4, res.stderr
