@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 from bench import netmiko_reads, verify_large_table
 from bench import parsers as parser_bench
@@ -755,23 +755,49 @@ def machine_facts() -> dict[str, str]:
     }
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not the whole usage
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def parse_args(argv: Sequence[str] | None) -> Options:
-    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    ap.add_argument("--runs", type=int, default=7, help="rounds per lab figure (default 7)")
-    ap.add_argument("--conv-runs", type=int, default=3, help="fresh labs for item 6 (default 3)")
-    ap.add_argument("--routes", type=int, default=100_000, help="item 3 (default 100000)")
-    ap.add_argument("--fleet", type=int, default=8, help="routers for item 5 (2..8, default 8)")
+    ap = _Parser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument(
+        "--runs", type=int, metavar="N", default=7, help="rounds per lab figure (default 7)"
+    )
+    ap.add_argument(
+        "--conv-runs", type=int, metavar="N", default=3, help="fresh labs for item 6 (default 3)"
+    )
+    ap.add_argument(
+        "--routes", type=int, metavar="N", default=100_000, help="item 3 (default 100000)"
+    )
+    ap.add_argument(
+        "--fleet", type=int, metavar="N", default=8, help="routers for item 5 (2..8, default 8)"
+    )
     ap.add_argument(
         "--parser-sizes",
+        metavar="N,N,..",
         default="10000,100000,1000000",
         help="item 8, comma-separated (default 10000,100000,1000000)",
     )
-    ap.add_argument("--parser-runs", type=int, default=3, help="item 8 (default 3)")
+    ap.add_argument("--parser-runs", type=int, metavar="N", default=3, help="item 8 (default 3)")
     ap.add_argument(
-        "--parser-big-runs", type=int, default=2, help="item 8 at 1M routes and more (default 2)"
+        "--parser-big-runs",
+        type=int,
+        metavar="N",
+        default=2,
+        help="item 8 at 1M routes and more (default 2)",
     )
-    ap.add_argument("--only", default=",".join(ITEMS), help="items to run, e.g. 1,2,7")
-    ap.add_argument("--markdown", type=Path, help="also write the table as Markdown here")
+    ap.add_argument(
+        "--only", metavar="ITEMS", default=",".join(ITEMS), help="items to run, e.g. 1,2,7"
+    )
+    ap.add_argument(
+        "--markdown", type=Path, metavar="FILE", help="also write the table as Markdown here"
+    )
     a = ap.parse_args(argv)
     try:
         sizes = tuple(int(s) for s in a.parser_sizes.split(",") if s.strip())
