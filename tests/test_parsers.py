@@ -15,7 +15,7 @@ import yaml
 
 from routerctl.errors import ExitCode, ParseError
 from routerctl.model import BgpNeighbor, BgpSummary, Route, SessionState
-from routerctl.parsing import parse, parse_bgp_summaries, parse_routes
+from routerctl.parsing import detect_suite, parse, parse_bgp_summaries, parse_routes
 from routerctl.parsing.text import index
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -302,3 +302,30 @@ def test_quagga_wrapped_long_ipv6_neighbor() -> None:
     )
     assert first.uptime == 14 * 60 + 15
     assert s.neighbors[1].state is SessionState.ADMIN_DOWN
+
+
+def test_queued_and_offload_status_characters() -> None:
+    """No sample has a queued route: the FRR 10.4 rejected-ECMP sample with 'q' for 'r'."""
+    raw = FIXTURES / "frr/show_ipv6_route/frr104_rejected_ecmp_vrf_header.raw"
+    text = raw.read_text().replace("S>r ", "S>q ").replace("  r   ", "  q   ")
+    route = parse_routes(text)[0]
+    assert (route.queued, route.rejected, route.fib) == (True, False, False)
+    assert len(route.nexthops) == 3
+    offloaded = parse_routes(raw.read_text().replace("C>* fe80", "C>o fe80"))[1]
+    assert offloaded.fib and not offloaded.nexthops[0].fib
+
+
+@pytest.mark.parametrize(
+    ("path", "suite"),
+    [
+        ("quagga/show_ip_bgp_summary/seed_openwrt_peers_active_never.raw", "quagga"),
+        ("quagga/show_ip_route/seed_openwrt_bgp_host_routes.raw", "quagga"),
+        ("quagga/show_ipv6_route/quagga10_config_echo_distance_4.raw", "quagga"),
+        ("quagga/show_ip_bgp_summary/vyos11_max_multipaths_line_weeks_uptime.raw", "quagga"),
+        ("frr/show_ip_bgp_summary/lab_established_ecmp.raw", "frr"),
+        ("frr/show_ip_route/lab_established_ecmp.raw", "frr"),
+        ("frr/show_ip_route_json/lab_established_ecmp.raw", "frr"),
+    ],
+)
+def test_detect_suite(path: str, suite: str) -> None:
+    assert detect_suite((FIXTURES / path).read_text()) == suite

@@ -46,7 +46,7 @@ _SUITE_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("quagga", re.compile(r"O - OSPFv6|P - PIM, A - Babel", re.M)),
     ("frr", re.compile(r"Unicast Summary|PfxSnt|\bVRF default\b|, weight \d+|\(Policy\)", re.M)),
     ("frr", re.compile(r"F - PBR|D - SHARP|E - EIGRP|q - queued|f - OpenFabric", re.M)),
-    ("frr", re.compile(r"^[A-Za-z][> ][*qrto ] \S+ .*directly connected, \S+, \d", re.M)),
+    ("frr", re.compile(r"^[A-Za-z][> ][*qrtod ] \S+ .*directly connected, \S+, \d", re.M)),
 )
 
 
@@ -111,7 +111,7 @@ def detect_suite(text: str) -> str:
     return "frr"
 
 
-_ROUTE_LINE = re.compile(r"^[A-Za-z](?:\[\d+\])?[> ][*qrto ] [0-9A-Fa-f.:]+/\d+ ", re.M)
+_ROUTE_LINE = re.compile(r"^[A-Za-z](?:\[\d+\])?[> ][*qrtod ] [0-9A-Fa-f.:]+/\d+ ", re.M)
 
 
 def detect_command(text: str) -> str | None:

@@ -219,7 +219,7 @@ def routes_from_rows(rows: Sequence[dict[str, Any]], *, suite: str) -> list[Rout
                 prefix=prefix,
                 protocol=protocol,
                 selected=row["SELECTED"] == ">",
-                fib=any(s in "*ot" and s != " " for s in statuses),
+                fib=any(s in "*otd" and s != " " for s in statuses),  # t/o/d: installed, see legend
                 distance=distance,
                 metric=metric,
                 uptime=parse_uptime(row["UPTIME"]),
