@@ -329,3 +329,28 @@ def test_queued_and_offload_status_characters() -> None:
 )
 def test_detect_suite(path: str, suite: str) -> None:
     assert detect_suite((FIXTURES / path).read_text()) == suite
+
+
+def test_json_of_another_command_is_an_error_not_an_empty_result() -> None:
+    routes_json = (FIXTURES / "frr/show_ip_route_json/lab_established_ecmp.raw").read_text()
+    summary_json = (FIXTURES / "frr/show_ip_bgp_summary_json/lab_established_ecmp.raw").read_text()
+    with pytest.raises(ParseError, match="no BGP summary"):
+        parse(routes_json, command="show ip bgp summary json")
+    with pytest.raises(ParseError, match="not a list of route entries"):
+        parse(summary_json, command="show ip route json")
+    with pytest.raises(ParseError, match="missing key 'bgpState'"):
+        parse(summary_json, command="show bgp neighbors json")
+
+
+TEXT_GOOD = [f for f in GOOD if not f.folder.endswith("_json") and len(f.text.splitlines()) >= 3]
+
+
+@pytest.mark.parametrize("fixture", TEXT_GOOD, ids=lambda f: f.id)
+def test_a_foreign_line_anywhere_fails_with_its_line_number(fixture: Fixture) -> None:
+    lines = fixture.text.splitlines()
+    body = [i for i, ln in enumerate(lines) if ln.strip() and not ln.rstrip().endswith("#")]
+    at = body[len(body) // 2]  # before the middle line of the output
+    lines.insert(at, "garbage ~~~ 42")
+    with pytest.raises(ParseError) as info:
+        parse("\n".join(lines), command=fixture.command, suite=_suite(fixture))
+    assert f"line {at + 1}: cannot parse 'garbage ~~~ 42'" in info.value.one_line()

@@ -12,7 +12,13 @@ from typing import Any
 from routerctl.errors import ParseError
 from routerctl.model import BgpNeighbor, BgpSummary, IPAddress, NextHop, Route, SessionState
 from routerctl.parsing.detect import Prepared
-from routerctl.parsing.values import parse_asn, parse_neighbor_name, parse_state, parse_uptime
+from routerctl.parsing.values import (
+    parse_asn,
+    parse_ip,
+    parse_neighbor_name,
+    parse_state,
+    parse_uptime,
+)
 
 _AFI_KEY = re.compile(r"(ipv4|ipv6|l2Vpn)([A-Z]\w*)")
 
@@ -45,6 +51,16 @@ def _need(obj: dict[str, Any], key: str, where: str) -> Any:
 
 def summaries(doc: Any, *, afi_hint: tuple[str, str]) -> list[BgpSummary]:
     """``show [ip] bgp [vrf X|all] [afi safi] summary json`` in any of its nestings."""
+    out = _summaries(doc, afi_hint=afi_hint)
+    if not out:
+        raise ParseError(
+            "FRR JSON: no BGP summary in this document (no routerId/peers, no ipv4Unicast...)",
+            hint="not the output of `show bgp summary json`; check --command",
+        )
+    return out
+
+
+def _summaries(doc: Any, *, afi_hint: tuple[str, str]) -> list[BgpSummary]:
     if not isinstance(doc, dict):
         raise ParseError("FRR JSON: BGP summary: expected an object at the top level")
     if not doc:
@@ -56,13 +72,13 @@ def summaries(doc: Any, *, afi_hint: tuple[str, str]) -> list[BgpSummary]:
         if m := _AFI_KEY.fullmatch(key):
             out.append(_summary(value, m[1].lower(), m[2].lower(), key))
         elif isinstance(value, dict):  # vrf all: {vrf: {afiSafi: {...}}}
-            out.extend(summaries(value, afi_hint=afi_hint))
+            out.extend(_summaries(value, afi_hint=afi_hint))
     return out
 
 
 def _summary(obj: dict[str, Any], afi: str, safi: str, where: str) -> BgpSummary:
     vrf = obj.get("vrfName")
-    router_id = ipaddress.ip_address(_need(obj, "routerId", where))
+    router_id = parse_ip(str(_need(obj, "routerId", where)))
     peers = obj.get("peers", {})
     return BgpSummary(
         router_id=router_id if isinstance(router_id, ipaddress.IPv4Address) else None,
