@@ -16,6 +16,7 @@ import yaml
 from routerctl.errors import ExitCode, ParseError
 from routerctl.model import BgpNeighbor, BgpSummary, Route, SessionState
 from routerctl.parsing import detect_suite, parse, parse_bgp_summaries, parse_routes
+from routerctl.parsing.detect import normalise_command
 from routerctl.parsing.text import index
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -354,3 +355,14 @@ def test_a_foreign_line_anywhere_fails_with_its_line_number(fixture: Fixture) ->
     with pytest.raises(ParseError) as info:
         parse("\n".join(lines), command=fixture.command, suite=_suite(fixture))
     assert f"line {at + 1}: cannot parse 'garbage ~~~ 42'" in info.value.one_line()
+
+
+def test_command_abbreviations_are_expanded() -> None:
+    assert normalise_command("sh ip ro") == "show ip route"
+    assert normalise_command("show bgp vrf all ipv4 uni summ") == (
+        "show bgp vrf all ipv4 unicast summary"
+    )
+    assert normalise_command("Show  IP BGP Summary | include 192") == "show ip bgp summary"
+    assert normalise_command("show ip route 203.0.113.0/24 longer") == (
+        "show ip route 203.0.113.0/24 longer-prefixes"
+    )

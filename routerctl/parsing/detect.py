@@ -66,7 +66,7 @@ def normalise_command(command: str) -> str:
         if token.startswith("|"):
             break
         hits = [k for k in _KEYWORDS if k.startswith(token)]
-        out.append(hits[0] if len(hits) == 1 or token in hits else token)
+        out.append(token if token in hits or len(hits) != 1 else hits[0])
     return " ".join(out)
 
 
