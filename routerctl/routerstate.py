@@ -9,13 +9,12 @@ line between outputs. FRR answers in JSON, Quagga in text (TextFSM via
 
 from __future__ import annotations
 
-import importlib
 import ipaddress
 import json
 import secrets
 import shlex
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +29,7 @@ from routerctl.model import (
     Route,
     SessionState,
 )
+from routerctl.parsing import parse_bgp_summary, parse_routes
 from routerctl.topology import Router, Topology
 from routerctl.transport import Transport
 from routerctl.verify import PoolPath, ProbeResult, RouterState
@@ -302,21 +302,6 @@ def parse_frr_routes(text: str, *, command: str = "show ip route json") -> list[
     return routes
 
 
-# -- Quagga text (TextFSM, owned by the parsers) -------------------------------
-
-
-def _text_parser(name: str) -> Callable[..., Any]:
-    try:
-        mod = importlib.import_module("routerctl.parsing")
-    except ImportError as exc:
-        raise ParseError(
-            "reading Quagga's text output needs routerctl.parsing, which is not installed",
-            hint="upgrade routerctl",
-        ) from exc
-    func: Callable[..., Any] = getattr(mod, name)
-    return func
-
-
 def _check_vtysh(section: str, command: str, rc: str) -> None:
     first = section.strip().splitlines()[0] if section.strip() else ""
     if first.startswith("% BGP instance not found") or first.startswith("% No BGP process"):
@@ -447,6 +432,8 @@ def parse_state(
             raw.append((flat, sec["cmd all"]))
         else:
             if cmds.one_vtysh and "cmd all" in sec:
+                if "extra 0" in sec:  # a support bundle: keep the batch exactly as printed
+                    raw.append(("vtysh batch (as printed)", sec["cmd all"]))
                 _split_batch(sec, planned)
             raw += [(" ; ".join(c), sec.get(f"cmd {key}", "")) for key, c in planned]
         raw += [
@@ -470,7 +457,7 @@ def parse_state(
                 elif instance_missing:
                     s = BgpSummary(router_id=None, local_as=None, instance_missing=True)
                 else:
-                    s = _text_parser("parse_bgp_summary")(out, suite=suite)
+                    s = parse_bgp_summary(out, suite=suite, command=command)
                 if key == "summary4":
                     summary4 = s
                 else:
@@ -487,7 +474,7 @@ def parse_state(
             elif cmds.json:
                 routes += parse_frr_routes(out, command=command)
             else:
-                routes += _text_parser("parse_routes")(out, suite=suite)
+                routes += parse_routes(out, suite=suite, command=command)
     return RouterState(
         router=router.name,
         suite=suite,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from routerctl import flaps
+from routerctl import flaps, routerstate
 from routerctl.cluster import ClusterService, ClusterState, from_topology
 from routerctl.model import BgpNeighbor, BgpSummary, NextHop, Route, SessionState
 from routerctl.topology import (
@@ -21,6 +21,7 @@ from routerctl.topology import (
     Service,
     SshTarget,
     Topology,
+    load_topology,
 )
 from routerctl.verify import (
     NAGIOS,
@@ -398,3 +399,43 @@ def test_unreachable_is_unknown() -> None:
 @pytest.mark.parametrize("sev,code", [(s, NAGIOS[s]) for s in Severity])
 def test_nagios_codes(sev: Severity, code: int) -> None:
     assert code == {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}[sev.value]
+
+
+def test_quagga_text_path_with_the_seed_outputs() -> None:
+    """The seed's Quagga outputs (text, TextFSM) through the same state script plumbing."""
+    root = Path(__file__).resolve().parent.parent
+    t = load_topology(root / "examples" / "seed.yaml")
+    r = t.routers[0]
+    summary = (
+        root / "fixtures/quagga/show_ip_bgp_summary/seed_openwrt_peers_active_never.raw"
+    ).read_text()
+    routes = (root / "fixtures/quagga/show_ip_route/seed_openwrt_bgp_host_routes.raw").read_text()
+    mk = routerstate.new_marker()
+    script = routerstate.build_script(t, r, mk)
+    assert "vtysh -c 'show ip bgp summary'" in script
+    assert "vtysh -c 'show ip route 192.168.0.30/31 longer-prefixes'" in script
+    out = "\n".join(
+        [
+            f"{mk} release\nDISTRIB_RELEASE='19.07.10'",
+            f"{mk} daemons\nzebra 1\nbgpd 1",
+            f"{mk} version 0\nQuagga 1.2.4 (OpenWrt).",
+            f"{mk} suite quagga",
+            f"{mk} cmd summary4\n{summary}\n{mk} rc 0",
+            f"{mk} cmd pool 192.168.0.30/31\n{routes}\n{mk} rc 0",
+            f"{mk} cmd pool 192.168.0.32/28\n\n{mk} rc 0",
+            f"{mk} cmd pool 192.168.0.48/31\n\n{mk} rc 0",
+            f"{mk} end",
+        ]
+    )
+    st = routerstate.parse_state(out, mk, topology=t, router=r)
+    assert st.suite == "quagga" and st.version == "Quagga 1.2.4 (OpenWrt)."
+    assert st.pool_paths is None  # Quagga: pool paths come from zebra's routes
+    assert st.summary is not None and st.summary.local_as == 65000
+    assert [n.state for n in st.summary.neighbors] == [SessionState.ACTIVE, SessionState.ACTIVE]
+    res = {x.name: x for x in verify_router(t, r, st, from_topology(t))}
+    assert res["session ubuntu-dev1"].observed == "Active, remote-as 65001"
+    assert res["session ubuntu-dev1"].severity is Severity.CRITICAL
+    assert res["route default/nginx-lb 192.168.0.30"].observed == (
+        "192.168.0.30/32 via ubuntu-dev1 (192.168.1.5); missing ubuntu-dev2 (192.168.1.6)"
+    )
+    assert res["stale route 192.168.0.31/32"].observed == "192.168.0.31/32 from 192.168.1.5"
