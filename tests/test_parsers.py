@@ -366,3 +366,24 @@ def test_command_abbreviations_are_expanded() -> None:
     assert normalise_command("show ip route 203.0.113.0/24 longer") == (
         "show ip route 203.0.113.0/24 longer-prefixes"
     )
+
+
+def test_next_hop_flags_in_frr_source_order() -> None:
+    """Flags FRR prints in show_route_nexthop_helper() order that no sample shows."""
+    text = (
+        "B>* 203.0.113.7/32 [20/0] via 198.51.100.5, br-lan (duplicate nexthop removed),"
+        " weight 1, 00:00:05\n"
+        "  *                      via 198.51.100.6, br-lan linkdown, weight 1, 00:00:05\n"
+        "  *                      via 198.51.100.7, br-lan, rmapsrc 198.51.100.1, 00:00:05\n"
+        "S>* 203.0.113.8/32 [1/0] unreachable (ICMP admin-prohibited), weight 1, 00:00:05\n"
+        "S>* 203.0.113.9/32 [1/0] unreachable, weight 1, 00:00:05\n"
+    )
+    first, admin, bare = parse_routes(text, suite="frr", command="show ip route")
+    assert [str(nh.address) for nh in first.nexthops] == [
+        "198.51.100.5",
+        "198.51.100.6",
+        "198.51.100.7",
+    ]
+    assert {nh.interface for nh in first.nexthops} == {"br-lan"}
+    assert (admin.nexthops[0].unreachable, admin.nexthops[0].blackhole) == (True, False)
+    assert bare.nexthops[0].unreachable and bare.nexthops[0].weight == 1

@@ -235,11 +235,14 @@ def routes_from_rows(rows: Sequence[dict[str, Any]], *, suite: str) -> list[Rout
 # Field extraction from a NEXTHOP string the template has already validated (the
 # template's regex has no named groups: TextFSM's per-group bookkeeping is its hot spot).
 _NEXTHOP_FIELDS = re.compile(
-    r"(?:via (?P<address>[0-9A-Fa-f.:]+)(?: \((?P<recursive>recursive)\))?"
-    r"|(?P<connected>is directly connected)|unreachable \((?P<unreachable>[^)]+)\))"
-    r"(?:, (?!weight |src |label )(?P<interface>[^\s,()]+))?(?: \(vrf (?P<vrf>[^\s()]+)\))?"
-    r"(?: (?P<onlink>onlink))?(?: (?P<inactive>inactive))?(?: (?P<onlink2>onlink))?"
-    r"(?:, src \S+?)?(?:, label \S+?)?(?:, weight (?P<weight>\d+))?"
+    r"(?:via (?P<address>[0-9A-Fa-f.:]+)"
+    r"(?:, (?!weight |src |rmapsrc |label )(?P<interface>[^\s,()]+))?"
+    r"|(?P<connected>is directly connected), (?P<conn_if>[^\s,()]+)"
+    r"|unreachable(?: \((?P<unreachable>[^)]+)\))?(?P<unreach_any>))"
+    r"(?: ?\(vrf (?P<vrf>[^\s()]+)\))?(?: \(duplicate nexthop removed\))?"
+    r"(?: (?P<inactive>inactive))?(?: (?P<onlink>onlink))?(?: linkdown)?"
+    r"(?: \((?P<recursive>recursive)\))?"
+    r"(?:, (?:rmap)?src \S+?)?(?:, label \S+?)?(?:, weight (?P<weight>\d+))?"
     r"(?:, (?P<bh>bh))?(?:, (?P<rej>rej))?"
 )
 
@@ -257,14 +260,14 @@ def _nexthop(status: str, text: str) -> NextHop:
     address, unreachable, weight = m["address"], m["unreachable"], m["weight"]
     return NextHop(
         address=_address(address) if address else None,
-        interface=m["interface"],
+        interface=m["interface"] or m["conn_if"],
         active=m["inactive"] is None,
         fib=status == "*",
         directly_connected=m["connected"] is not None,
         recursive=m["recursive"] is not None,
-        onlink=m["onlink"] is not None or m["onlink2"] is not None,
+        onlink=m["onlink"] is not None,
         blackhole=unreachable == "blackhole" or m["bh"] is not None,
-        unreachable=bool(unreachable or m["bh"] or m["rej"]),
+        unreachable=m["unreach_any"] is not None or bool(m["bh"] or m["rej"]),
         weight=int(weight) if weight else None,
         vrf=m["vrf"],
     )
