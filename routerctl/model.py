@@ -49,6 +49,7 @@ class BgpNeighbor:
     policy_blocked_in: bool = False  # "(Policy)" in PfxRcd: no inbound policy (eBGP)
     policy_blocked_out: bool = False  # "(Policy)" in PfxSnt
     connections_dropped: int | None = None  # only from `show bgp neighbors json`
+    dynamic: bool = False  # accepted through `bgp listen range` ("*" before the neighbor)
 
     @property
     def established(self) -> bool:

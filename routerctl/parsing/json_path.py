@@ -128,6 +128,7 @@ def _peer(name: str, p: dict[str, Any], where: str) -> BgpNeighbor:
         policy_blocked_in=blocked_in,
         policy_blocked_out=blocked_out,
         connections_dropped=None,
+        dynamic=bool(p.get("dynamicPeer")),
     )
 
 

@@ -166,6 +166,7 @@ def _neighbor(row: dict[str, Any]) -> BgpNeighbor:
         prefixes_sent=int(sent_text) if sent_text.isdigit() else None,
         policy_blocked_in=blocked_in,
         policy_blocked_out=sent_text == "(Policy)",
+        dynamic=row.get("DYNAMIC") == "*",
     )
 
 
