@@ -76,6 +76,8 @@ class Suite:
     size_kb: tuple[tuple[str, int], ...]  # rough installed size per package (with its libs)
     summary_command: str  # BGP summary for the confirm wait (parsed by routerctl.parsing)
     persisted_files: tuple[str, ...]  # what ``write memory``/``write file`` rewrites
+    needs_bgpd_yes: bool  # /etc/frr/daemons must say bgpd=yes
+    required_files: tuple[str, ...]  # must exist for the daemons to start
 
 
 _FRR_ENABLE = r"""f=/etc/frr/daemons
@@ -108,6 +110,8 @@ SUITES: dict[str, Suite] = {
         size_kb=(("frr", 1700), ("frr-zebra", 1000), ("frr-bgpd", 2700), ("frr-vtysh", 600)),
         summary_command="show bgp summary json",
         persisted_files=("/etc/frr/frr.conf",),
+        needs_bgpd_yes=True,
+        required_files=(),
     ),
     "quagga": Suite(
         name="quagga",
@@ -125,6 +129,8 @@ SUITES: dict[str, Suite] = {
         ),
         summary_command="show ip bgp summary",
         persisted_files=("/etc/quagga/zebra.conf", "/etc/quagga/bgpd.conf"),
+        needs_bgpd_yes=False,
+        required_files=("/etc/quagga/zebra.conf", "/etc/quagga/bgpd.conf"),
     ),
 }
 
@@ -156,6 +162,16 @@ class RouterFacts:
     files: frozenset[str]  # which of the probed paths exist
     bgpd_enabled: bool  # FRR: bgpd=yes in /etc/frr/daemons
     running: dict[str, bool] = field(default_factory=dict)  # suite -> vtysh/bgpd answering
+    enabled: dict[str, bool] = field(default_factory=dict)  # suite -> init script enabled
+
+    def ready(self, suite: Suite) -> bool:
+        """Installed, enabled at boot, configured to run bgpd, and answering."""
+        return (
+            self.running.get(suite.name, False)
+            and self.enabled.get(suite.name, False)
+            and (self.bgpd_enabled or not suite.needs_bgpd_yes)
+            and all(f in self.files for f in suite.required_files)
+        )
 
 
 _PROBED_FILES = (
@@ -177,6 +193,10 @@ def detect_script() -> str:
     )
     files = " ".join(_PROBED_FILES)
     running = "; ".join(f"if {s.ready_check}; then echo {s.name}; fi" for s in SUITES.values())
+    enabled = "; ".join(
+        f"if [ -x {s.init_script} ] && {s.init_script} enabled; then echo {s.name}; fi"
+        for s in SUITES.values()
+    )
     return "\n".join(
         [
             f"echo {_SECTION}release; cat /etc/openwrt_release 2>/dev/null",
@@ -185,6 +205,7 @@ def detect_script() -> str:
             f'echo {_SECTION}files; for f in {files}; do [ -e "$f" ] && echo "$f"; done',
             f"echo {_SECTION}daemons; grep -E '^bgpd=' /etc/frr/daemons 2>/dev/null",
             f"echo {_SECTION}running; {running}",
+            f"echo {_SECTION}enabled; {enabled}",
             "exit 0",
         ]
     )
@@ -239,6 +260,7 @@ def parse_facts(text: str, *, host: str) -> RouterFacts:
         files=frozenset(ln.strip() for ln in sec.get("files", []) if ln.strip()),
         bgpd_enabled=any(ln.strip() == "bgpd=yes" for ln in daemons),
         running={name: name in {ln.strip() for ln in sec.get("running", [])} for name in SUITES},
+        enabled={name: name in {ln.strip() for ln in sec.get("enabled", [])} for name in SUITES},
     )
 
 
@@ -397,6 +419,9 @@ def ensure_suite(
                 f"{transport.host}",
                 hint="nothing was configured; check the package manager's output by hand",
             )
+    if not todo and facts.ready(suite):
+        progress(f"{suite.name} is enabled and running")
+        return EnsureResult(suite=suite, facts=facts, installed=(), enabled=False, restarted=False)
     en = transport.run(suite.enable_script, timeout=30)
     if not en.ok:
         raise BackendError(

@@ -35,12 +35,13 @@ def facts_text(
     files: str = "",
     daemons: str = "",
     running: str = "",
+    enabled: str = "",
 ) -> str:
     return (
         f"{SEP}release\nDISTRIB_ID='OpenWrt'\nDISTRIB_RELEASE='{release}'\n"
         f"DISTRIB_DESCRIPTION='OpenWrt {release} r1-abc'\n"
         f"{SEP}pm\n{pm}\n{installed}\n{SEP}overlay\n{df}\n{SEP}files\n{files}\n"
-        f"{SEP}daemons\n{daemons}\n{SEP}running\n{running}\n"
+        f"{SEP}daemons\n{daemons}\n{SEP}running\n{running}\n{SEP}enabled\n{enabled}\n"
     )
 
 
@@ -69,6 +70,7 @@ def test_parse_facts_opkg() -> None:
     assert f.files == frozenset({"/etc/init.d/frr", "/usr/bin/vtysh"})
     assert f.bgpd_enabled is False
     assert f.running == {"frr": False, "quagga": False}
+    assert not f.ready(SUITES["frr"])
 
 
 def test_parse_facts_apk_and_wrapped_df() -> None:
@@ -81,11 +83,13 @@ def test_parse_facts_apk_and_wrapped_df() -> None:
             "/dev/loop0-with-a-very-long-name\n  14336 1200 13136 8% /overlay",
             daemons="bgpd=yes",
             running="frr",
+            enabled="frr",
         ),
         host="rtr",
     )
     assert f.package_manager == "apk" and f.overlay_free_kb == 13136
     assert installed_suite(f) == "frr" and f.bgpd_enabled and f.running["frr"]
+    assert f.ready(SUITES["frr"]) and not f.ready(SUITES["quagga"])
 
 
 def test_not_openwrt_is_a_clear_error() -> None:

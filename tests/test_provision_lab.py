@@ -225,8 +225,8 @@ def test_second_provision_is_a_noop(
     with recorder(lab) as t:
         result = provision(t, topo, topo.routers[0])
         assert result.plan.empty and not result.applied and result.lines_sent == 0
-        # lock, detect, enable, init, ready, running-config, unlock: nothing else
-        assert t.exec_count == 7, [c for c, _ in t.commands]
+        # lock, detect (installed, enabled, running), running-config, unlock: nothing else
+        assert t.exec_count == 4, [c for c, _ in t.commands]
         assert t.vtysh_config_runs() == [] and t.writes() == []
         assert not any(c.startswith("write_file") for c, _ in t.commands)
     assert persisted(lab) == before
