@@ -449,3 +449,43 @@ def test_two_routers_verified_concurrently(capsys: pytest.CaptureFixture[str]) -
         }
     finally:
         core.down(name)
+
+
+def test_after_provision_green_then_foreign_prefix(
+    healthy: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """routerctl provision (prefix-lists, route-maps), then verify; then the inbound filter
+    is removed while node1 announces a prefix outside the pools."""
+    healthy.router_sh("cp /etc/frr/frr.conf /tmp/frr.conf.seed")  # type: ignore[attr-defined]
+    assert main(["provision", "-t", topo_file(healthy), "--yes"]) == 0
+    capsys.readouterr()
+    code, out, err = cli(capsys, "-t", topo_file(healthy), "--wait", "60", "-o", "json")
+    assert code == 0, out + err
+    gobgp = [*healthy.netns_cmd("node1"), "gobgp", "-u", "127.0.0.1", "-p", "50051"]  # type: ignore[attr-defined]
+    subprocess.run([*gobgp, "global", "rib", "-a", "ipv4", "add", "192.0.2.77/32"], check=True)
+    try:
+        # with the ROUTERCTL-IN prefix-list in place the router refuses it: still green
+        code, out, _ = cli(capsys, "-t", topo_file(healthy), "-o", "json")
+        assert code == 0, failing(out)
+        healthy.vtysh(  # type: ignore[attr-defined]
+            "conf t",
+            "router bgp 65000",
+            "address-family ipv4 unicast",
+            "no neighbor ROUTERCTL route-map ROUTERCTL-IN in",
+        )
+        healthy.vtysh("clear bgp * soft in")  # type: ignore[attr-defined]
+
+        def accepted() -> bool:
+            peers = healthy.bgp_summary().get("peers", {})  # type: ignore[attr-defined]
+            return peers.get("198.51.100.5", {}).get("pfxRcd") == 3
+
+        poll(accepted, timeout=30, what="the router to accept node1's extra prefix")
+        code, out, _ = cli(capsys, "-t", topo_file(healthy), "-o", "json", "--nagios")
+        bad = failing(out)
+        assert code == 2
+        assert set(bad) == {"foreign prefixes node1"}
+        assert bad["foreign prefixes node1"]["observed"] == "3 accepted, only 2 inside the pools"
+    finally:
+        subprocess.run([*gobgp, "global", "rib", "-a", "ipv4", "del", "192.0.2.77/32"], check=False)
+        # back to the seed's saved config (the fixture restarts FRR from it)
+        healthy.router_sh("cp /tmp/frr.conf.seed /etc/frr/frr.conf")  # type: ignore[attr-defined]
