@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from routerctl.cli import main
-from routerctl.errors import ExitCode
+from routerctl.errors import ExitCode, LabError
 from routerctl.lab import Lab, LabSpec, down, lab_netns, poll, up
 from routerctl.topology import load_topology
 
@@ -252,6 +252,24 @@ def test_up_after_a_crash_cleans_leftovers_first(lab_required: None) -> None:
         down(name)
 
 
+def test_up_refuses_a_lab_another_live_process_owns(lab_required: None) -> None:
+    name = f"t{os.getpid()}o"
+    try:
+        lab = up(LabSpec(name=name))
+        state = json.loads((lab.state_dir / "state.json").read_text())
+        pid1 = Path("/proc/1/stat").read_text().rsplit(")", 1)[1].split()[19]
+        state["owner"] = f"1:{pid1}"  # as if a concurrent test run (alive) had built it
+        (lab.state_dir / "state.json").write_text(json.dumps(state))
+        with pytest.raises(LabError, match=f"lab {name} is in use by process 1, which brought"):
+            up(LabSpec(name=name))
+        assert lab.status()["routers"]["rtr"]["up"] is True  # untouched
+        state["owner"] = "1:0"  # that process is gone (start time differs): cleaned and rebuilt
+        (lab.state_dir / "state.json").write_text(json.dumps(state))
+        assert up(LabSpec(name=name)).state.holders["rtr"] != lab.state.holders["rtr"]
+    finally:
+        down(name)
+
+
 def test_no_suite_opkg_behaves_like_opkg(lab_factory: Callable[..., Lab]) -> None:
     lab = lab_factory(installed=False)
     proc = ssh(lab, "ls /usr/bin/vtysh /etc/init.d/frr /etc/frr 2>&1; opkg install frr")
@@ -441,8 +459,9 @@ def test_opkg_installs_and_removes_a_local_ipk(
     assert "hello" not in ssh(lab, "opkg list-installed").stdout
 
 
-def test_uci_and_cron_stand_ins(module_lab_factory: Callable[..., Lab]) -> None:
-    lab = module_lab_factory(installed=False)
+def test_uci_and_cron_stand_ins(lab_factory: Callable[..., Lab]) -> None:
+    assert "/usr/bin/uci" not in ssh(lab_factory(), "command -v uci").stdout  # opt-in
+    lab = lab_factory(installed=False, uci=True)
     script = (
         "printf \"config health\\n\\toption interval '1'\\n\" > /etc/config/routerctl; "
         "uci set routerctl.@health[0].interval=5; uci add_list routerctl.@health[0].neighbor=198.51.100.5; "

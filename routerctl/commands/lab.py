@@ -84,6 +84,9 @@ def up_cmd(  # noqa: PLR0917 (typer options)
         float,
         typer.Option("--wait", help="With --configure: wait up to SECONDS for Established."),
     ] = 0.0,
+    uci: Annotated[
+        bool, typer.Option("--uci", help="Give the router a uci stand-in (/etc/config/*).")
+    ] = False,
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Build the lab (cleaning leftovers of a lab with the same name first)."""
@@ -97,6 +100,7 @@ def up_cmd(  # noqa: PLR0917 (typer options)
         overlay_free_kb=overlay_free,
         password=password,
         configure=configure,
+        uci=uci,
     )
     t0 = time.monotonic()
     lab = up(spec, progress=None if output is OutputFormat.json else _progress)

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from routerctl.errors import LabError, UsageError
+from routerctl.errors import LabError, RouterctlError, UsageError
 from routerctl.lab import gobgp
 from routerctl.lab.spec import (
     CLIENT_ADDR,
@@ -174,6 +174,15 @@ def poll(
         time.sleep(interval)
 
 
+def _process_token(pid: int) -> str:
+    """``pid:start-time``: names one process even after its PID is reused ('' if gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return f"{pid}:{fh.read().rsplit(')', 1)[1].split()[19]}"
+    except (OSError, IndexError):
+        return ""
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -282,6 +291,7 @@ class LabState:
     host_keys: dict[str, str] = field(default_factory=dict)  # router -> "ssh-ed25519 AAAA..."
     password_source: str | None = None  # "env" | "file"
     up_seconds: float = 0.0
+    owner: str = field(default_factory=lambda: _process_token(os.getpid()))
 
     def save(self) -> None:
         data = {
@@ -292,6 +302,7 @@ class LabState:
             "host_keys": self.host_keys,
             "password_source": self.password_source,
             "up_seconds": self.up_seconds,
+            "owner": self.owner,
         }
         _write(self.spec.state_dir / "state.json", json.dumps(data, indent=2), mode=0o600)
 
@@ -315,6 +326,7 @@ class LabState:
             host_keys=dict(data["host_keys"]),
             password_source=data.get("password_source"),
             up_seconds=float(data.get("up_seconds", 0.0)),
+            owner=str(data.get("owner", "")),
         )
 
 
@@ -584,6 +596,7 @@ def up(spec: LabSpec, *, progress: Callable[[str], None] | None = None) -> Lab:
     check_environment()
     t0 = time.monotonic()
     if spec.state_dir.exists() or lab_netns(spec.name):
+        _refuse_if_in_use(spec)
         _log(progress, f"cleaning leftovers of lab {spec.name}")
         down(spec.name, root=spec.root)
     if spec.configure and not spec.installed:
@@ -594,15 +607,29 @@ def up(spec: LabSpec, *, progress: Callable[[str], None] | None = None) -> Lab:
     lab = Lab(state)
     try:
         _build(lab, progress)
-    except BaseException:
-        try:
+    except BaseException:  # leave nothing half-built behind, then report the first error
+        with contextlib.suppress(RouterctlError):
             down(spec.name, root=spec.root)
-        finally:
-            pass
         raise
     state.up_seconds = round(time.monotonic() - t0, 2)
     state.save()
     return lab
+
+
+def _refuse_if_in_use(spec: LabSpec) -> None:
+    """Another live process (a concurrent test run) brought this lab up: never clobber it."""
+    try:
+        owner = LabState.load(spec.name, root=spec.root).owner
+    except LabError:
+        return  # no readable state: leftovers of a crash
+    pid = owner.split(":", 1)[0]
+    if not owner or not pid.isdigit() or int(pid) == os.getpid():
+        return
+    if _process_token(int(pid)) == owner:
+        raise LabError(
+            f"lab {spec.name} is in use by process {pid}, which brought it up and is still running",
+            hint=f"pick another --name, or run: routerctl lab down --name {spec.name}",
+        )
 
 
 def _build(lab: Lab, progress: Callable[[str], None] | None) -> None:
@@ -793,7 +820,8 @@ def _prepare_router(lab: Lab, router: str) -> str:
     (share / "stash/frr").mkdir(parents=True, exist_ok=True)
     _write(share / "stash/vtysh", "")
     _write(upper / f"usr/bin/{spec.pkg}", _resource(spec.pkg), mode=0o755)
-    _write(upper / "usr/bin/uci", _resource("uci"), mode=0o755)
+    if spec.uci:
+        _write(upper / "usr/bin/uci", _resource("uci"), mode=0o755)
     _write(upper / "etc/init.d/cron", _resource("cron.init"), mode=0o755)
     (upper / "etc/crontabs").mkdir(parents=True, exist_ok=True)
     (upper / "var/log/routerctl-lab").mkdir(parents=True, exist_ok=True)

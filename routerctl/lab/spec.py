@@ -76,6 +76,7 @@ class LabSpec:
     overlay_free_kb: int = DEFAULT_OVERLAY_KB
     password: bool = False
     configure: bool = False
+    uci: bool = False  # a uci stand-in on the router (off: tests of "uci missing" rely on it)
     root: Path = field(default=LAB_ROOT)
 
     def __post_init__(self) -> None:
@@ -227,6 +228,7 @@ class LabSpec:
             "overlay_free_kb": self.overlay_free_kb,
             "password": self.password,
             "configure": self.configure,
+            "uci": self.uci,
         }
 
     @classmethod
@@ -241,5 +243,6 @@ class LabSpec:
             overlay_free_kb=int(data["overlay_free_kb"]),
             password=bool(data["password"]),
             configure=bool(data["configure"]),
+            uci=bool(data.get("uci", False)),
             root=root,
         )
