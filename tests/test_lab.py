@@ -433,7 +433,7 @@ def _ipk(outer: str) -> bytes:
 def test_opkg_installs_and_removes_a_local_ipk(
     module_lab_factory: Callable[..., Lab], outer: str
 ) -> None:
-    lab = module_lab_factory(installed=False)
+    lab = module_lab_factory(installed=False, uci=True)
     push = subprocess.run(
         ["ssh", "-F", str(lab.ssh_config), "rtr", "cat > /tmp/hello.ipk"],
         input=_ipk(outer),
