@@ -215,6 +215,18 @@ def test_cli_up_is_fast_and_down_leaves_nothing(
         assert main(["lab", "status", "--name", name, "-o", "json"]) == 0
         status = json.loads(capsys.readouterr().out)
         assert all(status["namespaces"].values()) and len(status["namespaces"]) == 5
+        assert main(["lab", "list", "-o", "json"]) == 0
+        mine = [e for e in json.loads(capsys.readouterr().out) if e["name"] == name]
+        assert mine == [
+            {
+                "name": name,
+                "routers": 1,
+                "nodes": 2,
+                "running": True,
+                "owner_pid": os.getpid(),
+                "owner_alive": True,
+            }
+        ]
         pids = _lab_pids(lab)
         assert len(pids) == 8  # holder, dropbear, zebra, bgpd, 2 x (gobgpd, httpd)
         state_dir = lab.state_dir

@@ -12,7 +12,7 @@ import typer
 
 from routerctl.cli_common import OutputFormat, OutputOption, print_json
 from routerctl.errors import LabError
-from routerctl.lab import Lab, LabSpec, check_environment, down, up
+from routerctl.lab import Lab, LabSpec, check_environment, down, list_labs, up
 from routerctl.lab.spec import CLIENT_ADDR, DEFAULT_OVERLAY_KB
 
 lab_app = typer.Typer(
@@ -161,9 +161,28 @@ def status_cmd(name: NameOption = "lab", output: OutputOption = OutputFormat.tab
         _status_table(status)
 
 
+@lab_app.command("list")
+def list_cmd(output: OutputOption = OutputFormat.table) -> None:
+    """Labs on this machine (their state folders under /run/routerctl-lab)."""
+    check_environment()
+    labs = list_labs()
+    if output is OutputFormat.json:
+        print_json(labs)
+        return
+    if not labs:
+        typer.echo("no labs")
+    for entry in labs:
+        owner = f"owner pid {entry['owner_pid']}" if entry["owner_alive"] else "no live owner"
+        typer.echo(
+            f"{entry['name']:<12} routers {entry['routers']} nodes {entry['nodes']} "
+            f"({'running' if entry['running'] else 'DOWN'}, {owner})"
+        )
+
+
 @lab_app.command("topology")
 def topology_cmd(name: NameOption = "lab") -> None:
     """Print the lab's topology file (routerctl.yaml pointing at the lab)."""
+    check_environment()
     lab = Lab.attach(name)
     typer.echo(lab.topology_file.read_text(encoding="utf-8"), nl=False)
 
@@ -171,6 +190,7 @@ def topology_cmd(name: NameOption = "lab") -> None:
 @lab_app.command("ssh", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def ssh_cmd(ctx: typer.Context, name: NameOption = "lab", router: LabRouterOption = None) -> None:
     """SSH to the router (OpenSSH with the lab's ssh_config); extra args are the command."""
+    check_environment()
     lab = Lab.attach(name)
     target = router or lab.spec.router_names()[0]
     if target not in lab.spec.router_names():

@@ -4,7 +4,16 @@
 finds a running one, ``down(name)`` removes it. See docs/readme/lab.md.
 """
 
-from routerctl.lab.core import Lab, LabState, check_environment, down, lab_netns, poll, up
+from routerctl.lab.core import (
+    Lab,
+    LabState,
+    check_environment,
+    down,
+    lab_netns,
+    list_labs,
+    poll,
+    up,
+)
 from routerctl.lab.spec import LAB_ROOT, PASSWORD_ENV, LabSpec
 
 __all__ = [
@@ -16,6 +25,7 @@ __all__ = [
     "check_environment",
     "down",
     "lab_netns",
+    "list_labs",
     "poll",
     "up",
 ]

@@ -616,6 +616,30 @@ def up(spec: LabSpec, *, progress: Callable[[str], None] | None = None) -> Lab:
     return lab
 
 
+def list_labs(*, root: Path = LAB_ROOT) -> list[dict[str, Any]]:
+    """Every lab with a state folder: name, size, whether it runs, whether its owner lives."""
+    out: list[dict[str, Any]] = []
+    if not root.is_dir():
+        return out
+    for entry in sorted(root.iterdir()):
+        try:
+            st = LabState.load(entry.name, root=root)
+        except (LabError, UsageError, KeyError, TypeError, ValueError):
+            continue
+        pid = st.owner.split(":", 1)[0]
+        out.append(
+            {
+                "name": st.spec.name,
+                "routers": st.spec.routers,
+                "nodes": st.spec.nodes,
+                "running": all(_pid_alive(p) for p in st.holders.values()),
+                "owner_pid": int(pid) if pid.isdigit() else None,
+                "owner_alive": bool(pid.isdigit() and _process_token(int(pid)) == st.owner),
+            }
+        )
+    return out
+
+
 def _refuse_if_in_use(spec: LabSpec) -> None:
     """Another live process (a concurrent test run) brought this lab up: never clobber it."""
     try:
