@@ -441,6 +441,7 @@ def ensure_suite(
             f"{(res.stderr or res.stdout).strip()}",
         )
     wait_ready(transport, suite, timeout=ready_timeout)
+    progress(f"{suite.name} answers on {transport.host}")
     return EnsureResult(
         suite=suite,
         facts=facts,

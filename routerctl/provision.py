@@ -320,7 +320,6 @@ class _Run:
         t = self.transport
         ensured = backend.ensure_suite(t, pin=router.suite, progress=self.progress)
         suite = ensured.suite
-        self.progress(f"{suite.name} answers on {t.host}")
         before = read_running(t)
         dialect = dialect_for(before, suite.name)
         if dialect != suite.name:
