@@ -1,0 +1,74 @@
+"""Provision helpers that need no router: session states, vtysh error echo, redaction."""
+
+from __future__ import annotations
+
+from routerctl.provision import dialect_for, established_peers, vtysh_errors
+
+FRR_JSON = """{
+"ipv4Unicast":{"routerId":"198.51.100.2","as":65000,"peers":{
+  "198.51.100.5":{"remoteAs":65001,"state":"Established","pfxRcd":2},
+  "198.51.100.6":{"remoteAs":65001,"state":"Active"}}},
+"ipv6Unicast":{"routerId":"198.51.100.2","as":65000,"peers":{
+  "2001:db8::5":{"remoteAs":65001,"state":"Established"}}}
+}"""
+QUAGGA_SEED = """BGP router identifier 192.168.1.2, local AS number 65000
+RIB entries 0, using 0 bytes of memory
+Peers 2, using 18 KiB of memory
+
+Neighbor        V         AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State/PfxRcd
+192.168.1.5     4 65001      12      14        0    0    0 00:04:10        2
+192.168.1.6     4 65001       0       0        0    0    0 never    Active
+
+Total number of neighbors 2
+"""
+
+
+def test_established_peers_frr_json_every_family() -> None:
+    assert established_peers(FRR_JSON, suite="frr") == {"198.51.100.5", "2001:db8::5"}
+
+
+def test_established_peers_frr_json_admin_down() -> None:
+    # shape of FRR PR 7594's `show ip bgp summary json` (a peer shut down by the admin)
+    text = """{"ipv4Unicast":{"routerId":"192.168.3.2","as":200,"peers":{
+      "192.168.0.1":{"hostname":"exit1-debian-9","remoteAs":100,"state":"Idle (Admin)",
+      "pfxRcd":0,"pfxSnt":0}},"failedPeers":1,"totalPeers":1}}"""
+    assert established_peers(text, suite="frr") == set()
+
+
+def test_established_peers_quagga_text() -> None:
+    # a numeric State/PfxRcd column means Established
+    assert established_peers(QUAGGA_SEED, suite="quagga") == {"192.168.1.5"}
+
+
+def test_established_peers_garbage_is_none_up() -> None:
+    assert established_peers("{not json", suite="frr") == set()
+
+
+def test_vtysh_errors_names_the_failed_line_and_redacts() -> None:
+    echo = """
+Hello, this is FRRouting (version 8.4.4).
+
+OpenWrt# configure terminal
+OpenWrt(config)# router bgp 65000
+OpenWrt(config-router)#  neighbor ROUTERCTL password s3cr3t-value
+OpenWrt(config-router)#  neighbor ROUTERCTL password s3cr3t-value extra
+% Unknown command: neighbor ROUTERCTL password s3cr3t-value extra
+OpenWrt(config-router)#  neighbor ROUTERCTL frobnicate
+% Unknown command: neighbor ROUTERCTL frobnicate
+OpenWrt(config-router)# end
+"""
+    errors = vtysh_errors(echo)
+    assert errors == [
+        "'neighbor ROUTERCTL password <redacted> extra': "
+        "% Unknown command: neighbor ROUTERCTL password <redacted> extra",
+        "'neighbor ROUTERCTL frobnicate': % Unknown command: neighbor ROUTERCTL frobnicate",
+    ]
+    assert vtysh_errors("OpenWrt# configure terminal\nOpenWrt(config)# end\n") == []
+
+
+def test_dialect_follows_what_vtysh_prints() -> None:
+    frr = "Building configuration...\n\nCurrent configuration:\n!\nfrr version 8.4.4\n"
+    quagga = "Building configuration...\n\nCurrent configuration:\n!\nhostname OpenWrt\n"
+    assert dialect_for(frr, "quagga") == "frr"
+    assert dialect_for(quagga, "quagga") == "quagga"
+    assert dialect_for("", "frr") == "frr"
