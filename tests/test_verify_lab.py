@@ -16,6 +16,7 @@ import tarfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,15 +26,11 @@ from routerctl.commands.verify import ProbeFrom, run_verify
 from routerctl.topology import Router, load_topology
 from routerctl.transport import Transport, connect
 
-core = pytest.importorskip("routerctl.lab.core")
-spec_mod = pytest.importorskip("routerctl.lab.spec")
-
 pytestmark = [
     pytest.mark.lab,
     pytest.mark.skipif(os.geteuid() != 0, reason="the lab needs root"),
 ]
 
-LAB = "h6v"
 FIXTURE = Path(__file__).parent / "fixtures" / "cluster" / "kubectl_get_nodes_svc.json"
 
 
@@ -47,14 +44,11 @@ def poll(cond: Callable[[], bool], *, timeout: float, what: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def lab() -> Iterator[object]:
-    core.down(LAB)
-    lab = core.up(spec_mod.LabSpec(name=LAB, configure=True))
-    try:
-        lab.wait_established(timeout=60)
-        yield lab
-    finally:
-        core.down(LAB)
+def lab(module_lab_factory: Callable[..., object]) -> object:
+    """This module's own lab (unique name, torn down after the module), seed-configured."""
+    lab = module_lab_factory(configure=True)
+    lab.wait_established(timeout=60)  # type: ignore[attr-defined]
+    return lab
 
 
 @pytest.fixture
@@ -306,7 +300,8 @@ def test_unreachable_router_nagios_3(
     ssh_config = tmp_path / "ssh_config"
     ssh_config.write_text(
         "Host gone\n  HostName 198.51.100.99\n  User root\n"
-        f"  ProxyCommand /usr/sbin/ip netns exec {LAB}-rtr /usr/bin/busybox nc -w 2 %h %p\n"
+        f"  ProxyCommand /usr/sbin/ip netns exec {healthy.spec.netns('rtr')} "  # type: ignore[attr-defined]
+        "/usr/bin/busybox nc -w 2 %h %p\n"
     )
     text = Path(topo_file(healthy)).read_text()
     text = text.replace("host: rtr", "host: gone").replace(str(healthy.ssh_config), str(ssh_config))  # type: ignore[attr-defined]
@@ -413,42 +408,35 @@ def test_flap_detected_between_runs(
     assert str(bad["flap node2"]["observed"]).startswith("dropped 1 time(s) since the last run")
 
 
-def test_two_routers_verified_concurrently(capsys: pytest.CaptureFixture[str]) -> None:
-    name = "h6m"
-    core.down(name)
-    lab = core.up(spec_mod.LabSpec(name=name, routers=2, configure=True))
-    try:
-        for r in lab.spec.router_names():
-            lab.wait_established(router=r, timeout=60)
-        t = load_topology(Path(lab.topology_file))
-        opened: list[Transport] = []
+def test_two_routers_verified_concurrently(
+    capsys: pytest.CaptureFixture[str], lab_factory: Callable[..., object]
+) -> None:
+    lab: Any = lab_factory(routers=2, configure=True)
+    for r in lab.spec.router_names():
+        lab.wait_established(router=r, timeout=60)
+    t = load_topology(Path(lab.topology_file))
+    opened: list[Transport] = []
 
-        def counting(router: Router) -> Transport:
-            tr = connect(router.ssh)
-            opened.append(tr)
-            return tr
+    def counting(router: Router) -> Transport:
+        tr = connect(router.ssh)
+        opened.append(tr)
+        return tr
 
-        results, targets = run_verify(
-            t, router_name=None, cluster=from_topology(t), connector=counting
-        )
-        assert [t_.router.name for t_ in targets] == ["rtr1", "rtr2"]
-        assert len(opened) == 2 and all(tr.exec_count == 1 for tr in opened)
-        assert {r.router for r in results} == {"rtr1", "rtr2"}
-        assert [r for r in results if not r.ok] == []
-        # a fault on rtr2 only: reported for rtr2, rtr1 stays green (names are per router)
-        lab.vtysh("conf t", "router bgp 65000", "neighbor 198.51.100.5 shutdown", router="rtr2")
-        code = main(
-            ["verify", "--no-state", "-t", str(lab.topology_file), "--nagios", "-o", "json"]
-        )
-        bad = failing(capsys.readouterr().out)
-        assert code == 1
-        assert {(c["router"], n) for n, c in bad.items()} == {
-            ("rtr2", "session node1"),
-            ("rtr2", "route default/nginx-lb 203.0.113.30"),
-            ("rtr2", "route default/nginx2-lb 203.0.113.31"),
-        }
-    finally:
-        core.down(name)
+    results, targets = run_verify(t, router_name=None, cluster=from_topology(t), connector=counting)
+    assert [t_.router.name for t_ in targets] == ["rtr1", "rtr2"]
+    assert len(opened) == 2 and all(tr.exec_count == 1 for tr in opened)
+    assert {r.router for r in results} == {"rtr1", "rtr2"}
+    assert [r for r in results if not r.ok] == []
+    # a fault on rtr2 only: reported for rtr2, rtr1 stays green (names are per router)
+    lab.vtysh("conf t", "router bgp 65000", "neighbor 198.51.100.5 shutdown", router="rtr2")
+    code = main(["verify", "--no-state", "-t", str(lab.topology_file), "--nagios", "-o", "json"])
+    bad = failing(capsys.readouterr().out)
+    assert code == 1
+    assert {(c["router"], n) for n, c in bad.items()} == {
+        ("rtr2", "session node1"),
+        ("rtr2", "route default/nginx-lb 203.0.113.30"),
+        ("rtr2", "route default/nginx2-lb 203.0.113.31"),
+    }
 
 
 def test_after_provision_green_then_foreign_prefix(
