@@ -21,17 +21,23 @@ from routerctl.topology import Topology
 from routerctl.verify import CheckResult, RouterState
 
 REDACTED = "<redacted>"
-_SECRET_LINE = re.compile(
-    r"^(?P<head>\s*(?:no\s+)?(?:neighbor\s+\S+\s+password|password|enable\s+password|"
-    r"enable\s+secret|secret|key-string|authentication-key|message-digest-key\s+\d+\s+md5)"
-    r"(?:\s+\d)?)\s+\S.*$",
-    re.IGNORECASE | re.MULTILINE,
+# a secret-bearing keyword, an optional encryption type digit, then the secret
+_SECRET = re.compile(
+    r"(?P<head>\b(?:password|secret|key-string|authentication-key|"
+    r"message-digest-key\s+\d+\s+md5)(?:\s+[0-9])?)\s+\S.*$",
+    re.IGNORECASE,
 )
+
+
+def _redact_line(line: str) -> str:
+    if line.strip().lower().startswith(("description", "!", "#")):
+        return line
+    return _SECRET.sub(lambda m: f"{m.group('head')} {REDACTED}", line, count=1)
 
 
 def redact(text: str, secrets_: Sequence[str] = ()) -> str:
     """Remove passwords from ``text``: config lines and literal secret values."""
-    text = _SECRET_LINE.sub(lambda m: f"{m.group('head')} {REDACTED}", text)
+    text = "\n".join(_redact_line(line) for line in text.split("\n"))
     for s in secrets_:
         if s:
             text = text.replace(s, REDACTED)
