@@ -720,3 +720,15 @@ def unreachable(router: Router, message: str) -> CheckResult:
         "check the router is up and the ssh target/keys in the topology",
         router.name,
     )
+
+
+def unreadable(router: Router, message: str) -> CheckResult:
+    """The single result for a router whose output could not be read."""
+    return _fail(
+        "router state",
+        Severity.UNKNOWN,
+        "readable BGP state",
+        message,
+        "run routerctl support-bundle for this router and report it",
+        router.name,
+    )

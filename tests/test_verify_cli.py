@@ -81,6 +81,7 @@ class Router:
         self.rid = rid
         self.peers = {"198.51.100.5": peer(), "198.51.100.6": peer()}
         self.unreachable = False
+        self.garbage = False  # answer the summary with something that is not JSON
         self.execs = 0
 
     def summary(self) -> dict[str, Any]:
@@ -126,7 +127,7 @@ class Router:
 
     def vtysh(self, key: str, commands: list[str]) -> str:
         if key == "summary4":
-            return json.dumps(self.summary())
+            return "Hello, this is not JSON" if self.garbage else json.dumps(self.summary())
         if key == "neighbors":
             return "{}"
         if key == "pool 203.0.113.30/31":
@@ -353,3 +354,22 @@ def test_usage_errors_are_one_line(
     assert code == 2 and "no router named 'rtr9'" in err
     code, _, err = run(capsys, "-t", str(tmp_path / "missing.yaml"))
     assert code == 2 and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_unreadable_output(routers: dict[str, Router], capsys: pytest.CaptureFixture[str]) -> None:
+    routers["rtr2"].garbage = True
+    # several routers: rtr2 is 'unknown', rtr1 still fully verified
+    code, out, _ = run(capsys, "--nagios", "-o", "json")
+    assert code == 3
+    bad = [c for c in doc(out)["checks"] if not c["ok"]]
+    assert [(c["router"], c["name"], c["severity"]) for c in bad] == [
+        ("rtr2", "router state", "unknown")
+    ]
+    assert "did not return JSON: Hello, this is not JSON" in bad[0]["observed"]
+    # one router: the parse error's own exit code and one line on stderr
+    code, out, err = run(capsys, "-r", "rtr2")
+    assert code == 6
+    assert err.startswith(
+        "routerctl: error: 'show bgp ipv4 unicast summary json' did not return JSON"
+    )
+    assert err.count("\n") == 1 and out == ""

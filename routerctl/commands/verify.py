@@ -37,6 +37,7 @@ from routerctl.verify import (
     RouterState,
     Severity,
     unreachable,
+    unreadable,
     verify_router,
     worst,
 )
@@ -94,8 +95,10 @@ def _run_once(
     history: dict[str, FlapHistory | None],
     interval: float | None,
     timeout: float,
+    keep_going: bool = False,
 ) -> None:
-    """Gather and check one router; connection problems become an ``unknown`` result."""
+    """Gather and check one router; connection problems become an ``unknown`` result,
+    and so does unreadable output when ``keep_going`` (several routers)."""
     try:
         if t.transport is None:
             t.transport = connector(t.router)
@@ -130,6 +133,11 @@ def _run_once(
         if t.transport is not None:
             t.transport.close()
             t.transport = None
+    except RouterctlError as exc:
+        if not keep_going:
+            raise  # one router: its own exit code (6 parse, 1 command) and one line
+        t.error = exc.one_line()
+        t.results = [unreadable(t.router, exc.one_line())]
 
 
 def _exit_code(results: list[CheckResult], *, nagios: bool) -> int:
@@ -218,6 +226,7 @@ def run_verify(
                         history=history,
                         interval=interval,
                         timeout=timeout,
+                        keep_going=len(targets) > 1,
                     )
                     for t in targets
                 ]
