@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from ipaddress import IPv4Network, ip_address
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from pathlib import Path
 
 import pytest
@@ -439,3 +439,45 @@ def test_quagga_text_path_with_the_seed_outputs() -> None:
         "192.168.0.30/32 via ubuntu-dev1 (192.168.1.5); missing ubuntu-dev2 (192.168.1.6)"
     )
     assert res["stale route 192.168.0.31/32"].observed == "192.168.0.31/32 from 192.168.1.5"
+
+
+def test_ipv6_pool_and_nodes() -> None:
+    v6n1, v6svc = ip_address("2001:db8::5"), ip_address("2001:db8:1::10")
+    pool6 = Pool(
+        "v6",
+        (
+            AddressRange(
+                "2001:db8:1::/64",
+                ip_address("2001:db8:1::"),
+                ip_address("2001:db8:1::ffff:ffff:ffff:ffff"),
+            ),
+        ),
+    )
+    t = topo(
+        cluster=Cluster(asn=65001, nodes=(Node("node1", v6n1),), pools=(pool6,)),
+        services=(Service("default", "web6", v6svc, 80),),
+    )
+    script = routerstate.build_script(t, t.routers[0], "@@M", addresses=[v6svc])
+    assert "-c 'show bgp ipv6 unicast summary json'" in script
+    assert "-c 'show bgp ipv6 unicast 2001:db8:1::/64 longer-prefixes json'" in script
+    assert "-c 'show ipv6 route 2001:db8:1::10 json'" in script
+    r6 = Route(
+        prefix=IPv6Network("2001:db8:1::10/128"),
+        protocol="bgp",
+        selected=True,
+        fib=True,
+        nexthops=(NextHop(address=v6n1, fib=True),),
+    )
+    st = state(
+        summary_v6=BgpSummary(
+            router_id=None, local_as=65000, neighbors=(nbr(v6n1, prefixes_received=1),)
+        ),
+        neighbors=(),
+        routes=(r6,),
+    )
+    res = run(st, t)
+    assert failed(res) == {}
+    assert (
+        res["route default/web6 2001:db8:1::10"].observed
+        == "2001:db8:1::10/128 via node1 (2001:db8::5)"
+    )
