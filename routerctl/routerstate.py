@@ -423,6 +423,8 @@ def parse_state(
     routes: list[Route] = []
     pool_paths: list[PoolPath] | None = None
     last_errors: list[tuple[str, str]] = []
+    # the text dialect is what vtysh says it is (a pinned suite only picks the commands)
+    text_suite = next((s for needle, s in SUITE_MARKERS if version and needle in version), None)
     if suite is not None:
         cmds = COMMANDS[suite]
         planned = _commands_for(topology, router, suite, addresses)
@@ -457,7 +459,7 @@ def parse_state(
                 elif instance_missing:
                     s = BgpSummary(router_id=None, local_as=None, instance_missing=True)
                 else:
-                    s = parse_bgp_summary(out, suite=suite, command=command)
+                    s = parse_bgp_summary(out, suite=text_suite, command=command)
                 if key == "summary4":
                     summary4 = s
                 else:
@@ -474,7 +476,7 @@ def parse_state(
             elif cmds.json:
                 routes += parse_frr_routes(out, command=command)
             else:
-                routes += parse_routes(out, suite=suite, command=command)
+                routes += parse_routes(out, suite=text_suite, command=command)
     return RouterState(
         router=router.name,
         suite=suite,
