@@ -336,8 +336,11 @@ def item_1_2(ctx: Context, lab: Lab, topo: Topology, router: Router) -> None:
     marker = routerstate.new_marker()
     script = routerstate.build_script(topo, router, marker, addresses=addresses)
     connect_cmd = [*floor_cmd[:-1], "true"]  # the same ssh, no vtysh: OpenSSH's connect cost
+    vtysh_cmd = [*lab.router_cmd(), "sh", "-c", floor_cmd[-1]]  # the floor's vtysh, no SSH
     floor: list[float] = []
     ssh_only: list[float] = []
+    local_script: list[float] = []
+    local_vtysh: list[float] = []
     ssh_script: list[float] = []
     inproc: list[VerifyRun] = []
     cli: list[float] = []
@@ -359,6 +362,10 @@ def item_1_2(ctx: Context, lab: Lab, topo: Topology, router: Router) -> None:
         n,
         lambda: floor.append(timed_run(floor_cmd, what="the floor (ssh + vtysh)")),
         lambda: ssh_only.append(timed_run(connect_cmd, what="ssh rtr true")),
+        lambda: local_script.append(
+            timed_run([*lab.router_cmd(), "sh", "-s"], what="gather script", stdin=script)
+        ),
+        lambda: local_vtysh.append(timed_run(vtysh_cmd, what="one vtysh")),
         lambda: ssh_script.append(
             timed_run(script_argv(lab, router), what="ssh + gather script", stdin=script)
         ),
@@ -401,6 +408,8 @@ def item_1_2(ctx: Context, lab: Lab, topo: Topology, router: Router) -> None:
             msec(ssh_script),
             note=f"{vtysh_runs} vtysh runs vs the floor's 1",
         )
+        r("1", "  in the router, no SSH: the gather script", "ms", msec(local_script))
+        r("1", "  in the router, no SSH: the floor's one vtysh", "ms", msec(local_vtysh))
         r("1", "`routerctl verify` CLI (process)", "ms", msec(cli))
         r("1", "`routerctl verify` CLI / floor", "x", ratios(cli, floor), Goal("<=", 1.3))
         r(
