@@ -16,6 +16,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -304,7 +305,10 @@ class LabState:
             "up_seconds": self.up_seconds,
             "owner": self.owner,
         }
-        _write(self.spec.state_dir / "state.json", json.dumps(data, indent=2), mode=0o600)
+        path = self.spec.state_dir / "state.json"
+        tmp = path.with_name(f".state.{os.getpid()}.{threading.get_ident()}.json")
+        _write(tmp, json.dumps(data, indent=2), mode=0o600)
+        os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
 
     @classmethod
     def load(cls, name: str, *, root: Path = LAB_ROOT) -> LabState:
