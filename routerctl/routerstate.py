@@ -24,8 +24,6 @@ from routerctl.model import (
     BgpNeighbor,
     BgpSummary,
     IPAddress,
-    IPNetwork,
-    NextHop,
     Route,
     SessionState,
 )
@@ -262,46 +260,6 @@ def parse_frr_summary(text: str, *, command: str = "show bgp summary json") -> B
     )
 
 
-def parse_frr_routes(text: str, *, command: str = "show ip route json") -> list[Route]:
-    """FRR's ``show ip route ... json``: {prefix: [route, ...]}."""
-    data = _load_json(text, command)
-    if not isinstance(data, dict):
-        raise ParseError(f"'{command}': expected a JSON object")
-    routes: list[Route] = []
-    for entries in data.values():
-        for e in entries:
-            hops = tuple(
-                NextHop(
-                    address=ipaddress.ip_address(h["ip"]) if h.get("ip") else None,
-                    interface=h.get("interfaceName"),
-                    active=bool(h.get("active", False)),
-                    fib=bool(h.get("fib", False)),
-                    directly_connected=bool(h.get("directlyConnected", False)),
-                    recursive=bool(h.get("recursive", False)),
-                    onlink=bool(h.get("onLink", False)),
-                    blackhole=bool(h.get("unreachable", False) and h.get("reject") is None),
-                    unreachable=bool(h.get("unreachable", False)),
-                    weight=h.get("weight"),
-                )
-                for h in e.get("nexthops", [])
-            )
-            net: IPNetwork = ipaddress.ip_network(e["prefix"])
-            routes.append(
-                Route(
-                    prefix=net,
-                    protocol=str(e.get("protocol", "")),
-                    selected=bool(e.get("selected", False)),
-                    fib=bool(e.get("installed", False)),
-                    distance=e.get("distance"),
-                    metric=e.get("metric"),
-                    nexthops=hops,
-                    rejected=bool(e.get("failed", False)),
-                    queued=bool(e.get("queued", False)),
-                )
-            )
-    return routes
-
-
 def _check_vtysh(section: str, command: str, rc: str) -> None:
     first = section.strip().splitlines()[0] if section.strip() else ""
     if first.startswith("% BGP instance not found") or first.startswith("% No BGP process"):
@@ -468,13 +426,13 @@ def parse_state(
                 last_errors += parse_frr_last_errors(out, command=command)
             elif key == "lookup":
                 for cmd, doc in zip(commands, _json_docs(out, commands), strict=True):
-                    routes += parse_frr_routes(json.dumps(doc), command=cmd)
+                    routes += parse_routes(json.dumps(doc), suite="frr", command=cmd)
             elif instance_missing:
                 continue  # no BGP instance: nothing in the pools
             elif cmds.pool_is_bgp_table and pool_paths is not None:
                 pool_paths += parse_frr_pool_paths(out, command=command)
             elif cmds.json:
-                routes += parse_frr_routes(out, command=command)
+                routes += parse_routes(out, suite="frr", command=command)
             else:
                 routes += parse_routes(out, suite=text_suite, command=command)
     return RouterState(
