@@ -215,7 +215,10 @@ def vtysh_cmd(
     for c in commands:
         args += ["-c", c]
     proc = subprocess.run(
-        [*lab.router_cmd(router), "vtysh", *args], capture_output=True, text=True, check=False
+        [*lab.router_cmd(router=router), "vtysh", *args],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     sys.stdout.write(proc.stdout)
     sys.stderr.write(proc.stderr)

@@ -367,12 +367,12 @@ class Lab:
     def router_dir(self, router: str) -> Path:
         return self.state_dir / router
 
-    def pkg_log(self, router: str | None = None) -> Path:
+    def pkg_log(self, *, router: str | None = None) -> Path:
         """Every opkg/apk call on the router, one line each: ``<epoch> <tool> <args> rc=N``."""
         r = router or self.spec.router_names()[0]
         return self.router_dir(r) / "upper/var/log/routerctl-lab/pkg.log"
 
-    def router_file(self, path: str, router: str | None = None) -> Path:
+    def router_file(self, path: str, *, router: str | None = None) -> Path:
         """A path inside the router's root, readable from the host."""
         r = router or self.spec.router_names()[0]
         return Path(f"/proc/{self.state.holders[r]}/root") / path.lstrip("/")
@@ -407,7 +407,7 @@ class Lab:
             )
         return node
 
-    def router_cmd(self, router: str | None = None) -> list[str]:
+    def router_cmd(self, *, router: str | None = None) -> list[str]:
         """argv prefix that runs a command inside the router (its namespaces and root)."""
         holder = self.state.holders[self._router(router)]
         return ["nsenter", "-t", str(holder), "-m", "-u", "-n", "-r", "-w", "--"]
@@ -424,7 +424,7 @@ class Lab:
         """Run a POSIX sh script in the router (busybox ash, as on OpenWrt)."""
         env = {"PATH": ROUTER_PATH, "HOME": "/root", "LANG": "C"}
         return _run(
-            [*self.router_cmd(router), "/bin/sh", "-c", script],
+            [*self.router_cmd(router=router), "/bin/sh", "-c", script],
             input=input,
             check=check,
             timeout=timeout,
@@ -436,7 +436,7 @@ class Lab:
         for c in commands:
             args += ["-c", c]
         env = {"PATH": ROUTER_PATH, "HOME": "/root", "LANG": "C"}
-        proc = _run([*self.router_cmd(router), "vtysh", *args], check=check, env=env)
+        proc = _run([*self.router_cmd(router=router), "vtysh", *args], check=check, env=env)
         return proc.stdout
 
     def netns_cmd(self, member: str) -> list[str]:
@@ -453,7 +453,7 @@ class Lab:
         proc = _run([*cmd, f"http://{address}:{port}/"], check=True, timeout=10)
         return proc.stdout.strip()
 
-    def bgp_summary(self, router: str | None = None) -> dict[str, Any]:
+    def bgp_summary(self, *, router: str | None = None) -> dict[str, Any]:
         """``show bgp summary json`` of the router's IPv4 unicast (empty if none)."""
         out = self.vtysh("show bgp summary json", router=router, check=False)
         try:
@@ -464,16 +464,16 @@ class Lab:
             data = data["ipv4Unicast"]
         return data if isinstance(data, dict) else {}
 
-    def sessions(self, router: str | None = None) -> dict[str, str]:
+    def sessions(self, *, router: str | None = None) -> dict[str, str]:
         """Neighbor address -> BGP state, from the router."""
-        peers = self.bgp_summary(router).get("peers", {})
+        peers = self.bgp_summary(router=router).get("peers", {})
         return {addr: str(p.get("state", "?")) for addr, p in peers.items()}
 
     def wait_established(self, *, router: str | None = None, timeout: float = 30.0) -> None:
         want = {str(self.spec.node_addr(n)) for n in self.spec.node_names()}
 
         def ok() -> bool:
-            states = self.sessions(router)
+            states = self.sessions(router=router)
             return all(states.get(a) == "Established" for a in want)
 
         poll(ok, timeout=timeout, interval=0.2, what=f"BGP sessions Established on {want}")
@@ -516,11 +516,13 @@ class Lab:
                     ("bgpd", "run/frr/bgpd.pid"),
                 ):
                     try:
-                        text = self.router_file(pidfile, r).read_text(encoding="ascii").strip()
+                        text = (
+                            self.router_file(pidfile, router=r).read_text(encoding="ascii").strip()
+                        )
                         daemons[d] = _pid_alive(int(text))
                     except (OSError, ValueError):
                         daemons[d] = False
-            sessions = self.sessions(r) if up and daemons["bgpd"] else {}
+            sessions = self.sessions(router=r) if up and daemons["bgpd"] else {}
             routers[r] = {
                 "netns": self.spec.netns(r),
                 "address": str(self.spec.router_addr(r)),
@@ -905,7 +907,7 @@ def _start_dropbear(lab: Lab, router: str) -> None:
     addr = lab.spec.router_addr(router)
     logfile = lab.router_dir(router) / "dropbear.log"
     cmd = [
-        *lab.router_cmd(router),
+        *lab.router_cmd(router=router),
         "dropbear", "-F", "-E", "-s", "-r", "/etc/dropbear/dropbear_ed25519_host_key",
         "-p", f"{addr}:22", "-P", "/var/run/dropbear.pid",
     ]  # fmt: skip
@@ -919,7 +921,7 @@ def _start_dropbear(lab: Lab, router: str) -> None:
         if proc.poll() is not None:
             text = logfile.read_text(errors="replace").strip().splitlines()
             raise LabError(f"dropbear on {router} exited: {text[-1] if text else proc.returncode}")
-        return lab.router_file("run/dropbear.pid", router).exists()
+        return lab.router_file("run/dropbear.pid", router=router).exists()
 
     poll(listening, timeout=5, what=f"dropbear on {router}")
 
