@@ -493,3 +493,16 @@ def test_uci_and_cron_stand_ins(lab_factory: Callable[..., Lab]) -> None:
         "/etc/crontabs",
     ]
     assert proc.stderr == ""
+
+
+def test_password_from_the_environment(
+    lab_factory: Callable[..., Lab], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ROUTERCTL_BGP_PASSWORD", "from-env-7Qx")
+    lab = lab_factory(password=True)
+    doc = yaml.safe_load(lab.topology_file.read_text())
+    assert doc["bgp"] == {"password": {"env": "ROUTERCTL_BGP_PASSWORD"}}
+    assert lab.password() == "from-env-7Qx"
+    assert not (lab.state_dir / "bgp-password").exists()
+    toml = (lab.state_dir / "node1" / "gobgpd.toml").read_text()
+    assert 'auth-password = "from-env-7Qx"' in toml
