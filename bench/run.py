@@ -467,7 +467,10 @@ def item_4(ctx: Context, lab: Lab, topo: Topology, router: Router) -> None:
 
     def one_netmiko() -> None:
         t = time.perf_counter()
-        out = netmiko_reads.reads(lab.ssh_config, router.ssh.host, cmds)
+        try:
+            out = netmiko_reads.reads(lab.ssh_config, router.ssh.host, cmds)
+        except Exception as exc:  # netmiko's and paramiko's own exception types
+            raise BenchError(f"item 4: netmiko failed: {type(exc).__name__}: {exc}") from exc
         nm.append(time.perf_counter() - t)
         if "Established" not in out[cmds[2]]:
             raise BenchError("item 4: netmiko did not read the BGP summary")
@@ -822,6 +825,8 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         sizes = tuple(int(s) for s in a.parser_sizes.split(",") if s.strip())
     except ValueError:
         ap.error(f"--parser-sizes {a.parser_sizes!r}: use numbers like 10000,100000")
+    if a.markdown is not None and not a.markdown.parent.is_dir():
+        ap.error(f"--markdown {a.markdown}: folder {a.markdown.parent} does not exist")
     only = frozenset(s.strip() for s in a.only.split(",") if s.strip())
     if not only <= set(ITEMS):
         ap.error(f"--only {a.only!r}: items are {','.join(ITEMS)}")
@@ -876,6 +881,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             item_5(ctx)
         if "8" in opts.only:
             item_8(ctx)
+    except KeyboardInterrupt:  # the labs are already down (their finally ran)
+        print("bench: interrupted", file=sys.stderr)
+        return 130
     except (RouterctlError, BenchError, subprocess.SubprocessError) as exc:
         msg = exc.one_line() if isinstance(exc, RouterctlError) else str(exc)
         print(f"bench: {msg}", file=sys.stderr)
