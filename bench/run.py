@@ -346,11 +346,21 @@ def item_1_2(ctx: Context, lab: Lab, topo: Topology, router: Router) -> None:
     cli: list[float] = []
     imp: list[float] = []
     prov: list[tuple[float, int, bool]] = []
+    exec_first: list[float] = []
+    exec_later: list[float] = []
 
     def one_verify() -> None:
         v = verify_once(topo)
         require_green(v, "item 1")
         inproc.append(v)
+
+    def one_execs() -> None:
+        with connect(router.ssh) as tr:
+            for i in range(4):
+                t = time.perf_counter()
+                if not tr.run("true", timeout=30).ok:
+                    raise BenchError("item 2: 'true' failed on the router")
+                (exec_first if i == 0 else exec_later).append(time.perf_counter() - t)
 
     def one_provision() -> None:
         p = provision_router(topo, router)
@@ -373,6 +383,7 @@ def item_1_2(ctx: Context, lab: Lab, topo: Topology, router: Router) -> None:
         lambda: cli.append(timed_run(cli_cmd, what="routerctl verify")),
         lambda: imp.append(timed_run(imp_cmd, what="python -c 'import routerctl.cli'")),
         one_provision,
+        one_execs,
     )
     v_s = [v.seconds for v in inproc]
     if "1" in ctx.opts.only:
@@ -439,6 +450,14 @@ def item_1_2(ctx: Context, lab: Lab, topo: Topology, router: Router) -> None:
         )
         ctx.row("2", "no-op provision: exec channels", "n", Sample.of([p[1] for p in prov]))
         ctx.row("2", "no-op provision", "ms", msec([p[0] for p in prov]))
+        ctx.row("2", "  exec 'true', 1st on a connection", "ms", msec(exec_first))
+        ctx.row(
+            "2",
+            "  exec 'true', 2nd-4th on the same one",
+            "ms",
+            msec(exec_later),
+            note="each exec after the first",
+        )
         ctx.row(
             "2",
             "no-op provision / verify",
