@@ -15,17 +15,15 @@ import secrets
 import shlex
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from routerctl.cluster import ClusterService
 from routerctl.errors import CommandError, ParseError
 from routerctl.model import (
-    BgpNeighbor,
     BgpSummary,
     IPAddress,
     Route,
-    SessionState,
 )
 from routerctl.parsing import parse_bgp_summary, parse_routes
 from routerctl.topology import Router, Topology
@@ -190,12 +188,6 @@ def split_output(text: str, marker: str) -> dict[str, str]:
 
 # -- FRR JSON ----------------------------------------------------------------
 
-_STATES = {s.value: s for s in SessionState}
-
-
-def _frr_state(text: str) -> SessionState:
-    return _STATES.get(text, SessionState.UNKNOWN)
-
 
 def _load_json(text: str, command: str) -> Any:
     try:
@@ -209,55 +201,26 @@ def _load_json(text: str, command: str) -> Any:
 
 
 def parse_frr_summary(text: str, *, command: str = "show bgp summary json") -> BgpSummary:
-    """FRR's ``show bgp <afi> unicast summary json`` (or the afi-keyed wrapper)."""
+    """FRR's summary JSON via routerctl.parsing, plus each peer's connectionsDropped
+    (which flap detection needs and the summary model leaves to ``neighbors json``)."""
+    summary = parse_bgp_summary(text, suite="frr", command=command)
     data = _load_json(text, command)
-    if not isinstance(data, dict):
-        raise ParseError(f"'{command}': expected a JSON object")
-    if "as" not in data:
+    peers: Any = data.get("peers") if isinstance(data, dict) else None
+    if peers is None and isinstance(data, dict):
         inner = [v for k, v in data.items() if k.endswith("Unicast") and isinstance(v, dict)]
-        if not inner:
-            return BgpSummary(router_id=None, local_as=None, instance_missing=True)
-        data = inner[0]
-    neighbors: list[BgpNeighbor] = []
-    for name, p in (data.get("peers") or {}).items():
-        try:
-            address: IPAddress | None = ipaddress.ip_address(name)
-            iface = None
-        except ValueError:
-            address, iface = None, name
-        state = _frr_state(str(p.get("state", "")))
-        est = state is SessionState.ESTABLISHED
-        neighbors.append(
-            BgpNeighbor(
-                address=address,
-                remote_as=int(p.get("remoteAs", 0) or 0),
-                state=state,
-                interface=iface,
-                hostname=p.get("hostname"),
-                description=p.get("desc"),
-                version=int(p.get("version", 4)),
-                messages_received=int(p.get("msgRcvd", 0)),
-                messages_sent=int(p.get("msgSent", 0)),
-                table_version=int(p.get("tableVersion", 0)),
-                in_queue=int(p.get("inq", 0)),
-                out_queue=int(p.get("outq", 0)),
-                uptime=int(p.get("peerUptimeMsec", 0)) // 1000 if est else None,
-                prefixes_received=int(p.get("pfxRcd", 0)) if est else None,
-                prefixes_sent=int(p.get("pfxSnt", 0)) if est else None,
-                policy_blocked_in=est and p.get("peerState") == "Policy",
-                connections_dropped=(
-                    int(p["connectionsDropped"]) if "connectionsDropped" in p else None
-                ),
-            )
-        )
-    rid = data.get("routerId")
-    return BgpSummary(
-        router_id=ipaddress.IPv4Address(rid) if rid else None,
-        local_as=int(data["as"]),
-        neighbors=tuple(neighbors),
-        vrf=data.get("vrfName"),
-        rib_entries=data.get("ribCount"),
+        peers = inner[0].get("peers") if inner else None
+    dropped = {
+        str(k): int(v["connectionsDropped"])
+        for k, v in (peers or {}).items()
+        if isinstance(v, dict) and isinstance(v.get("connectionsDropped"), int)
+    }
+    neighbors = tuple(
+        n
+        if n.connections_dropped is not None
+        else replace(n, connections_dropped=dropped.get(str(n.address or n.interface)))
+        for n in summary.neighbors
     )
+    return replace(summary, neighbors=neighbors)
 
 
 def _check_vtysh(section: str, command: str, rc: str) -> None:

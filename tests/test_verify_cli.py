@@ -12,6 +12,7 @@ import re
 import stat
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,7 @@ def peer(state: str = "Established", *, dropped: int = 0, up_ms: int = 3_600_000
         "tableVersion": 0,
         "outq": 0,
         "inq": 0,
-        "peerUptime": "01:00:00" if est else "never",
+        "peerUptime": time.strftime("%H:%M:%S", time.gmtime(up_ms // 1000)) if est else "never",
         "peerUptimeMsec": up_ms if est else 0,
         "pfxRcd": 1 if est else 0,
         "pfxSnt": 0,
