@@ -449,6 +449,13 @@ def test_after_provision_green_then_foreign_prefix(
     capsys.readouterr()
     code, out, err = cli(capsys, "-t", topo_file(healthy), "--wait", "60", "-o", "json")
     assert code == 0, out + err
+    code, out, _ = cli(
+        capsys, "-t", topo_file(healthy), "--probe", "--probe-from", "router",
+        "--probe-attempts", "16", "-o", "json",
+    )  # fmt: skip
+    assert code == 0, failing(out)
+    answers = {c["observed"] for n, c in checks(out).items() if n.startswith("probe")}
+    assert answers == {"16/16 answered; answers: node1, node2"}
     gobgp = [*healthy.netns_cmd("node1"), "gobgp", "-u", "127.0.0.1", "-p", "50051"]  # type: ignore[attr-defined]
     subprocess.run([*gobgp, "global", "rib", "-a", "ipv4", "add", "192.0.2.77/32"], check=True)
     try:
