@@ -704,7 +704,9 @@ def verify_router(
     for svc in cluster.services:
         results += check_service(topology, router, state, svc, nodes)
     results += check_pending(router, cluster)
-    results += check_stale(router, state, cluster.services)
+    if cluster.services or cluster.source != "topology":
+        # without any expected service (a topology without services:) nothing is stale
+        results += check_stale(router, state, cluster.services)
     results += check_probes(router, probes)
     results += check_flaps(router, state, nodes, flaps, interval=interval)
     return results

@@ -311,6 +311,19 @@ def test_stale_route_in_pool() -> None:
     assert bad["stale route 203.0.113.50/32"].severity is Severity.WARNING
 
 
+def test_no_services_listed_means_nothing_is_stale() -> None:
+    st = state(
+        routes=(route(SVC, N1, N2),),
+        neighbors=(nbr(N1, prefixes_received=1), nbr(N2, prefixes_received=1)),
+    )
+    assert failed(run(st, topo(services=()))) == {}
+    # but a live cluster without that service: stale
+    t = topo(services=())
+    cluster = replace(from_topology(t), source="kubectl")
+    res = {r.name: r for r in verify_router(t, t.routers[0], st, cluster)}
+    assert not res["stale route 203.0.113.10/32"].ok
+
+
 def test_local_traffic_policy_subset_ok() -> None:
     t = topo()
     cluster = ClusterState(
