@@ -101,3 +101,22 @@ def test_verify_bundle_option_same_exec(
 def test_bundle_commands_are_per_suite_data() -> None:
     assert routerstate.BUNDLE_COMMANDS["frr"][0] == "show running-config"
     assert routerstate.BUNDLE_COMMANDS["quagga"][0] == "show running-config"
+
+
+def test_support_bundle_command(
+    routers: dict[str, object],  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    code = main(["support-bundle", "--dir", str(tmp_path)])
+    out = capsys.readouterr().out.split()
+    assert code == 0
+    assert [Path(p).name.split("-2")[0] for p in out] == [
+        "routerctl-bundle-rtr1",
+        "routerctl-bundle-rtr2",
+    ]
+    routers["rtr2"].unreachable = True  # type: ignore[attr-defined]
+    code = main(["support-bundle", "-r", "rtr2", "--dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 3
+    assert err == "routerctl: error: cannot connect to rtr2 (198.51.100.9:22): timed out\n"

@@ -173,6 +173,12 @@ class FakeTransport:
     def close(self) -> None:
         pass
 
+    def __enter__(self) -> FakeTransport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 @pytest.fixture
 def routers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Router]:
