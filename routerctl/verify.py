@@ -686,6 +686,7 @@ def verify_router(
     probes: Sequence[ProbeResult] = (),
     flaps: FlapHistory | None = None,
     interval: float | None = None,
+    probe_requested: bool = False,
 ) -> list[CheckResult]:
     """Every check for one router, in a stable order."""
     results = check_daemons(router, state)
@@ -708,6 +709,17 @@ def verify_router(
         # without any expected service (a topology without services:) nothing is stale
         results += check_stale(router, state, cluster.services)
     results += check_probes(router, probes)
+    if probe_requested and not probes:
+        results.append(
+            _fail(
+                "probe",
+                Severity.WARNING,
+                "a service address:port to probe",
+                "no expected service has a TCP port",
+                "give services a port (services[].port in the topology) or use --cluster",
+                router.name,
+            )
+        )
     results += check_flaps(router, state, nodes, flaps, interval=interval)
     return results
 

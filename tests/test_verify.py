@@ -370,6 +370,17 @@ def test_probes() -> None:
     assert "need a route via the router" in (bad.hint or "")
 
 
+def test_probe_requested_but_nothing_to_probe() -> None:
+    t = topo(services=(Service("default", "web", SVC, None),))
+    st = state(
+        routes=(route(SVC, N1, N2),),
+        neighbors=(nbr(N1, prefixes_received=1), nbr(N2, prefixes_received=1)),
+    )
+    res = run(st, t, probe_requested=True)
+    assert res["probe"].severity is Severity.WARNING
+    assert "probe" not in run(st, t)
+
+
 def test_flaps_uptime_and_dropped() -> None:
     st = state(
         neighbors=(nbr(N1, uptime=30, connections_dropped=1), nbr(N2, connections_dropped=4))

@@ -125,6 +125,7 @@ def _run_once(
             probes=probes,
             flaps=history.get(t.router.name),
             interval=interval,
+            probe_requested=probe is not None,
         )
         t.error = None
     except TransportError as exc:
