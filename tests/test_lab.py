@@ -506,3 +506,17 @@ def test_password_from_the_environment(
     assert not (lab.state_dir / "bgp-password").exists()
     toml = (lab.state_dir / "node1" / "gobgpd.toml").read_text()
     assert 'auth-password = "from-env-7Qx"' in toml
+
+
+def test_quagga_write_file_saves_root_created_confs(lab_factory: Callable[..., Lab]) -> None:
+    lab = lab_factory(suite="quagga", installed=False)
+    proc = ssh(
+        lab,
+        "opkg update >/dev/null && opkg install quagga quagga-zebra quagga-bgpd quagga-vtysh"
+        " >/dev/null && touch /etc/quagga/zebra.conf /etc/quagga/bgpd.conf"
+        " && /etc/init.d/quagga restart && vtysh -c 'conf t' -c 'router bgp 65000'"
+        " && vtysh -c 'write file' && grep '^router bgp' /etc/quagga/bgpd.conf",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Configuration saved to /etc/quagga/bgpd.conf" in proc.stdout
+    assert proc.stdout.splitlines()[-1] == "router bgp 65000"
