@@ -518,5 +518,10 @@ def test_quagga_write_file_saves_root_created_confs(lab_factory: Callable[..., L
         " && vtysh -c 'write file' && grep '^router bgp' /etc/quagga/bgpd.conf",
     )
     assert proc.returncode == 0, proc.stderr
-    assert "Configuration saved to /etc/quagga/bgpd.conf" in proc.stdout
-    assert proc.stdout.splitlines()[-1] == "router bgp 65000"
+    assert proc.stdout.splitlines() == [
+        "Building Configuration...",
+        "Configuration saved to /etc/quagga/zebra.conf",
+        "Configuration saved to /etc/quagga/bgpd.conf",
+        "[OK]",  # as Quagga's vtysh says it (FRR's non-integrated save does not)
+        "router bgp 65000",
+    ]

@@ -176,7 +176,7 @@ def test_router_scripts_are_posix_sh_shellcheck_clean() -> None:
         pytest.skip("shellcheck not installed (scripts/setup installs it)")
     files = Path(__file__).resolve().parent.parent / "routerctl/lab/files"
     scripts = sorted(str(p) for p in files.iterdir())
-    assert len(scripts) == 8
+    assert len(scripts) == 9
     proc = subprocess.run(
         ["shellcheck", "-s", "sh", *scripts], capture_output=True, text=True, check=False
     )

@@ -843,6 +843,7 @@ def _prepare_router(lab: Lab, router: str) -> str:
     _write(share / "pkglib.sh", _resource("pkglib.sh"))
     _write(share / "init/frr", _resource("frr.init"), mode=0o755)
     _write(share / "init/quagga", _resource("quagga.init"), mode=0o755)
+    _write(share / "quagga-vtysh", _resource("quagga-vtysh"), mode=0o755)
     _write(share / "defaults/frr/daemons", FRR_DAEMONS)
     _write(share / "defaults/frr/frr.conf", FRR_CONF)
     _write(share / "defaults/frr/vtysh.conf", "service integrated-vtysh-config\n")

@@ -67,7 +67,7 @@ hook_quagga_zebra() { ln -sf "$STASH/frr/zebra" /usr/sbin/zebra; }
 unhook_quagga_zebra() { rm -f /usr/sbin/zebra; }
 hook_quagga_bgpd() { ln -sf "$STASH/frr/bgpd" /usr/sbin/bgpd; }
 unhook_quagga_bgpd() { rm -f /usr/sbin/bgpd; }
-hook_quagga_vtysh() { ln -sf "$STASH/vtysh" /usr/bin/vtysh; }
+hook_quagga_vtysh() { cp "$LAB/quagga-vtysh" /usr/bin/vtysh && chmod 755 /usr/bin/vtysh; }
 unhook_quagga_vtysh() { rm -f /usr/bin/vtysh; }
 hook_none() { :; }
 unhook_none() { :; }
