@@ -10,8 +10,6 @@ apart. The password travels only in vtysh's stdin and is redacted everywhere els
 from __future__ import annotations
 
 import getpass
-import importlib
-import json
 import os
 import re
 import secrets
@@ -31,6 +29,7 @@ from routerctl.errors import (
     RouterctlError,
     TransportError,
 )
+from routerctl.parsing import parse_bgp_summaries
 from routerctl.plan import Plan, compute_plan, compute_restore
 from routerctl.render.dialects import DIALECTS
 from routerctl.render.router import render_router
@@ -196,26 +195,15 @@ def save_config(transport: Transport, suite_save: str) -> None:
         )
 
 
-def established_peers(output: str, *, suite: str) -> set[str]:
-    """Neighbor addresses in state Established in a BGP summary (FRR JSON or text)."""
-    if output.lstrip().startswith("{"):
-        try:
-            doc = json.loads(output)
-        except ValueError:
-            return set()
-        families = [v for v in doc.values() if isinstance(v, dict)]
-        if "peers" in doc:
-            families = [doc]
-        return {
-            addr
-            for fam in families
-            for addr, peer in (fam.get("peers") or {}).items()
-            if isinstance(peer, dict) and peer.get("state") == "Established"
-        }
-    # text (Quagga): the parsers engineer's routerctl.parsing
-    parsing = importlib.import_module("routerctl.parsing")
+def established_peers(output: str) -> set[str]:
+    """Neighbor addresses in state Established in a BGP summary.
+
+    FRR JSON or text of either suite; the suite is detected from the output itself,
+    because what answers vtysh (FRR daemons behind a Quagga package layout, say) is
+    not always what the package names suggest.
+    """
     try:
-        summaries = parsing.parse_bgp_summaries(output, suite=suite)
+        summaries = parse_bgp_summaries(output)
     except ParseError:
         return set()
     return {str(n.address) for s in summaries for n in s.neighbors if n.established}
@@ -226,7 +214,7 @@ def sessions_established(
 ) -> tuple[list[str], list[str]]:
     """(established, not established) among ``addresses``."""
     res = transport.run(f"vtysh -c {shlex.quote(suite.summary_command)}", timeout=30)
-    up = established_peers(res.stdout, suite=suite.name)
+    up = established_peers(res.stdout)
     return [a for a in addresses if a in up], [a for a in addresses if a not in up]
 
 

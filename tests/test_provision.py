@@ -24,7 +24,7 @@ Total number of neighbors 2
 
 
 def test_established_peers_frr_json_every_family() -> None:
-    assert established_peers(FRR_JSON, suite="frr") == {"198.51.100.5", "2001:db8::5"}
+    assert established_peers(FRR_JSON) == {"198.51.100.5", "2001:db8::5"}
 
 
 def test_established_peers_frr_json_admin_down() -> None:
@@ -32,16 +32,16 @@ def test_established_peers_frr_json_admin_down() -> None:
     text = """{"ipv4Unicast":{"routerId":"192.168.3.2","as":200,"peers":{
       "192.168.0.1":{"hostname":"exit1-debian-9","remoteAs":100,"state":"Idle (Admin)",
       "pfxRcd":0,"pfxSnt":0}},"failedPeers":1,"totalPeers":1}}"""
-    assert established_peers(text, suite="frr") == set()
+    assert established_peers(text) == set()
 
 
 def test_established_peers_quagga_text() -> None:
     # a numeric State/PfxRcd column means Established
-    assert established_peers(QUAGGA_SEED, suite="quagga") == {"192.168.1.5"}
+    assert established_peers(QUAGGA_SEED) == {"192.168.1.5"}
 
 
 def test_established_peers_garbage_is_none_up() -> None:
-    assert established_peers("{not json", suite="frr") == set()
+    assert established_peers("{not json") == set()
 
 
 def test_vtysh_errors_names_the_failed_line_and_redacts() -> None:
