@@ -1,7 +1,9 @@
 """Flap history: each session's connectionsDropped at the previous verify run.
 
 A small JSON file (default ``$XDG_STATE_HOME/routerctl/flaps.json``):
-``{"version": 1, "routers": {NAME: {"time": EPOCH, "dropped": {ADDR: N}}}}``.
+``{"version": 1, "routers": {KEY: {"time": EPOCH, "dropped": {ADDR: N}, "up": [ADDR]}}}``,
+KEY naming the router and how it is reached (``router_key``), so two topologies that both
+call their router "rtr" do not share a history.
 It is a cache: an unreadable or foreign file counts as "no history" and is rewritten.
 """
 
@@ -16,6 +18,7 @@ from typing import Any
 
 from routerctl.errors import EnvironmentProblem
 from routerctl.model import BgpNeighbor
+from routerctl.topology import Router
 from routerctl.verify import FlapHistory
 
 VERSION = 1
@@ -24,6 +27,16 @@ VERSION = 1
 def default_path() -> Path:
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "routerctl" / "flaps.json"
+
+
+def router_key(router: Router) -> str:
+    """The history key: the router's name and SSH target (and ssh_config, if any)."""
+    key = f"{router.name}@{router.ssh.host}"
+    if router.ssh.port is not None:
+        key += f":{router.ssh.port}"
+    if router.ssh.ssh_config is not None:
+        key += f"|{router.ssh.ssh_config}"
+    return key
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -47,7 +60,11 @@ def load(path: Path, router: str, *, now: float) -> FlapHistory | None:
     if not isinstance(dropped, dict) or not isinstance(when, int | float):
         return None
     clean = {str(k): int(v) for k, v in dropped.items() if isinstance(v, int)}
-    return FlapHistory(dropped=clean, seconds_since=max(0.0, now - float(when)))
+    up = entry.get("up")
+    established = frozenset(str(a) for a in up) if isinstance(up, list) else None
+    return FlapHistory(
+        dropped=clean, seconds_since=max(0.0, now - float(when)), established=established
+    )
 
 
 def save(path: Path, router: str, neighbors: Iterable[BgpNeighbor], *, now: float) -> None:
@@ -60,6 +77,7 @@ def save(path: Path, router: str, neighbors: Iterable[BgpNeighbor], *, now: floa
             for n in neighbors
             if n.address is not None and n.connections_dropped is not None
         },
+        "up": sorted(str(n.address) for n in neighbors if n.address is not None and n.established),
     }
     text = json.dumps({"version": VERSION, "routers": routers}, indent=1, sort_keys=True)
     try:

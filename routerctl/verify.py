@@ -103,10 +103,17 @@ class ProbeResult:
 
 @dataclass(frozen=True)
 class FlapHistory:
-    """connectionsDropped per neighbor address at the previous run, and when it was."""
+    """connectionsDropped per neighbor address at the previous run, and when it was.
+
+    ``established`` holds the neighbors that were Established then (None: not recorded).
+    A session that is younger than the time since the last run only counts as a flap if
+    it was already Established at that run; otherwise it is simply new (just provisioned,
+    or a node that has just come up).
+    """
 
     dropped: Mapping[str, int] = field(default_factory=dict)
     seconds_since: float | None = None
+    established: frozenset[str] | None = None
 
 
 _SESSION_HINTS: Mapping[SessionState, str] = {
@@ -657,7 +664,12 @@ def check_flaps(
                 f"dropped {n.connections_dropped - prev} time(s) since the last run "
                 f"({prev} -> {n.connections_dropped})"
             )
-        if window is not None and n.uptime is not None and n.uptime < window:
+        was_up = (
+            interval is not None
+            or history is None
+            or (history.established is not None and str(node.address) in history.established)
+        )
+        if window is not None and was_up and n.uptime is not None and n.uptime < window:
             reasons.append(f"up only {n.uptime}s, less than the {int(window)}s interval")
         cname = f"flap {node.name}"
         if reasons:

@@ -385,18 +385,32 @@ def test_flaps_uptime_and_dropped() -> None:
     st = state(
         neighbors=(nbr(N1, uptime=30, connections_dropped=1), nbr(N2, connections_dropped=4))
     )
-    hist = FlapHistory(dropped={str(N1): 1, str(N2): 2}, seconds_since=300)
+    was_up = frozenset({str(N1), str(N2)})
+    hist = FlapHistory(dropped={str(N1): 1, str(N2): 2}, seconds_since=300, established=was_up)
     bad = failed(run(st, flaps=hist))
     assert set(bad) == {"flap node1", "flap node2"}
     assert "up only 30s" in bad["flap node1"].observed
     assert "dropped 2 time(s) since the last run (2 -> 4)" in bad["flap node2"].observed
     # a quiet history: all good, and flap checks are reported ok
-    hist = FlapHistory(dropped={str(N1): 0, str(N2): 0}, seconds_since=60)
+    hist = FlapHistory(dropped={str(N1): 0, str(N2): 0}, seconds_since=60, established=was_up)
     res = run(state(), flaps=hist)
     assert res["flap node1"].ok
     assert res["flap node2"].ok
     # explicit interval beats the history's
     assert not run(state(), interval=7200)["flap node1"].ok
+
+
+def test_new_session_since_last_run_is_not_a_flap() -> None:
+    # node1 was not Established at the last run (say: just provisioned): a young session
+    # is new, not flapping; node2 was up then and is younger than the gap: a flap
+    st = state(neighbors=(nbr(N1, uptime=30), nbr(N2, uptime=30)))
+    hist = FlapHistory(dropped={}, seconds_since=300, established=frozenset({str(N2)}))
+    res = run(st, flaps=hist)
+    assert res["flap node1"].ok
+    assert not res["flap node2"].ok
+    # an old state file without the "up" list: only drop counters count
+    res = run(st, flaps=FlapHistory(dropped={}, seconds_since=300))
+    assert res["flap node1"].ok and res["flap node2"].ok
 
 
 def test_flap_state_file_round_trip(tmp_path: Path) -> None:
@@ -405,7 +419,11 @@ def test_flap_state_file_round_trip(tmp_path: Path) -> None:
     flaps.save(path, "rtr", [nbr(N1, connections_dropped=3), nbr(N2)], now=100.0)
     flaps.save(path, "other", [nbr(N1, connections_dropped=9)], now=110.0)
     hist = flaps.load(path, "rtr", now=160.0)
-    assert hist == FlapHistory(dropped={str(N1): 3, str(N2): 0}, seconds_since=60.0)
+    assert hist == FlapHistory(
+        dropped={str(N1): 3, str(N2): 0},
+        seconds_since=60.0,
+        established=frozenset({str(N1), str(N2)}),
+    )
     path.write_text("{not json")
     assert flaps.load(path, "rtr", now=1.0) is None
     flaps.save(path, "rtr", [nbr(N1)], now=2.0)
@@ -505,3 +523,12 @@ def test_ipv6_pool_and_nodes() -> None:
         res["route default/web6 2001:db8:1::10"].observed
         == "2001:db8:1::10/128 via node1 (2001:db8::5)"
     )
+
+
+def test_flap_history_key_names_how_the_router_is_reached() -> None:
+    a = Router("rtr", SshTarget("rtr", ssh_config=Path("/run/a/ssh_config")), asn=65000)
+    b = Router("rtr", SshTarget("rtr", ssh_config=Path("/run/b/ssh_config")), asn=65000)
+    c = Router("rtr", SshTarget("198.51.100.2", port=2222), asn=65000)
+    keys = {flaps.router_key(r) for r in (a, b, c)}
+    assert len(keys) == 3
+    assert flaps.router_key(c) == "rtr@198.51.100.2:2222"

@@ -268,10 +268,11 @@ def test_flap_history(
     state = tmp_path / "flaps.json"
     code, out, _ = run(capsys, "-r", "rtr1", "--state-file", str(state), "-o", "json")
     assert code == 0
-    assert json.loads(state.read_text())["routers"]["rtr1"]["dropped"] == {
-        "198.51.100.5": 0,
-        "198.51.100.6": 0,
-    }
+    saved = json.loads(state.read_text())["routers"]
+    (key,) = saved
+    assert key.startswith("rtr1@")  # keyed by name and SSH target
+    assert saved[key]["dropped"] == {"198.51.100.5": 0, "198.51.100.6": 0}
+    assert saved[key]["up"] == ["198.51.100.5", "198.51.100.6"]
     routers["rtr1"].peers["198.51.100.6"] = peer(dropped=2, up_ms=5_000)
     code, out, _ = run(capsys, "-r", "rtr1", "--state-file", str(state), "-o", "json", "--nagios")
     assert code == 1

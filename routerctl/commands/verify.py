@@ -208,7 +208,8 @@ def run_verify(
     targets = [_Target(r) for r in routers]
     now = time.time()
     history = {
-        r.name: (flaps.load(state_file, r.name, now=now) if state_file else None) for r in routers
+        r.name: (flaps.load(state_file, flaps.router_key(r), now=now) if state_file else None)
+        for r in routers
     }
     deadline = time.monotonic() + (wait or 0)
     try:
@@ -252,7 +253,12 @@ def run_verify(
     if state_file is not None:
         for t in targets:
             if t.state is not None and t.state.summary is not None:
-                flaps.save(state_file, t.router.name, t.state.summary.neighbors, now=time.time())
+                flaps.save(
+                    state_file,
+                    flaps.router_key(t.router),
+                    t.state.summary.neighbors,
+                    now=time.time(),
+                )
     if bundle_dir is not None:
         for t in targets:
             if t.state is not None:
