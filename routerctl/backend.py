@@ -186,6 +186,11 @@ _PROBED_FILES = (
 
 def detect_script() -> str:
     """One POSIX-sh script printing every fact detection needs, in sections."""
+    return "\n".join([*detect_lines(), "exit 0"])
+
+
+def detect_lines() -> list[str]:
+    """``detect_script()`` without its ``exit``: to run inside a bigger script."""
     pm_probe = " el".join(
         f"if command -v {pm.name} >/dev/null 2>&1; then echo {pm.name}; {pm.list_installed} "
         "2>/dev/null; "
@@ -197,18 +202,15 @@ def detect_script() -> str:
         f"if [ -x {s.init_script} ] && {s.init_script} enabled; then echo {s.name}; fi"
         for s in SUITES.values()
     )
-    return "\n".join(
-        [
-            f"echo {_SECTION}release; cat /etc/openwrt_release 2>/dev/null",
-            f"echo {_SECTION}pm; {pm_probe}fi",
-            f"echo {_SECTION}overlay; df -k /overlay 2>/dev/null || df -k / 2>/dev/null",
-            f'echo {_SECTION}files; for f in {files}; do [ -e "$f" ] && echo "$f"; done',
-            f"echo {_SECTION}daemons; grep -E '^bgpd=' /etc/frr/daemons 2>/dev/null",
-            f"echo {_SECTION}running; {running}",
-            f"echo {_SECTION}enabled; {enabled}",
-            "exit 0",
-        ]
-    )
+    return [
+        f"echo {_SECTION}release; cat /etc/openwrt_release 2>/dev/null",
+        f"echo {_SECTION}pm; {pm_probe}fi",
+        f"echo {_SECTION}overlay; df -k /overlay 2>/dev/null || df -k / 2>/dev/null",
+        f'echo {_SECTION}files; for f in {files}; do [ -e "$f" ] && echo "$f"; done',
+        f"echo {_SECTION}daemons; grep -E '^bgpd=' /etc/frr/daemons 2>/dev/null",
+        f"echo {_SECTION}running; {running}",
+        f"echo {_SECTION}enabled; {enabled}",
+    ]
 
 
 def _sections(text: str) -> dict[str, list[str]]:
@@ -347,6 +349,7 @@ class EnsureResult:
     installed: tuple[str, ...]  # packages this run installed
     enabled: bool  # daemon config changed
     restarted: bool
+    acted: bool = True  # ran anything on the router beyond the detection it was given
 
 
 def ensure_suite(
@@ -356,9 +359,15 @@ def ensure_suite(
     progress: Progress = lambda _msg: None,
     ready_timeout: float = 60.0,
     install_timeout: float = 600.0,
+    facts: RouterFacts | None = None,
 ) -> EnsureResult:
-    """Detect, install what is missing, enable the daemons, (re)start, wait for vtysh."""
-    facts = detect(transport)
+    """Detect, install what is missing, enable the daemons, (re)start, wait for vtysh.
+
+    ``facts``: what ``detect_script()`` found moments ago in the caller's own round
+    trip (provision runs it under its lock); None detects here.
+    """
+    if facts is None:
+        facts = detect(transport)
     progress(
         f"detected {facts.description or 'OpenWrt ' + facts.release} ({facts.package_manager})"
     )
@@ -421,7 +430,9 @@ def ensure_suite(
             )
     if not todo and facts.ready(suite):
         progress(f"{suite.name} is enabled and running")
-        return EnsureResult(suite=suite, facts=facts, installed=(), enabled=False, restarted=False)
+        return EnsureResult(
+            suite=suite, facts=facts, installed=(), enabled=False, restarted=False, acted=False
+        )
     en = transport.run(suite.enable_script, timeout=30)
     if not en.ok:
         raise BackendError(

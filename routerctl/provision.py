@@ -5,10 +5,15 @@ delta is applied in one vtysh invocation; a failing vtysh line, a non-zero exit,
 dropped connection, a read-back mismatch or a confirm timeout restores them and
 raises ``RolledBackError``. A lock directory on the router keeps concurrent runs
 apart. The password travels only in vtysh's stdin and is redacted everywhere else.
+
+Round trips: the first exec takes the lock and, only once it is held, runs detection
+and ``show running-config`` (``gather_script``); the last one releases the lock. A
+router already in sync costs those two execs and nothing else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import re
@@ -35,7 +40,7 @@ from routerctl.render.dialects import DIALECTS
 from routerctl.render.router import render_router
 from routerctl.runningconfig import redact
 from routerctl.topology import Router, Topology
-from routerctl.transport import Transport
+from routerctl.transport import CommandResult, Transport
 
 LOCK_PARENTS = ("/var/lock", "/tmp/lock")
 LOCK_NAME = "routerctl.lock"
@@ -90,7 +95,14 @@ class RouterLock:
         self.owner = f"{self.token} {getpass.getuser()}@{socket.gethostname()} pid {os.getpid()}"
         self.held = False
 
-    def acquire(self) -> None:
+    def acquire(self, *, then: str = "", timeout: float = 30.0) -> CommandResult:
+        """Take the lock; then, in the same exec and only once it is held, run ``then``.
+
+        ``then`` (POSIX sh, no ``exit``) prints after the lock's own first line; its
+        output is in the returned result. If the round trip fails (dropped, timed out,
+        Ctrl-C), the lock may have been taken: it is removed again (by token) before
+        the error goes on.
+        """
         owner = shlex.quote(self.owner)
         parent, fallback = LOCK_PARENTS
         name = LOCK_NAME
@@ -99,15 +111,23 @@ class RouterLock:
 mkdir -p $d || exit 4
 L=$d/{name}
 if mkdir -m 700 $L 2>/dev/null; then
-  echo "$(date +%s) "{owner} > $L/owner || exit 4; echo "acquired $L"; exit 0
+  echo "$(date +%s) "{owner} > $L/owner || exit 4; echo "acquired $L"
+else
+  t=$(cut -d' ' -f1 $L/owner 2>/dev/null)
+  case "$t" in ''|*[!0-9]*) t=$(date -r $L +%s 2>/dev/null || echo 0);; esac
+  if [ $(( $(date +%s) - t )) -gt {LOCK_STALE_SECONDS} ]; then
+    echo "stale $L"; echo "$(date +%s) "{owner} > $L/owner || exit 4
+  else
+    echo "busy $L"; cat $L/owner 2>/dev/null; exit 3
+  fi
 fi
-t=$(cut -d' ' -f1 $L/owner 2>/dev/null)
-case "$t" in ''|*[!0-9]*) t=$(date -r $L +%s 2>/dev/null || echo 0);; esac
-if [ $(( $(date +%s) - t )) -gt {LOCK_STALE_SECONDS} ]; then
-  echo "stale $L"; echo "$(date +%s) "{owner} > $L/owner || exit 4; exit 0
-fi
-echo "busy $L"; cat $L/owner 2>/dev/null; exit 3"""
-        res = self.transport.run(script, timeout=30)
+{then}
+exit 0"""
+        try:
+            res = self.transport.run(script, timeout=timeout)
+        except (TransportError, KeyboardInterrupt):
+            self._release_quietly()
+            raise
         first = res.stdout.split("\n", 1)[0].split()
         if len(first) == 2:
             self.path = first[1]
@@ -126,6 +146,18 @@ echo "busy $L"; cat $L/owner 2>/dev/null; exit 3"""
                 f"{res.stderr.strip() or res.stdout.strip()}"
             )
         self.held = True
+        return res
+
+    def _release_quietly(self) -> None:
+        """After a failed acquire round trip: remove the lock wherever it is, if it is ours."""
+        token = shlex.quote(self.token)
+        rm = " ; ".join(
+            f"grep -q {token} {p}/{LOCK_NAME}/owner 2>/dev/null && rm -rf {p}/{LOCK_NAME}"
+            for p in LOCK_PARENTS
+        )
+        # if the connection is gone, a lock left behind is taken over once stale
+        with contextlib.suppress(RouterctlError):
+            self.transport.run(f"{rm}; exit 0", timeout=30)
 
     def file(self, name: str) -> str:
         return f"{self.path}/{name}"
@@ -153,6 +185,42 @@ def read_running(transport: Transport) -> str:
             f"{(res.stderr or res.stdout).strip()[:200]}"
         )
     return res.stdout
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """What provision's first round trip read under the lock."""
+
+    facts: str  # detect_script()'s output, for backend.parse_facts
+    running: str | None  # vtysh's ``show running-config`` output, exactly; None: no config
+
+
+def gather_script(marker: str) -> str:
+    """POSIX sh: the detection facts, then ``show running-config`` between ``marker`` lines.
+
+    ``marker`` must be unique per run (a random token), so nothing the router prints
+    can fake it. The end marker carries vtysh's exit status.
+    """
+    return "\n".join(
+        [
+            *backend.detect_lines(),
+            f"printf '\\n%s\\n' {shlex.quote(marker + 'running-config')}",
+            "if command -v vtysh >/dev/null 2>&1; then vtysh -c 'show running-config'; s=$?; "
+            "else s=127; fi",
+            f"printf '\\n%s\\n' \"{marker}end $s\"",
+        ]
+    )
+
+
+def split_gathered(stdout: str, marker: str) -> Gathered:
+    """Split ``gather_script``'s output; the config is what ``read_running`` accepts."""
+    facts, sep, tail = stdout.partition(f"\n{marker}running-config\n")
+    if not sep:
+        return Gathered(facts=stdout, running=None)
+    config, sep, status = tail.rpartition(f"\n{marker}end ")
+    if not sep or status.strip() != "0" or "Current configuration" not in config:
+        return Gathered(facts=facts, running=None)
+    return Gathered(facts=facts, running=config)
 
 
 _PROMPT = re.compile(r"^[^\s#]+(?:\([^)]*\))?#\s?(.*)$")
@@ -267,9 +335,18 @@ def provision(
 ) -> ProvisionResult:
     """Make ``router`` run the desired BGP config; roll back on any failure."""
     lock = RouterLock(transport)
-    lock.acquire()
+    # one round trip: the lock, then (only once it is held) detection and the running config
+    marker = f"@@routerctl-{secrets.token_hex(8)}@@"
+    res = lock.acquire(then=gather_script(marker), timeout=30 + VTYSH_TIMEOUT)
     progress(f"locked {lock.path} on {transport.host}")
-    state = _Run(transport=transport, reconnect=reconnect, lock=lock, progress=progress)
+    state = _Run(
+        transport=transport,
+        reconnect=reconnect,
+        lock=lock,
+        progress=progress,
+        gathered_stdout=res.stdout,
+        marker=marker,
+    )
     try:
         return state.run(topology, router, confirm=confirm, confirm_timeout=confirm_timeout)
     except KeyboardInterrupt:
@@ -293,6 +370,8 @@ class _Run:
     reconnect: Connect | None
     lock: RouterLock
     progress: Progress
+    gathered_stdout: str  # the lock round trip's output (see gather_script)
+    marker: str
     pending: tuple[Router, str, Suite] | None = None  # set while a rollback may be needed
     written: bool = False  # the persisted files were rewritten
     keep_lock: bool = False  # a rollback failed: the lock dir holds the saved config
@@ -306,9 +385,15 @@ class _Run:
         confirm_timeout: float | None,
     ) -> ProvisionResult:
         t = self.transport
-        ensured = backend.ensure_suite(t, pin=router.suite, progress=self.progress)
+        gathered = split_gathered(self.gathered_stdout, self.marker)
+        facts = backend.parse_facts(gathered.facts, host=t.host)
+        ensured = backend.ensure_suite(t, pin=router.suite, progress=self.progress, facts=facts)
         suite = ensured.suite
-        before = read_running(t)
+        # the config read under the lock holds unless ensure_suite installed, enabled or
+        # restarted something since (or vtysh did not answer then): then read it now
+        before = gathered.running
+        if before is None or ensured.acted:
+            before = read_running(t)
         dialect = dialect_for(before, suite.name)
         if dialect != suite.name:
             self.progress(f"{suite.name} packages, {dialect} daemons: using the {dialect} dialect")

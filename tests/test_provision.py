@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from routerctl.provision import dialect_for, established_peers, vtysh_errors
+import subprocess
+
+from routerctl.provision import (
+    dialect_for,
+    established_peers,
+    gather_script,
+    split_gathered,
+    vtysh_errors,
+)
 
 FRR_JSON = """{
 "ipv4Unicast":{"routerId":"198.51.100.2","as":65000,"peers":{
@@ -72,3 +80,38 @@ def test_dialect_follows_what_vtysh_prints() -> None:
     assert dialect_for(frr, "quagga") == "frr"
     assert dialect_for(quagga, "quagga") == "quagga"
     assert dialect_for("", "frr") == "frr"
+
+
+MARK = "@@routerctl-0123456789abcdef@@"
+FACTS = "acquired /var/lock/routerctl.lock\n@@routerctl@@release\nDISTRIB_RELEASE='23.05.5'\n"
+CONFIG = "Building configuration...\n\nCurrent configuration:\n!\nfrr version 8.4.4\nend\n"
+
+
+def test_gather_script_is_posix_sh() -> None:
+    script = gather_script(MARK)
+    assert "show running-config" in script and "[[" not in script and "exit" not in script
+    proc = subprocess.run(["busybox", "sh", "-n", "-c", script], capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_split_gathered_keeps_the_config_exactly() -> None:
+    out = f"{FACTS}\n{MARK}running-config\n{CONFIG}\n{MARK}end 0\n"
+    got = split_gathered(out, MARK)
+    assert got.facts == FACTS and got.running == CONFIG
+    # a config without a final newline, and one holding a look-alike of the fixed marker
+    odd = CONFIG.replace("!\n", "! @@routerctl@@end 0\n").rstrip("\n")
+    got = split_gathered(f"{FACTS}\n{MARK}running-config\n{odd}\n{MARK}end 0\n", MARK)
+    assert got.running == odd
+
+
+def test_split_gathered_without_a_usable_config() -> None:
+    # vtysh failed, vtysh missing, output cut short, or not a running config
+    for tail in (
+        f"\n{MARK}running-config\n% daemons down\n{MARK}end 1\n",
+        f"\n{MARK}running-config\n\n{MARK}end 127\n",
+        f"\n{MARK}running-config\n{CONFIG}",
+        f"\n{MARK}running-config\nhello\n\n{MARK}end 0\n",
+        "",
+    ):
+        got = split_gathered(FACTS + tail, MARK)
+        assert got.running is None and got.facts == FACTS

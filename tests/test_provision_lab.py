@@ -225,8 +225,11 @@ def test_second_provision_is_a_noop(
     with recorder(lab) as t:
         result = provision(t, topo, topo.routers[0])
         assert result.plan.empty and not result.applied and result.lines_sent == 0
-        # lock, detect (installed, enabled, running), running-config, unlock: nothing else
-        assert t.exec_count == 4, [c for c, _ in t.commands]
+        # one exec: lock, then detect (installed, enabled, running) and running-config;
+        # one exec: unlock. Nothing else.
+        assert t.exec_count == 2, [c for c, _ in t.commands]
+        assert "acquired" in t.commands[0][0] and "show running-config" in t.commands[0][0]
+        assert "rm -rf" in t.commands[1][0]
         assert t.vtysh_config_runs() == [] and t.writes() == []
         assert not any(c.startswith("write_file") for c, _ in t.commands)
     assert persisted(lab) == before
