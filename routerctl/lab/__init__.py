@@ -1,7 +1,7 @@
 """The lab: the seed's network (OpenWrt router, MetalLB nodes, a client) from real parts.
 
 ``up(LabSpec(...))`` builds it in network namespaces (root needed), ``Lab.attach(name)``
-finds a running one, ``down(name)`` removes it. See docs/readme/lab.md.
+finds a running one, ``down(name)`` removes it. See the README, section "The lab".
 """
 
 from routerctl.lab.core import (
