@@ -1,1 +1,1 @@
-"""Benchmarks of routerctl against the lab (``python -m bench``; see the README, section "Benchmarks")."""
+"""Benchmarks of routerctl against the lab (``python -m bench``; README: "Benchmarks")."""
