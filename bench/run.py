@@ -332,7 +332,12 @@ def item_1_2(ctx: Context, lab: Lab, topo: Topology, router: Router) -> None:
     cli_cmd += ["-o", "json"]
     imp_cmd = [sys.executable, "-c", "import routerctl.cli"]
     addresses = [s.address for s in from_topology(topo).services]
-    vtysh_runs = 1 + len(routerstate._commands_for(topo, router, "frr", addresses))
+    batches = (
+        1
+        if routerstate.COMMANDS["frr"].one_vtysh
+        else len(routerstate._commands_for(topo, router, "frr", addresses))
+    )
+    vtysh_runs = 1 + batches  # `show version` (suite detection), then the show commands
     marker = routerstate.new_marker()
     script = routerstate.build_script(topo, router, marker, addresses=addresses)
     connect_cmd = [*floor_cmd[:-1], "true"]  # the same ssh, no vtysh: OpenSSH's connect cost
