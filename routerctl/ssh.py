@@ -1,0 +1,420 @@
+"""SSH ``Transport``: one paramiko connection per router per run, exec channels only.
+
+Honours an ssh_config file (``SshTarget.ssh_config``, else ``~/.ssh/config``):
+HostName, User, Port, IdentityFile, UserKnownHostsFile, ProxyCommand, ProxyJump;
+ssh-agent; known_hosts (an unknown key is refused unless the caller opts in to
+trust-on-first-use, a changed key is always refused). Dropbear has no SFTP, so
+files travel over exec stdin (``cat > tmp && mv``). paramiko types and exceptions
+never leave this module: everything becomes ``TransportError``/``HostKeyError``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import select
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import paramiko
+
+from routerctl.errors import HostKeyError, TransportError
+from routerctl.topology import SshTarget
+from routerctl.transport import CommandResult, write_file_command
+
+log = logging.getLogger(__name__)
+
+DEFAULT_USER = "root"  # OpenWrt logs in as root
+DEFAULT_CONNECT_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class ResolvedTarget:
+    """An SshTarget merged with the ssh_config entry for its host."""
+
+    alias: str
+    hostname: str
+    port: int
+    user: str
+    identity_files: tuple[Path, ...]
+    known_hosts: tuple[Path, ...]
+    proxy_command: str | None = None
+    proxy_jump: str | None = None
+    config_file: Path | None = None
+    identities_only: bool = False  # IdentitiesOnly yes: no agent keys
+    accept_new: bool = False  # StrictHostKeyChecking accept-new
+
+    @property
+    def display(self) -> str:
+        if self.alias == self.hostname:
+            return f"{self.hostname}:{self.port}"
+        return f"{self.alias} ({self.hostname}:{self.port})"
+
+    @property
+    def known_hosts_name(self) -> str:
+        return self.hostname if self.port == 22 else f"[{self.hostname}]:{self.port}"
+
+
+def _default_ssh_config() -> Path:
+    return Path.home() / ".ssh" / "config"
+
+
+def _load_config(path: Path | None) -> paramiko.SSHConfig:
+    explicit = path is not None
+    path = path if path is not None else _default_ssh_config()
+    if not path.exists():
+        if explicit:
+            raise TransportError(
+                f"ssh_config file {path} does not exist",
+                hint="fix routers[].ssh.ssh_config in the topology",
+            )
+        return paramiko.SSHConfig()
+    try:
+        return paramiko.SSHConfig.from_path(str(path))
+    except (OSError, paramiko.ConfigParseError) as exc:
+        raise TransportError(f"cannot read ssh_config {path}: {exc}") from exc
+
+
+def resolve_target(target: SshTarget) -> ResolvedTarget:
+    """Merge the topology's SSH target with the ssh_config entry for its host.
+
+    Explicit topology fields win over ssh_config, like ssh's command line does.
+    """
+    config_path = target.ssh_config
+    cfg = _load_config(config_path).lookup(target.host)
+    hostname = str(cfg.get("hostname", target.host))
+    try:
+        port = target.port or int(cfg.get("port", 22))
+    except ValueError as exc:
+        raise TransportError(
+            f"bad Port {cfg.get('port')!r} for host {target.host} in ssh_config"
+        ) from exc
+    user = target.user or str(cfg.get("user", DEFAULT_USER))
+    identities: list[Path] = []
+    if target.identity_file is not None:
+        identities.append(target.identity_file.expanduser())
+    identities += [Path(p).expanduser() for p in cfg.get("identityfile", [])]
+    known: list[Path] = []
+    if target.known_hosts is not None:
+        known.append(target.known_hosts.expanduser())
+    elif "userknownhostsfile" in cfg:
+        known += [Path(p).expanduser() for p in str(cfg["userknownhostsfile"]).split()]
+    else:
+        known.append(Path.home() / ".ssh" / "known_hosts")
+    proxy_command = cfg.get("proxycommand")
+    if proxy_command is not None and proxy_command.lower() == "none":
+        proxy_command = None
+    proxy_jump = cfg.get("proxyjump")
+    if proxy_jump is not None and proxy_jump.lower() == "none":
+        proxy_jump = None
+    identities_only = str(cfg.get("identitiesonly", "no")).lower() == "yes"
+    accept_new = str(cfg.get("stricthostkeychecking", "ask")).lower() == "accept-new"
+    return ResolvedTarget(
+        alias=target.host,
+        hostname=hostname,
+        port=port,
+        user=user,
+        identity_files=tuple(identities),
+        known_hosts=tuple(known),
+        proxy_command=proxy_command,
+        proxy_jump=proxy_jump,
+        config_file=config_path,
+        identities_only=identities_only,
+        accept_new=accept_new,
+    )
+
+
+class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
+    """Refuse unknown keys, or append them to known_hosts when the user opted in."""
+
+    def __init__(self, resolved: ResolvedTarget, *, accept_new: bool) -> None:
+        self.resolved = resolved
+        self.accept_new = accept_new
+        self.refused_key: str | None = None
+
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
+        fingerprint = key.fingerprint  # "SHA256:..."
+        if not self.accept_new:
+            self.refused_key = f"{key.get_name()} {fingerprint}"
+            raise paramiko.SSHException("unknown host key")
+        path = self.resolved.known_hosts[0]
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        line = paramiko.hostkeys.HostKeyEntry([hostname], key).to_line() or ""
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(line)
+        client.get_host_keys().add(hostname, key.get_name(), key)
+        log.info("added host key %s %s for %s to %s", key.get_name(), fingerprint, hostname, path)
+
+
+class SshTransport:
+    """A ``Transport`` over paramiko exec channels. Connects in ``__init__``."""
+
+    def __init__(
+        self,
+        target: SshTarget,
+        *,
+        accept_new_host_key: bool = False,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        via: SshTransport | None = None,
+    ) -> None:
+        self.target = resolve_target(target)
+        self.host = self.target.display
+        self.exec_count = 0
+        self._via = via  # a jump host to tunnel through (ProxyJump), instead of config
+        self._accept_new = accept_new_host_key or self.target.accept_new
+        self._timeout = connect_timeout
+        self._jumps: list[SshTransport] = []
+        self._proxy: subprocess.Popen[bytes] | None = None
+        self._client = self._connect()
+
+    # -- connection -------------------------------------------------------
+    def _sock(self) -> socket.socket | paramiko.Channel | None:
+        t = self.target
+        if self._via is not None:
+            return self._tunnel(self._via)
+        if t.proxy_jump:
+            # every hop is resolved with the same ssh_config; each tunnels through the last
+            prev: SshTransport | None = None
+            for hop in t.proxy_jump.split(","):
+                user, _, hostport = hop.strip().rpartition("@")
+                host, port = hostport, None
+                if hostport.count(":") == 1:
+                    host, _, p = hostport.partition(":")
+                    try:
+                        port = int(p)
+                    except ValueError as exc:
+                        raise TransportError(
+                            f"bad ProxyJump {t.proxy_jump!r} for {self.host}"
+                        ) from exc
+                prev = SshTransport(
+                    SshTarget(host=host, port=port, user=user or None, ssh_config=t.config_file),
+                    accept_new_host_key=self._accept_new,
+                    connect_timeout=self._timeout,
+                    via=prev,
+                )
+                self._jumps.append(prev)
+            assert prev is not None
+            return self._tunnel(prev)
+        if t.proxy_command:
+            # like OpenSSH: "exec" the command through sh, talk over its stdin/stdout. A
+            # socketpair (not paramiko.ProxyCommand) so the proxy's exit is a clean EOF
+            # that paramiko notices at once.
+            ours, theirs = socket.socketpair()
+            try:
+                self._proxy = subprocess.Popen(
+                    ["/bin/sh", "-c", f"exec {t.proxy_command}"],
+                    stdin=theirs.fileno(),
+                    stdout=theirs.fileno(),
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                ours.close()
+                raise TransportError(
+                    f"ProxyCommand for {self.host} failed to start: {exc}",
+                    hint=f"check ProxyCommand in {t.config_file or _default_ssh_config()}",
+                ) from exc
+            finally:
+                theirs.close()
+            return ours
+        return None
+
+    def _tunnel(self, jump: SshTransport) -> paramiko.Channel:
+        """A direct-tcpip channel from ``jump`` to this target."""
+        t = self.target
+        transport = jump._client.get_transport()
+        if transport is None or not transport.is_active():
+            raise TransportError(f"jump host {jump.host} is not connected")
+        try:
+            return transport.open_channel(
+                "direct-tcpip", (t.hostname, t.port), ("127.0.0.1", 0), timeout=self._timeout
+            )
+        except (paramiko.SSHException, OSError) as exc:
+            raise TransportError(
+                f"jump host {jump.host} cannot reach {t.hostname}:{t.port}: {exc}"
+            ) from exc
+
+    def _connect(self) -> paramiko.SSHClient:
+        t = self.target
+        client = paramiko.SSHClient()
+        for kh in t.known_hosts:
+            if kh.exists():
+                try:
+                    client.load_host_keys(str(kh))
+                except (OSError, paramiko.SSHException) as exc:
+                    raise TransportError(f"cannot read known_hosts file {kh}: {exc}") from exc
+        policy = _HostKeyPolicy(t, accept_new=self._accept_new)
+        client.set_missing_host_key_policy(policy)
+        key_files = [str(p) for p in t.identity_files if p.exists()]
+        try:
+            sock = self._sock()
+        except BaseException:
+            self._close_jumps()
+            self._stop_proxy()
+            raise
+        try:
+            client.connect(
+                hostname=t.hostname,
+                port=t.port,
+                username=t.user,
+                key_filename=key_files or None,  # type: ignore[arg-type]
+                allow_agent=not (t.identities_only and key_files),
+                look_for_keys=not key_files,
+                timeout=self._timeout,
+                banner_timeout=self._timeout,
+                auth_timeout=self._timeout,
+                sock=sock,
+            )
+        except paramiko.BadHostKeyException as exc:
+            client.close()
+            self._close_jumps()
+            self._stop_proxy()
+            raise HostKeyError(
+                f"host key for {self.host} has CHANGED (now {exc.key.get_name()} "
+                f"{exc.key.fingerprint}); refusing to connect",
+                hint=f"if the router was reinstalled, remove its old line from "
+                f"{t.known_hosts[0]} after checking the new key",
+            ) from exc
+        except paramiko.PasswordRequiredException as exc:
+            client.close()
+            self._close_jumps()
+            self._stop_proxy()
+            raise TransportError(
+                f"SSH key for {self.host} is passphrase-protected",
+                hint="load it into ssh-agent (ssh-add) and retry",
+            ) from exc
+        except paramiko.AuthenticationException as exc:
+            client.close()
+            self._close_jumps()
+            self._stop_proxy()
+            raise TransportError(
+                f"SSH authentication as {t.user} to {self.host} failed",
+                hint="check User/IdentityFile in the topology or ssh_config, or ssh-agent",
+            ) from exc
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            client.close()
+            self._close_jumps()
+            self._stop_proxy()
+            if policy.refused_key is not None:
+                raise HostKeyError(
+                    f"host key for {self.host} is unknown ({policy.refused_key}); "
+                    "refusing to connect",
+                    hint=f"check the fingerprint, then rerun with --accept-new-host-key "
+                    f"to add it to {t.known_hosts[0]}",
+                ) from exc
+            raise TransportError(
+                f"cannot connect to {self.host}: {exc or type(exc).__name__}",
+                hint="is the router up and SSH reachable?",
+            ) from exc
+        return client
+
+    # -- commands ---------------------------------------------------------
+    def run(self, command: str, *, stdin: bytes | None = None, timeout: float) -> CommandResult:
+        transport = self._client.get_transport()
+        if transport is None or not transport.is_active():
+            raise TransportError(f"connection to {self.host} is closed")
+        deadline = time.monotonic() + timeout
+        try:
+            chan = transport.open_session(timeout=timeout)
+            self.exec_count += 1
+            chan.exec_command(command)
+            if stdin:
+                chan.sendall(stdin)
+            chan.shutdown_write()
+            out, err = bytearray(), bytearray()
+            while True:
+                while chan.recv_ready():
+                    out += chan.recv(65536)
+                while chan.recv_stderr_ready():
+                    err += chan.recv_stderr(65536)
+                if (
+                    chan.exit_status_ready()
+                    and not chan.recv_ready()
+                    and not chan.recv_stderr_ready()
+                ):
+                    # drain anything that raced with the exit status
+                    break
+                if not transport.is_active():
+                    raise TransportError(
+                        f"connection to {self.host} dropped while running {_short(command)}"
+                    )
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    chan.close()
+                    raise TransportError(
+                        f"command {_short(command)} on {self.host} timed out after {timeout:g}s"
+                    )
+                select.select([chan], [], [], min(remaining, 1.0))
+            status = chan.recv_exit_status()
+            chan.close()
+        except TransportError:
+            raise
+        except (paramiko.SSHException, OSError, EOFError) as exc:
+            raise TransportError(
+                f"connection to {self.host} failed while running {_short(command)}: {exc}"
+            ) from exc
+        if status == -1:  # the channel closed without an exit status: the session died
+            raise TransportError(
+                f"connection to {self.host} dropped while running {_short(command)}"
+            )
+        return CommandResult(status, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"))
+
+    def write_file(
+        self, path: str, data: bytes, *, mode: int = 0o600, timeout: float = 30.0
+    ) -> None:
+        res = self.run(write_file_command(path, mode=mode), stdin=data, timeout=timeout)
+        if not res.ok:
+            raise TransportError(
+                f"cannot write {path} on {self.host}: {res.stderr.strip() or res.exit_status}"
+            )
+
+    # -- lifecycle --------------------------------------------------------
+    def _close_jumps(self) -> None:
+        for j in reversed(self._jumps):  # the last hop tunnels through the earlier ones
+            j.close()
+        self._jumps.clear()
+
+    def close(self) -> None:
+        client = getattr(self, "_client", None)
+        if client is not None:
+            client.close()
+        self._close_jumps()
+        self._stop_proxy()
+
+    def _stop_proxy(self) -> None:
+        proc, self._proxy = self._proxy, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            with contextlib.suppress(OSError):
+                proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+    def __enter__(self) -> SshTransport:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _short(command: str) -> str:
+    first = command.strip().splitlines()[0] if command.strip() else command
+    return repr(first if len(first) <= 60 else first[:57] + "...")
+
+
+__all__ = ["ResolvedTarget", "SshTransport", "resolve_target"]
