@@ -45,6 +45,14 @@ OutputOption = Annotated[
 RouterOption = Annotated[
     str | None, typer.Option("--router", "-r", help="Router name (when the topology has several).")
 ]
+AcceptNewHostKeyOption = Annotated[
+    bool,
+    typer.Option(
+        "--accept-new-host-key",
+        help="Trust an unknown router host key and add it to known_hosts (a changed key "
+        "is always refused).",
+    ),
+]
 
 
 def get_topology(path: Path | None) -> Topology:

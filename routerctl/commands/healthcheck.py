@@ -10,6 +10,7 @@ from rich.table import Table
 
 from routerctl import healthcheck as hc
 from routerctl.cli_common import (
+    AcceptNewHostKeyOption,
     OutputFormat,
     OutputOption,
     RouterOption,
@@ -28,10 +29,6 @@ healthcheck_app = typer.Typer(
     help="The router-side health check (an OpenWrt package run by cron).",
     no_args_is_help=True,
 )
-
-AcceptOption = Annotated[
-    bool, typer.Option("--accept-new-host-key", help="Trust an unknown router host key.")
-]
 
 
 def _settings(
@@ -183,7 +180,7 @@ def install_cmd(
     backoff: BackoffOpt = 300,
     vtysh_timeout: TimeoutOpt = 10,
     prometheus_file: PromOpt = "",
-    accept_new_host_key: AcceptOption = False,
+    accept_new_host_key: AcceptNewHostKeyOption = False,
 ) -> None:
     """Render the UCI config from the topology, push the package and install it."""
     topo = get_topology(topology)
@@ -229,7 +226,7 @@ def status_cmd(
     max_age: Annotated[
         int, typer.Option("--max-age", help="Older status than this (seconds) counts as stale.")
     ] = 300,
-    accept_new_host_key: AcceptOption = False,
+    accept_new_host_key: AcceptNewHostKeyOption = False,
 ) -> None:
     """Show the router's last health status; exit 0 only when it is ok and fresh."""
     topo = get_topology(topology)
@@ -260,7 +257,7 @@ def uninstall_cmd(
     router: RouterOption = None,
     output: OutputOption = OutputFormat.table,
     *,
-    accept_new_host_key: AcceptOption = False,
+    accept_new_host_key: AcceptNewHostKeyOption = False,
 ) -> None:
     """Remove the package, its cron line, UCI config and status files."""
     topo = get_topology(topology)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from routerctl.cli_common import (
+    AcceptNewHostKeyOption,
     OutputFormat,
     OutputOption,
     RouterOption,
@@ -22,15 +23,6 @@ from routerctl.provision import ProvisionResult, plan_router, provision
 from routerctl.topology import Router, Topology
 from routerctl.transport import Transport, connect
 
-AcceptOption = Annotated[
-    bool,
-    typer.Option(
-        "--accept-new-host-key",
-        help="Trust an unknown router host key and add it to known_hosts (a changed key "
-        "is always refused).",
-    ),
-]
-
 
 def _routers(topology: Topology, name: str | None) -> list[Router]:
     return [topology.router(name)] if name is not None else list(topology.routers)
@@ -41,7 +33,7 @@ def _plan(
     topology: TopologyOption = None,  # type: ignore[assignment]
     router: RouterOption = None,
     output: OutputOption = OutputFormat.table,
-    accept_new_host_key: AcceptOption = False,
+    accept_new_host_key: AcceptNewHostKeyOption = False,
 ) -> None:
     """Show what provision would change on the router (passwords redacted)."""
     topo = get_topology(topology)
@@ -74,7 +66,7 @@ def _provision(
             min=1,
         ),
     ] = None,
-    accept_new_host_key: AcceptOption = False,
+    accept_new_host_key: AcceptNewHostKeyOption = False,
 ) -> None:
     """Install the routing suite, apply the BGP config delta, persist it, verify it."""
     topo = get_topology(topology)

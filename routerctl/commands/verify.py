@@ -17,6 +17,7 @@ from routerctl import bundle as bundle_mod
 from routerctl import cluster as cluster_mod
 from routerctl import flaps, routerstate
 from routerctl.cli_common import (
+    AcceptNewHostKeyOption,
     OutputFormat,
     OutputOption,
     RouterOption,
@@ -336,10 +337,7 @@ def register(app: typer.Typer) -> None:
         timeout: Annotated[
             float, typer.Option("--timeout", min=1, help="Per-router command timeout, seconds.")
         ] = 30.0,
-        accept_new_host_key: Annotated[
-            bool,
-            typer.Option("--accept-new-host-key", help="Trust an unknown router host key."),
-        ] = False,
+        accept_new_host_key: AcceptNewHostKeyOption = False,
     ) -> None:
         """Prove the whole path works: sessions, routes via every node, the services."""
         try:
@@ -397,10 +395,7 @@ def register(app: typer.Typer) -> None:
         directory: Annotated[
             Path, typer.Option("--dir", "-d", help="Where to write the bundle.")
         ] = Path("."),
-        accept_new_host_key: Annotated[
-            bool,
-            typer.Option("--accept-new-host-key", help="Trust an unknown router host key."),
-        ] = False,
+        accept_new_host_key: AcceptNewHostKeyOption = False,
     ) -> None:
         """Save raw outputs, running config, versions and verify results (passwords redacted)."""
         topo = get_topology(topology)
