@@ -130,9 +130,6 @@ class OwnedConfig:
     def family(self, header: str) -> tuple[str, ...]:
         return dict(self.families).get(header, ())
 
-    def route_map(self, header: str) -> tuple[str, ...] | None:
-        return dict(self.route_maps).get(header)
-
 
 def neighbor_of(line: str) -> str | None:
     """The neighbor (address or group name) a ``neighbor ...`` line is about."""

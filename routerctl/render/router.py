@@ -25,7 +25,6 @@ The password comes only from ``Secret.resolve()``; ``redact=True`` prints
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 from routerctl.errors import TopologyError
@@ -327,8 +326,3 @@ def _router_bgp(
     if dialect.router_footer:
         lines.append(dialect.router_footer)
     return Section("router-bgp", header, tuple(lines))
-
-
-def covering_networks(topology: Topology) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    """Every pool as CIDRs (ranges summarised), in the order the prefix-lists use."""
-    return [net for nets in _families(topology).values() for net in nets]
