@@ -669,7 +669,10 @@ def check_flaps(
             or history is None
             or (history.established is not None and str(node.address) in history.established)
         )
-        if window is not None and was_up and n.uptime is not None and n.uptime < window:
+        # Uptimes are whole seconds (floored) while the window since the last run is not:
+        # a session that stayed up can read up to 1 s younger than the gap.
+        slack = 0.0 if interval is not None else 1.0
+        if window is not None and was_up and n.uptime is not None and n.uptime + slack < window:
             reasons.append(f"up only {n.uptime}s, less than the {int(window)}s interval")
         cname = f"flap {node.name}"
         if reasons:

@@ -525,6 +525,16 @@ def test_ipv6_pool_and_nodes() -> None:
     )
 
 
+def test_flap_window_allows_for_whole_second_uptimes() -> None:
+    # a session that stayed up since a run 10.5 s ago may read 10 s (floored): not a flap;
+    # one that reads 9 s came up after that run
+    was_up = frozenset({str(N1), str(N2)})
+    hist = FlapHistory(dropped={}, seconds_since=10.5, established=was_up)
+    res = run(state(neighbors=(nbr(N1, uptime=10), nbr(N2, uptime=9))), flaps=hist)
+    assert res["flap node1"].ok
+    assert not res["flap node2"].ok
+
+
 def test_flap_history_key_names_how_the_router_is_reached() -> None:
     a = Router("rtr", SshTarget("rtr", ssh_config=Path("/run/a/ssh_config")), asn=65000)
     b = Router("rtr", SshTarget("rtr", ssh_config=Path("/run/b/ssh_config")), asn=65000)
