@@ -164,6 +164,9 @@ class Topology:
     bgp: BgpOptions = field(default_factory=BgpOptions)
     services: tuple[Service, ...] = ()
     source: Path | None = None
+    # where `verify --probe` connects from unless --probe-from says otherwise: "local" (this
+    # host; its routes must lead through the router) or "router"
+    probe_from: str = "local"
     # field path -> line in ``source`` (not part of equality: same content, same topology)
     field_lines: tuple[tuple[str, int], ...] = field(default=(), compare=False, repr=False)
 
@@ -238,7 +241,9 @@ _LABEL_VALUE_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
-_TOP_KEYS = ("routers", "cluster", "bgp", "services")
+_TOP_KEYS = ("routers", "cluster", "bgp", "services", "verify")
+_VERIFY_KEYS = ("probe_from",)
+PROBE_SOURCES = ("local", "router")
 _ROUTER_KEYS = ("name", "ssh", "asn", "router_id", "lan", "node_selector", "suite")
 _SSH_KEYS = ("host", "port", "user", "identity_file", "known_hosts", "ssh_config")
 _CLUSTER_KEYS = ("asn", "nodes", "pools")
@@ -831,6 +836,17 @@ def load_topology(path: Path) -> Topology:
                 )
             services.append(svc)
 
+    probe_from = "local"
+    if "verify" in m:
+        vm = m["verify"].mapping(_VERIFY_KEYS)
+        if "probe_from" in vm:
+            probe_from = vm["probe_from"].as_str()
+            if probe_from not in PROBE_SOURCES:
+                vm["probe_from"].error(
+                    f"unknown probe source {probe_from!r}",
+                    f"use one of: {', '.join(PROBE_SOURCES)}",
+                )
+
     return Topology(
         routers=tuple(r for r, _, _ in routers),
         cluster=Cluster(
@@ -841,6 +857,7 @@ def load_topology(path: Path) -> Topology:
         bgp=bgp,
         services=tuple(services),
         source=Path(path),
+        probe_from=probe_from,
         field_lines=tuple(sorted(field_lines.items())),
     )
 

@@ -438,6 +438,13 @@ BAD: list[tuple[str, str, int, str, str]] = [
         "routers[0].asn",
         "unsupported YAML value (could not determine a constructor",
     ),
+    (
+        "probe-source",
+        seed(("  ecmp: 8", "  ecmp: 8\nverify:\n  probe_from: client")),
+        18,
+        "verify.probe_from",
+        "unknown probe source 'client' (use one of: local, router)",
+    ),
     ("yaml-syntax", seed(("  ecmp: 8", "  ecmp: [8")), 17, "", "invalid YAML"),
 ]
 
@@ -537,3 +544,10 @@ def test_topology_error_api() -> None:
     assert ":2: routers[0].lan: x" in topo.error("routers[0].lan", "x").one_line()
     assert ":9: cluster.nodes[7].name: x" in topo.error("cluster.nodes[7].name", "x").one_line()
     assert topo.ibgp_with(topo.routers[0]) is False
+
+
+def test_verify_probe_from(tmp_path: Path) -> None:
+    assert load_topology(ROOT / "examples" / "seed.yaml").probe_from == "local"
+    f = tmp_path / "routerctl.yaml"
+    f.write_text((ROOT / "examples" / "seed.yaml").read_text() + "verify:\n  probe_from: router\n")
+    assert load_topology(f).probe_from == "router"

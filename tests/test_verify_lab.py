@@ -133,6 +133,13 @@ def test_healthy_cli_exit_0_table_and_json(
     doc = json.loads(out)
     assert doc["status"] == "ok" and doc["exit_code"] == 0
     assert doc["routers"][0]["suite"] == "frr"
+    # the lab's topology says verify.probe_from: router (the host has no route into the lab)
+    code, out, _ = cli(capsys, "-t", topo_file(healthy), "--probe", "-o", "json")
+    assert code == 0, failing(out)
+    assert {n for n in checks(out) if n.startswith("probe")} == {
+        "probe default/nginx-lb 203.0.113.30:8080 from router",
+        "probe default/nginx2-lb 203.0.113.31:8080 from router",
+    }
 
 
 def test_node2_speaker_stopped_degraded(
@@ -364,6 +371,8 @@ def test_probe_from_the_client_side(healthy: object) -> None:
             "-t",
             topo_file(healthy),
             "--probe",
+            "--probe-from",
+            "local",  # the lab topology's default is the router
             "--probe-attempts",
             "16",
             "-o",

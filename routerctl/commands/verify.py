@@ -295,9 +295,14 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--probe", help="Also connect to each service address:port.")
         ] = False,
         probe_from: Annotated[
-            ProbeFrom,
-            typer.Option("--probe-from", help="Probe from this host or from the router."),
-        ] = ProbeFrom.local,
+            ProbeFrom | None,
+            typer.Option(
+                "--probe-from",
+                help="Probe from this host or from the router "
+                "(default: the topology's verify.probe_from, else local).",
+                show_default=False,
+            ),
+        ] = None,
         probe_attempts: Annotated[
             int, typer.Option("--probe-attempts", min=1, max=64, help="Connections per port.")
         ] = 4,
@@ -353,7 +358,7 @@ def register(app: typer.Typer) -> None:
             router_name=router,
             cluster=clus,
             connector=_default_connector(accept_new_host_key=accept_new_host_key),
-            probe=probe_from if probe else None,
+            probe=(probe_from or ProbeFrom(topo.probe_from)) if probe else None,
             probe_attempts=probe_attempts,
             wait=wait,
             bundle_dir=bundle,

@@ -215,6 +215,9 @@ class LabSpec:
         doc["services"] = [
             {"name": f"{ns}/{n}", "address": str(a), "port": SERVICE_PORT} for ns, n, a in SERVICES
         ]
+        # the host has no route into the lab: a probe from here would leave by the host's own
+        # default route, so `verify --probe` probes from the router unless told otherwise
+        doc["verify"] = {"probe_from": "router"}
         return doc
 
     def to_json(self) -> dict[str, Any]:
