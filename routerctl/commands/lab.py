@@ -49,6 +49,12 @@ class SpeakerAction(str, enum.Enum):
     start = "start"
 
 
+def _attach(name: str) -> Lab:
+    """The running lab called ``name``, after checking root and the lab's binaries."""
+    check_environment()
+    return Lab.attach(name)
+
+
 def _progress(text: str) -> None:
     typer.echo(f"  {text}", err=True)
 
@@ -153,8 +159,7 @@ def _status_table(status: dict[str, Any]) -> None:
 @lab_app.command("status")
 def status_cmd(name: NameOption = "lab", output: OutputOption = OutputFormat.table) -> None:
     """Namespaces, daemons and BGP sessions of a running lab."""
-    check_environment()
-    status = Lab.attach(name).status()
+    status = _attach(name).status()
     if output is OutputFormat.json:
         print_json(status)
     else:
@@ -182,16 +187,14 @@ def list_cmd(output: OutputOption = OutputFormat.table) -> None:
 @lab_app.command("topology")
 def topology_cmd(name: NameOption = "lab") -> None:
     """Print the lab's topology file (routerctl.yaml pointing at the lab)."""
-    check_environment()
-    lab = Lab.attach(name)
+    lab = _attach(name)
     typer.echo(lab.topology_file.read_text(encoding="utf-8"), nl=False)
 
 
 @lab_app.command("ssh", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def ssh_cmd(ctx: typer.Context, name: NameOption = "lab", router: LabRouterOption = None) -> None:
     """SSH to the router (OpenSSH with the lab's ssh_config); extra args are the command."""
-    check_environment()
-    lab = Lab.attach(name)
+    lab = _attach(name)
     target = router or lab.spec.router_names()[0]
     if target not in lab.spec.router_names():
         raise LabError(f"no router {target!r} in lab {name}")
@@ -209,8 +212,7 @@ def vtysh_cmd(
     router: LabRouterOption = None,
 ) -> None:
     """Run vtysh commands on the router (directly in its namespace)."""
-    check_environment()
-    lab = Lab.attach(name)
+    lab = _attach(name)
     args: list[str] = []
     for c in commands:
         args += ["-c", c]
@@ -232,8 +234,7 @@ def configure_cmd(
     wait: Annotated[float, typer.Option("--wait", help="Wait up to SECONDS for Established.")] = 0,
 ) -> None:
     """Configure the router by hand as in the seed (neighbors, descriptions; write memory)."""
-    check_environment()
-    lab = Lab.attach(name)
+    lab = _attach(name)
     lab.configure_seed(router=router)
     typer.echo(f"router {router or lab.spec.router_names()[0]} configured as in the seed")
     if wait > 0:
@@ -248,8 +249,7 @@ def node_cmd(
     name: NameOption = "lab",
 ) -> None:
     """Cut or restore a node's link to the LAN (fault injection)."""
-    check_environment()
-    Lab.attach(name).node_link(node, up=action is LinkAction.up)
+    _attach(name).node_link(node, up=action is LinkAction.up)
     typer.echo(f"node {node}: link {action.value}")
 
 
@@ -260,8 +260,7 @@ def speaker_cmd(
     name: NameOption = "lab",
 ) -> None:
     """Stop or start a node's BGP speaker (fault injection)."""
-    check_environment()
-    lab = Lab.attach(name)
+    lab = _attach(name)
     if action is SpeakerAction.stop:
         lab.stop_speaker(node)
     else:
