@@ -46,8 +46,8 @@ from routerctl.cluster import from_topology
 from routerctl.commands.verify import run_verify
 from routerctl.errors import RouterctlError
 from routerctl.healthcheck import HealthSettings, render_uci
-from routerctl.lab import Lab, LabSpec, core, poll
-from routerctl.lab.core import ROUTER_PATH
+from routerctl.lab import Lab, LabSpec, check_environment, down, poll, up
+from routerctl.lab.facade import ROUTER_PATH
 from routerctl.provision import provision
 from routerctl.topology import Router, Topology, load_topology
 from routerctl.transport import CommandResult, Transport, connect
@@ -99,14 +99,14 @@ class Context:
 def lab_up(ctx: Context, spec: LabSpec) -> Iterator[Lab]:
     ctx.log(f"lab up {spec.name} (routers {spec.routers}, suite installed: {spec.installed})")
     try:
-        lab = core.up(spec)
+        lab = up(spec)
     except RouterctlError as exc:  # a shared, loaded machine: one retry, said out loud
         ctx.log(f"lab up {spec.name} failed ({exc.one_line()}); retrying once")
-        lab = core.up(spec)
+        lab = up(spec)
     try:
         yield lab
     finally:
-        core.down(spec.name)
+        down(spec.name)
         ctx.log(f"lab down {spec.name}")
 
 
@@ -896,7 +896,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = Context(opts)
     ctx.facts.update(machine_facts())
     try:
-        core.check_environment()
+        check_environment()
         if "6" in opts.only:
             item_6(ctx)
         if opts.only & {"1", "2", "3", "4", "7"}:

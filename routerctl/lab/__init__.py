@@ -4,7 +4,7 @@
 finds a running one, ``down(name)`` removes it. See the README, section "The lab".
 """
 
-from routerctl.lab.core import (
+from routerctl.lab.facade import (
     Lab,
     LabState,
     check_environment,
