@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bench.run import interleave, parse_args
+from bench.harness import interleave
+from bench.items.large_table import route_batch
+from bench.run import parse_args
 from bench.stats import Goal, Row, Sample, Table, fmt, per_second, ratios
-from bench.verify_large_table import route_batch
 
 
 def test_sample_min_median_max() -> None:
