@@ -19,7 +19,7 @@ from routerctl.lab import Lab
 from routerctl.lab.router import ROUTER_PATH
 from routerctl.topology import Router, Topology
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 HEALTH_SCRIPT = REPO / "openwrt-feed/net/routerctl-healthcheck/files/routerctl-health"
 UCI_STANDIN = REPO / "tests/fixtures_healthcheck/bin/uci"  # the lab's root has no uci
 ROUTER_ENV = {"PATH": ROUTER_PATH, "HOME": "/root", "LANG": "C"}
