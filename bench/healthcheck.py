@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from routerctl.cli import main as cli_main
-from routerctl.lab import core, spec
+from routerctl.lab import LabSpec, down, up
 
 LAB = "hcbench"
 UCI = Path(__file__).resolve().parent.parent / "tests/fixtures_healthcheck/bin/uci"
@@ -62,8 +62,8 @@ def main() -> int:
     ap.add_argument("--loops", type=int, default=40, help="runs per sample")
     ap.add_argument("--rounds", type=int, default=5, help="samples (median over them)")
     args = ap.parse_args()
-    core.down(LAB)
-    lab = core.up(spec.LabSpec(name=LAB, configure=True))
+    down(LAB)
+    lab = up(LabSpec(name=LAB, configure=True))
     try:
         lab.wait_established(timeout=60)
         lab.router_sh("cat > /usr/bin/uci && chmod 755 /usr/bin/uci", input=UCI.read_text())
@@ -92,7 +92,7 @@ def main() -> int:
         )
         return verdict
     finally:
-        core.down(LAB)
+        down(LAB)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bench.run import interleave, parse_args
+from bench.harness import interleave
+from bench.items.large_table import route_batch
+from bench.run import parse_args
 from bench.stats import Goal, Row, Sample, Table, fmt, per_second, ratios
-from bench.verify_large_table import route_batch
 
 
 def test_sample_min_median_max() -> None:
@@ -95,3 +96,11 @@ def test_parse_args_rejects_bad_values(capsys: pytest.CaptureFixture[str]) -> No
         assert exc.value.code == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert err[-1].startswith("python -m bench: error:")
+
+
+def test_item_files_exist() -> None:
+    """The files item 7 copies to the router, found from bench/items/ (two folders up)."""
+    from bench.items.health_cpu import HEALTH_SCRIPT, UCI_STANDIN  # noqa: PLC0415
+
+    assert HEALTH_SCRIPT.is_file()
+    assert UCI_STANDIN.is_file()

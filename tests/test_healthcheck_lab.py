@@ -21,7 +21,7 @@ import pytest
 
 from routerctl.cli import main
 
-core = pytest.importorskip("routerctl.lab.core")
+core = pytest.importorskip("routerctl.lab")
 
 pytestmark = [
     pytest.mark.lab,

@@ -1,0 +1,73 @@
+"""Item 5: fleet: verify of 1 vs --fleet routers in one ``verify``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from bench.harness import (
+    Context,
+    VerifyRun,
+    interleave,
+    lab_up,
+    msec,
+    provision_router,
+    require_green,
+    verify_once,
+    wait_green,
+)
+from bench.stats import Goal, ratios
+from routerctl.lab import LabSpec
+from routerctl.topology import load_topology
+
+
+def item_5(ctx: Context) -> None:
+    n, count = ctx.opts.runs, ctx.opts.fleet
+    with lab_up(ctx, LabSpec(name="bnfleet", routers=count)) as lab:
+        topo = load_topology(lab.topology_file)
+        ctx.log(f"item 5: provisioning {count} routers concurrently")
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            for _ in pool.map(lambda r: provision_router(topo, r), topo.routers):
+                pass
+        wait_green(topo, timeout=90)
+        first = topo.routers[0].name
+        one: list[VerifyRun] = []
+        all_: list[VerifyRun] = []
+
+        def run(dest: list[VerifyRun], name: str | None) -> Callable[[], None]:
+            def go() -> None:
+                v = verify_once(topo, router_name=name)
+                require_green(v, "item 5")
+                dest.append(v)
+
+            return go
+
+        ctx.log(f"item 5: verify 1 vs {count} routers ({n} rounds)")
+        interleave(n, run(one, first), run(all_, None))
+        one_s, all_s = [v.seconds for v in one], [v.seconds for v in all_]
+        ctx.row("5", "verify 1 router", "ms", msec(one_s))
+        ctx.row(
+            "5",
+            f"verify {count} routers (one verify)",
+            "ms",
+            msec(all_s),
+            note=f"{all_[0].connections} connections, {all_[0].execs} execs",
+        )
+        ctx.row("5", f"verify {count} / 1 router", "x", ratios(all_s, one_s), Goal("<=", 2.0))
+        ctx.row("5", "  gather exec, 1 router", "ms", msec([v.exec_seconds for v in one]))
+        ctx.row(
+            "5",
+            f"  gather exec per router, {count} at once",
+            "ms",
+            msec([v.exec_seconds / v.connections for v in all_]),
+            note=f"all lab routers share the host's {os.cpu_count()} CPUs",
+        )
+        ctx.row("5", "  routerctl CPU, verify 1 router", "ms", msec([v.cpu_seconds for v in one]))
+        ctx.row(
+            "5",
+            f"  routerctl CPU, verify {count} routers",
+            "ms",
+            msec([v.cpu_seconds for v in all_]),
+            note="this process, all threads",
+        )
