@@ -28,6 +28,12 @@ from routerctl.transport import CommandResult, write_file_command
 
 log = logging.getLogger(__name__)
 
+# paramiko logs a connection's failure (with a traceback) from its own thread; with no
+# handler configured, logging's last-resort handler prints that on the user's stderr
+# before our one-line error. A NullHandler stops that; records still propagate, so a
+# handler the CLI installs for --debug (or a library user's own) sees them.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
+
 DEFAULT_USER = "root"  # OpenWrt logs in as root
 DEFAULT_CONNECT_TIMEOUT = 10.0
 
