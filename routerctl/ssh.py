@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import select
 import socket
 import subprocess
@@ -69,6 +70,67 @@ def _default_ssh_config() -> Path:
     return Path.home() / ".ssh" / "config"
 
 
+class _SshConfig(paramiko.SSHConfig):
+    """paramiko's SSHConfig, but ProxyCommand's %-tokens are left to ``_proxy_command``.
+
+    paramiko substitutes %h/%p/%r into ProxyCommand verbatim, from ssh_config values only
+    (not the topology's port/user), and leaves %n and %% alone; the result runs via sh -c.
+    """
+
+    TOKENS_BY_CONFIG_KEY = {  # noqa: RUF012 (paramiko reads it as a class attribute)
+        **paramiko.SSHConfig.TOKENS_BY_CONFIG_KEY,
+        "proxycommand": ["~"],
+    }
+
+
+# What may be substituted into a ProxyCommand (like OpenSSH >= 9.6, which refuses shell
+# metacharacters in %h/%r): a host name, alias or IPv4 address; an IPv6 address with an
+# optional zone; a user name. Full matches, never a leading '-' (an option to nc/ssh).
+_PLAIN_HOST_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}")
+_IPV6_RE = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[A-Za-z0-9_.-]{1,32})?")
+_PLAIN_USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+_TOKEN_RE = re.compile(r"%(.?)", re.DOTALL)
+
+
+def _proxy_command(template: str, *, alias: str, hostname: str, port: int, user: str) -> str:
+    """Expand %%, %h, %n, %p, %r in ``template``, refusing values that are not plain."""
+    where = f"the ProxyCommand for {alias!r}"
+
+    def plain_host(value: str, what: str) -> str:
+        if _PLAIN_HOST_RE.fullmatch(value) or _IPV6_RE.fullmatch(value):
+            return value
+        raise TransportError(
+            f"refusing to put {what} {value!r} into {where}: not a plain host name or address",
+            hint="use a host name, IP address or ssh_config alias made of letters, digits, "
+            "'.', '-' and '_' (routers[].ssh.host in the topology, or HostName in ssh_config)",
+        )
+
+    def expand(m: re.Match[str]) -> str:
+        tok = m.group(1)
+        if tok == "%":
+            return "%"
+        if tok == "h":
+            return plain_host(hostname, "host")
+        if tok == "n":
+            return plain_host(alias, "host alias")
+        if tok == "p":
+            return str(port)
+        if tok == "r":
+            if _PLAIN_USER_RE.fullmatch(user):
+                return user
+            raise TransportError(
+                f"refusing to put user {user!r} into {where}: not a plain user name",
+                hint="use a user name made of letters, digits, '.', '-' and '_' "
+                "(routers[].ssh.user in the topology, or User in ssh_config)",
+            )
+        raise TransportError(
+            f"unknown token {m.group(0)!r} in {where}",
+            hint="ProxyCommand accepts %%, %h, %n, %p and %r (write %% for a literal %)",
+        )
+
+    return _TOKEN_RE.sub(expand, template)
+
+
 def _load_config(path: Path | None) -> paramiko.SSHConfig:
     explicit = path is not None
     path = path if path is not None else _default_ssh_config()
@@ -78,9 +140,9 @@ def _load_config(path: Path | None) -> paramiko.SSHConfig:
                 f"ssh_config file {path} does not exist",
                 hint="fix routers[].ssh.ssh_config in the topology",
             )
-        return paramiko.SSHConfig()
+        return _SshConfig()
     try:
-        return paramiko.SSHConfig.from_path(str(path))
+        return _SshConfig.from_path(str(path))
     except (OSError, paramiko.ConfigParseError) as exc:
         raise TransportError(f"cannot read ssh_config {path}: {exc}") from exc
 
@@ -114,6 +176,10 @@ def resolve_target(target: SshTarget) -> ResolvedTarget:
     proxy_command = cfg.get("proxycommand")
     if proxy_command is not None and proxy_command.lower() == "none":
         proxy_command = None
+    if proxy_command is not None:
+        proxy_command = _proxy_command(
+            proxy_command, alias=target.host, hostname=hostname, port=port, user=user
+        )
     proxy_jump = cfg.get("proxyjump")
     if proxy_jump is not None and proxy_jump.lower() == "none":
         proxy_jump = None
