@@ -37,6 +37,10 @@ logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 DEFAULT_USER = "root"  # OpenWrt logs in as root
 DEFAULT_CONNECT_TIMEOUT = 10.0
+# Output caps per exec (stdout + stderr together): past either, reading stops, the channel
+# is closed and run() raises, so a router streaming without end cannot exhaust memory.
+MAX_OUTPUT_BYTES = 16 * 1024 * 1024
+MAX_OUTPUT_LINES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -234,7 +238,11 @@ class SshTransport:
         accept_new_host_key: bool = False,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         via: SshTransport | None = None,
+        max_output_bytes: int | None = None,
+        max_output_lines: int | None = None,
     ) -> None:
+        self.max_output_bytes = MAX_OUTPUT_BYTES if max_output_bytes is None else max_output_bytes
+        self.max_output_lines = MAX_OUTPUT_LINES if max_output_lines is None else max_output_lines
         self.target = resolve_target(target)
         self.host = self.target.display
         self.exec_count = 0
@@ -387,7 +395,19 @@ class SshTransport:
         return client
 
     # -- commands ---------------------------------------------------------
-    def run(self, command: str, *, stdin: bytes | None = None, timeout: float) -> CommandResult:
+    def run(
+        self,
+        command: str,
+        *,
+        stdin: bytes | None = None,
+        timeout: float,
+        max_output_bytes: int | None = None,
+        max_output_lines: int | None = None,
+    ) -> CommandResult:
+        """Run ``command``; past ``max_output_bytes``/``_lines`` (default: the
+        transport's) of stdout + stderr, close the channel and raise TransportError."""
+        max_bytes = self.max_output_bytes if max_output_bytes is None else max_output_bytes
+        max_lines = self.max_output_lines if max_output_lines is None else max_output_lines
         transport = self._client.get_transport()
         if transport is None or not transport.is_active():
             raise TransportError(f"connection to {self.host} is closed")
@@ -400,11 +420,30 @@ class SshTransport:
                 chan.sendall(stdin)
             chan.shutdown_write()
             out, err = bytearray(), bytearray()
+            lines = 0
+
+            def capped(buf: bytearray, chunk: bytes) -> None:
+                nonlocal lines
+                buf += chunk
+                lines += chunk.count(b"\n")
+                if len(out) + len(err) > max_bytes:
+                    what, cap, knob = "bytes", max_bytes, "max_output_bytes"
+                elif lines > max_lines:
+                    what, cap, knob = "lines", max_lines, "max_output_lines"
+                else:
+                    return
+                chan.close()
+                raise TransportError(
+                    f"router output exceeded {cap} {what} for {_short(command)} on {self.host}",
+                    hint=f"raise {knob} (run() or SshTransport(), default "
+                    f"routerctl.ssh.MAX_OUTPUT_{what.upper()}) if that much is expected",
+                )
+
             while True:
                 while chan.recv_ready():
-                    out += chan.recv(65536)
+                    capped(out, chan.recv(65536))
                 while chan.recv_stderr_ready():
-                    err += chan.recv_stderr(65536)
+                    capped(err, chan.recv_stderr(65536))
                 if (
                     chan.exit_status_ready()
                     and not chan.recv_ready()

@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import time
+import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from routerctl.errors import HostKeyError, TransportError
-from routerctl.ssh import SshTransport, resolve_target
+from routerctl.ssh import MAX_OUTPUT_BYTES, MAX_OUTPUT_LINES, SshTransport, resolve_target
 from routerctl.topology import SshTarget
 from routerctl.transport import CommandResult, Transport
 
@@ -346,3 +347,57 @@ def test_unreachable_host_is_a_transport_error(dropbear: Dropbear, isolated_home
     )
     with pytest.raises(TransportError, match=r"cannot connect to rtr \(127\.0\.0\.1:2299\)"):
         SshTransport(SshTarget(host="rtr", ssh_config=cfg), connect_timeout=3)
+
+
+# -- output caps (issue 12 item 7) -------------------------------------------------------
+def test_output_past_the_default_byte_cap_is_a_clear_error(conn: SshTransport) -> None:
+    with pytest.raises(TransportError) as exc:
+        conn.run(f"head -c {MAX_OUTPUT_BYTES + 1} /dev/zero", timeout=30)
+    line = exc.value.one_line()
+    assert f"router output exceeded {MAX_OUTPUT_BYTES} bytes for 'head -c" in line
+    assert "raise max_output_bytes" in line
+    assert conn.run("echo still-usable", timeout=10).stdout == "still-usable\n"
+
+
+def test_output_past_the_default_line_cap_is_a_clear_error(conn: SshTransport) -> None:
+    with pytest.raises(TransportError, match=f"exceeded {MAX_OUTPUT_LINES} lines for 'yes"):
+        conn.run(f"yes | head -n {MAX_OUTPUT_LINES + 1}", timeout=30)
+    # stderr counts too
+    with pytest.raises(TransportError, match="exceeded 10 lines"):
+        conn.run("yes >&2", timeout=30, max_output_lines=10)
+    assert conn.run("echo still-usable", timeout=10).stdout == "still-usable\n"
+
+
+def test_output_up_to_the_caps_is_returned(conn: SshTransport) -> None:
+    res = conn.run("yes | head -n 1000", timeout=10, max_output_lines=1000, max_output_bytes=2000)
+    assert res.stdout == "y\n" * 1000
+
+
+@pytest.mark.parametrize(
+    ("command", "what"),
+    [
+        ("yes " + "x" * 100, "4194304 bytes"),  # long lines: the byte cap first
+        ("cat /dev/zero", "4194304 bytes"),  # no newline at all
+        ("yes", "1000000 lines"),  # 2 MB of short lines: the line cap first
+    ],
+)
+def test_endless_output_stops_at_the_cap_with_bounded_memory(
+    dropbear: Dropbear, isolated_home: Path, command: str, what: str
+) -> None:
+    """A router streaming without end: an error well before the timeout, memory ~ the cap."""
+    cap = 4 * 1024 * 1024
+    dropbear.trust()
+    with SshTransport(
+        SshTarget(host="rtr", ssh_config=dropbear.config()), max_output_bytes=cap
+    ) as t:
+        tracemalloc.start()
+        try:
+            start = time.monotonic()
+            with pytest.raises(TransportError, match=f"exceeded {what} for '{command[:5]}"):
+                t.run(command, timeout=60)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert time.monotonic() - start < 30
+        assert peak < 3 * cap, f"peak {peak} bytes"
+        assert t.run("echo still-usable", timeout=10).stdout == "still-usable\n"
