@@ -10,8 +10,11 @@ never leave this module: everything becomes ``TransportError``/``HostKeyError``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import logging
+import os
 import re
 import select
 import socket
@@ -204,6 +207,110 @@ def resolve_target(target: SshTarget) -> ResolvedTarget:
     )
 
 
+MAX_KNOWN_HOSTS_BYTES = 16 * 1024 * 1024
+
+
+def _hashed_ok(name: str) -> bool:
+    """Whether ``name`` is a well-formed ``|1|salt|hash`` (paramiko asserts on bad ones)."""
+    parts = name.split("|")
+    if len(parts) != 4 or parts[:2] != ["", "1"]:
+        return False
+    try:
+        return all(len(base64.b64decode(p, validate=True)) == 20 for p in parts[2:])
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _names_match(names: str, host: str) -> bool:
+    """Whether a known_hosts names field (plain, hashed or wildcard) names ``host``."""
+    for name in names.split(","):
+        if name == host:
+            return True
+        if name.startswith("|1|"):
+            if _hashed_ok(name) and paramiko.HostKeys.hash_host(host, name) == name:
+                return True
+        elif "*" in name or "?" in name:
+            pattern = re.escape(name).replace(r"\*", ".*").replace(r"\?", ".")
+            if re.fullmatch(pattern, host, re.DOTALL):
+                return True
+    return False
+
+
+def load_known_hosts(keys: paramiko.HostKeys, path: Path, *, host: str) -> int:
+    """Add the entries of known_hosts ``path`` to ``keys``; return how many lines were skipped.
+
+    Like OpenSSH, a line that cannot be read (bad key data, too few fields, a marker
+    paramiko does not support) is skipped, so one stray line does not lock the user out
+    of every router. But a malformed line naming ``host`` (its ``known_hosts_name``) is a
+    HostKeyError: its key cannot be checked, and trusting a new one over it is unsafe.
+    """
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_KNOWN_HOSTS_BYTES + 1)
+    except OSError as exc:
+        raise TransportError(
+            f"cannot read known_hosts file {path}: {exc.strerror or exc}",
+            hint="fix routers[].ssh.known_hosts in the topology or UserKnownHostsFile",
+        ) from exc
+    if len(data) > MAX_KNOWN_HOSTS_BYTES:
+        raise TransportError(
+            f"known_hosts file {path} is larger than {MAX_KNOWN_HOSTS_BYTES} bytes",
+            hint="is it the right file? (routers[].ssh.known_hosts or UserKnownHostsFile)",
+        )
+    skipped = 0
+    for lineno, raw in enumerate(data.decode("utf-8", "replace").split("\n"), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = re.split(r"[ \t]+", line)
+        names = fields[1] if line.startswith("@") and len(fields) > 1 else fields[0]
+        entry: paramiko.hostkeys.HostKeyEntry | None = None
+        problem = None
+        if line.startswith("@"):
+            problem = f"marker {fields[0][:20]!r} not supported"
+        elif len(fields) < 3:
+            problem = "too few fields"
+        else:
+            try:
+                entry = paramiko.hostkeys.HostKeyEntry.from_line(line, lineno)
+            except (paramiko.hostkeys.InvalidHostKey, paramiko.SSHException, ValueError) as exc:
+                problem = f"bad key data ({type(exc).__name__})"
+            if any(n.startswith("|1|") and not _hashed_ok(n) for n in names.split(",")):
+                entry, problem = None, "malformed hashed host name"
+        if problem is not None:
+            skipped += 1
+            if _names_match(names, host) and not line.startswith("@"):
+                raise HostKeyError(
+                    f"known_hosts file {path}:{lineno}: malformed entry for {host} "
+                    f"({problem}); refusing to connect",
+                    hint=f"fix or delete that line (ssh-keygen -R '{host}' -f {path}), then "
+                    "check the router's key",
+                )
+            log.info("%s:%d: skipped known_hosts line: %s", path, lineno, problem)
+            continue
+        if entry is None:  # a key type paramiko does not know: skipped, like paramiko
+            continue
+        fresh = [h for h in entry.hostnames if not keys.check(h, entry.key)]
+        if fresh:
+            entry.hostnames = fresh
+            keys._entries.append(entry)  # type: ignore[attr-defined]  # as HostKeys.load; add() drops keys
+    return skipped
+
+
+def _append_known_host(path: Path, line: str) -> None:
+    """Append ``line`` to known_hosts like OpenSSH: created 0600, a newline first if the
+    file does not end with one, one O_APPEND write."""
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        size = os.fstat(fd).st_size
+        lead = b"\n" if size > 0 and os.pread(fd, 1, size - 1) != b"\n" else b""
+        data = lead + line.encode("utf-8")
+        while data:
+            data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
+
+
 class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
     """Refuse unknown keys, or append them to known_hosts when the user opted in."""
 
@@ -211,6 +318,7 @@ class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
         self.resolved = resolved
         self.accept_new = accept_new
         self.refused_key: str | None = None
+        self.error: TransportError | None = None  # why the new key could not be saved
 
     def missing_host_key(
         self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
@@ -220,10 +328,16 @@ class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
             self.refused_key = f"{key.get_name()} {fingerprint}"
             raise paramiko.SSHException("unknown host key")
         path = self.resolved.known_hosts[0]
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         line = paramiko.hostkeys.HostKeyEntry([hostname], key).to_line() or ""
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(line)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _append_known_host(path, line)
+        except OSError as exc:
+            self.error = TransportError(
+                f"cannot add the host key of {hostname} to {path}: {exc.strerror or exc}",
+                hint="fix the file's permissions, or set UserKnownHostsFile",
+            )
+            raise paramiko.SSHException("cannot save host key") from exc
         client.get_host_keys().add(hostname, key.get_name(), key)
         log.info("added host key %s %s for %s to %s", key.get_name(), fingerprint, hostname, path)
 
@@ -325,10 +439,7 @@ class SshTransport:
         client = paramiko.SSHClient()
         for kh in t.known_hosts:
             if kh.exists():
-                try:
-                    client.load_host_keys(str(kh))
-                except (OSError, paramiko.SSHException) as exc:
-                    raise TransportError(f"cannot read known_hosts file {kh}: {exc}") from exc
+                load_known_hosts(client.get_host_keys(), kh, host=t.known_hosts_name)
         policy = _HostKeyPolicy(t, accept_new=self._accept_new)
         client.set_missing_host_key_policy(policy)
         key_files = [str(p) for p in t.identity_files if p.exists()]
@@ -381,6 +492,8 @@ class SshTransport:
             client.close()
             self._close_jumps()
             self._stop_proxy()
+            if policy.error is not None:
+                raise policy.error from exc
             if policy.refused_key is not None:
                 raise HostKeyError(
                     f"host key for {self.host} is unknown ({policy.refused_key}); "
@@ -528,4 +641,4 @@ def _short(command: str) -> str:
     return repr(first if len(first) <= 60 else first[:57] + "...")
 
 
-__all__ = ["ResolvedTarget", "SshTransport", "resolve_target"]
+__all__ = ["ResolvedTarget", "SshTransport", "load_known_hosts", "resolve_target"]

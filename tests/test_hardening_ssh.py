@@ -15,13 +15,15 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import paramiko
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import routerctl.ssh
-from routerctl.errors import TransportError
-from routerctl.ssh import SshTransport, resolve_target
+import routerctl.ssh as ssh_mod
+from routerctl.errors import HostKeyError, TransportError
+from routerctl.ssh import SshTransport, load_known_hosts, resolve_target
 from routerctl.topology import SshTarget
 
 
@@ -202,7 +204,7 @@ def test_unknown_token_in_proxy_command_is_an_error(tmp_path: Path) -> None:
         resolve_target(SshTarget(host="rtr", ssh_config=cfg))
 
 
-TRIED = {"proxy_command": 0}
+TRIED = {"proxy_command": 0, "known_hosts": 0}
 
 
 @pytest.fixture(scope="module")
@@ -229,3 +231,121 @@ def test_property_expanded_proxy_command_is_hostile_free(
     assert r.proxy_command is not None
     assert shlex.split(r.proxy_command) == ["nc", host, user]
     assert not set(host + user) & set("$`;|&<>()'\"\\*?[]{}~#!\n\t ")
+
+
+# -- item 9: known_hosts, a local file that may hold anything -----------------------------
+ED_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKoNu1JErgN+sgFiKTzyKR+LBY+z4fFTXDrtz0hp1fLx"
+EC_KEY = (
+    "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBPMxWzznR4SeFmfx"
+    "ufXVZdB3hkZXGj2n593f1U8Q5RYNwCm6bJkoGaz2ZdCTNAvTnHq3Z7pR7106sduU1x0fAhE="
+)
+HOST = "[198.51.100.2]:2222"
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("kh")
+
+
+def test_known_hosts_skips_bad_lines_and_loads_the_rest(scratch: Path) -> None:
+    kh = scratch / "mixed"
+    kh.write_bytes(
+        b"# c\n\n  \nother ssh-ed25519 AAAAA\n@revoked * " + ED_KEY.encode() + b"\n"
+        b"\xff\xfe\x00\n" + f"{HOST},alias {ED_KEY}\r\nx {EC_KEY}".encode()
+    )
+    keys = paramiko.HostKeys()
+    assert load_known_hosts(keys, kh, host=HOST) == 3
+    assert keys.lookup(HOST) is not None and keys.lookup("x") is not None
+
+
+@pytest.mark.parametrize(
+    "names", [HOST, f"other,{HOST}", "[198.51.100.2]:*", paramiko.HostKeys.hash_host(HOST)]
+)
+def test_known_hosts_bad_line_naming_the_host_is_a_host_key_error(
+    scratch: Path, names: str
+) -> None:
+    kh = scratch / "bad-own"
+    kh.write_text(f"other {ED_KEY}\n{names} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAA2FiYw==\n")
+    with pytest.raises(HostKeyError, match=rf"{kh}:2: malformed entry for \[198"):
+        load_known_hosts(paramiko.HostKeys(), kh, host=HOST)
+
+
+def test_known_hosts_unreadable_or_huge_is_a_transport_error(scratch: Path) -> None:
+    with pytest.raises(TransportError, match="cannot read known_hosts file"):
+        load_known_hosts(paramiko.HostKeys(), scratch, host=HOST)  # a directory
+    with pytest.raises(TransportError, match="larger than"):
+        load_known_hosts(paramiko.HostKeys(), Path("/dev/zero"), host=HOST)
+
+
+def test_append_adds_the_missing_newline_and_creates_0600(scratch: Path) -> None:
+    kh = scratch / "append"
+    kh.unlink(missing_ok=True)
+    ssh_mod._append_known_host(kh, f"a {ED_KEY}\n")
+    assert kh.stat().st_mode & 0o777 == 0o600
+    kh.write_text(f"a {ED_KEY}")
+    ssh_mod._append_known_host(kh, f"b {EC_KEY}\n")
+    assert kh.read_text() == f"a {ED_KEY}\nb {EC_KEY}\n"
+
+
+_line_parts = st.one_of(
+    st.sampled_from(
+        [
+            f"{HOST} {ED_KEY}",
+            f"{HOST} {EC_KEY}",
+            f"other {ED_KEY}",
+            f"{paramiko.HostKeys.hash_host('other')} {EC_KEY}",
+            f"@cert-authority * {ED_KEY}",
+            "@revoked",
+            "# comment",
+            "",
+            "other ssh-ed25519 AAAAA",
+            "other ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAAAgQ",
+            "|1|!!|!! ssh-ed25519 AAAA",
+            f"|1|!!|!! {ED_KEY}",  # a valid key under a bad hashed name: paramiko asserts
+            f"|1|AAAA|AAAA {ED_KEY}",
+            "other sk-ssh-ed25519@openssh.com AAAA",
+        ]
+    ),
+    st.text(max_size=80),
+    st.builds(
+        lambda names, typ, b: f"{names} {typ} {b}",
+        st.text(max_size=20),
+        st.sampled_from(["ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa", "ssh-dss", "x"]),
+        st.one_of(st.text(alphabet="AB+/=xyz0", max_size=120), st.just(ED_KEY.split()[1])),
+    ),
+)
+
+
+@settings(
+    derandomize=True, max_examples=600, deadline=None, suppress_health_check=list(HealthCheck)
+)
+@given(
+    lines=st.lists(_line_parts, max_size=12),
+    sep=st.sampled_from(["\n", "\r\n", "\t\n"]),
+    tail=st.booleans(),
+    junk=st.binary(max_size=40),
+)
+def test_property_known_hosts_boundary(
+    scratch: Path, lines: list[str], sep: str, tail: bool, junk: bytes
+) -> None:
+    """Any file content: entries loaded or a one-line HostKeyError/TransportError, nothing
+    else; and an append after it always lands on a line of its own."""
+    TRIED["known_hosts"] += 1
+    kh = scratch / "prop"
+    body = sep.join(lines) + (sep if tail else "")
+    kh.write_bytes(body.encode("utf-8", "surrogatepass") + junk)
+    try:
+        load_known_hosts(paramiko.HostKeys(), kh, host=HOST)
+    except TransportError as exc:  # HostKeyError included
+        assert "\n" not in exc.one_line()
+    before = kh.read_bytes()
+    ssh_mod._append_known_host(kh, f"{HOST} {ED_KEY}\n")
+    after = kh.read_bytes()
+    assert after.startswith(before)
+    assert after.endswith(f"\n{HOST} {ED_KEY}\n".encode()) or after == f"{HOST} {ED_KEY}\n".encode()
+    keys = paramiko.HostKeys()
+    try:
+        load_known_hosts(keys, kh, host=HOST)
+    except HostKeyError:
+        return  # a malformed line for HOST earlier in the file
+    assert keys.lookup(HOST) is not None  # the appended entry is read back
