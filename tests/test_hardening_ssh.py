@@ -349,3 +349,8 @@ def test_property_known_hosts_boundary(
     except HostKeyError:
         return  # a malformed line for HOST earlier in the file
     assert keys.lookup(HOST) is not None  # the appended entry is read back
+
+
+def test_zz_report_inputs_tried() -> None:
+    """How many generated inputs each boundary saw in this run (see the issue's notes)."""
+    print(f"\ninputs tried: {TRIED}")
