@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -65,72 +66,138 @@ def _bad(source: str, what: str) -> UsageError:
     )
 
 
-def _node(item: dict[str, Any], source: str) -> Node | None:
-    meta = item.get("metadata") or {}
-    name = meta.get("name")
-    if not isinstance(name, str):
-        raise _bad(source, "a Node without metadata.name")
-    labels = meta.get("labels") or {}
+# Kubernetes object names (a DNS-1123 subdomain covers node, service and namespace names)
+_K8S_NAME_RE = re.compile(r"[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?")
+_TRAFFIC_POLICIES = ("Cluster", "Local")
+MAX_CLUSTER_FILE_BYTES = 256 * 1024 * 1024
+
+
+class _Reader:
+    """Typed access to one kubectl List: a wrong type is a UsageError naming the field."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def obj(self, value: Any, where: str, *, optional: bool = True) -> dict[str, Any]:
+        if value is None and optional:
+            return {}
+        if not isinstance(value, dict):
+            raise _bad(self.source, f"{where} is not an object")
+        return value
+
+    def arr(self, value: Any, where: str) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise _bad(self.source, f"{where} is not a list")
+        return value
+
+    def text(self, value: Any, where: str) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        raise _bad(self.source, f"{where} is not a string")
+
+    def name(self, value: Any, where: str) -> str:
+        text = self.text(value, where)
+        if text is None:
+            raise _bad(self.source, f"{where} is missing")
+        if not _K8S_NAME_RE.fullmatch(text):
+            raise _bad(self.source, f"{where} {text[:80]!r} is not a Kubernetes name")
+        return text
+
+    def ip(self, value: Any, where: str) -> IPAddress:
+        text = self.text(value, where)
+        try:
+            return ipaddress.ip_address(text or "")
+        except ValueError as exc:
+            raise _bad(self.source, f"{where}: bad address {text!r:.80}") from exc
+
+
+def _node(r: _Reader, item: dict[str, Any], at: str) -> Node | None:
+    meta = r.obj(item.get("metadata"), f"{at}.metadata")
+    name = r.name(meta.get("name"), f"{at}.metadata.name")
+    labels = r.obj(meta.get("labels"), f"{at}.metadata.labels")
+    for key, value in labels.items():
+        r.text(value, f"{at}.metadata.labels.{key[:60]}")
     if EXCLUDE_LABEL in labels:
         return None  # MetalLB does not announce from excluded nodes
-    addrs = (item.get("status") or {}).get("addresses") or []
+    status = r.obj(item.get("status"), f"{at}.status")
+    addrs = r.arr(status.get("addresses"), f"{at}.status.addresses")
+    by_type: dict[str, IPAddress] = {}
+    for i, a in enumerate(addrs):
+        where = f"{at}.status.addresses[{i}]"
+        entry = r.obj(a, where, optional=False)
+        kind = r.text(entry.get("type"), f"{where}.type")
+        if kind in ("InternalIP", "ExternalIP"):
+            by_type.setdefault(kind, r.ip(entry.get("address"), f"{where}.address"))
     for kind in ("InternalIP", "ExternalIP"):
-        for a in addrs:
-            if a.get("type") == kind:
-                try:
-                    address = ipaddress.ip_address(a.get("address", ""))
-                except ValueError as exc:
-                    raise _bad(source, f"node {name}: bad address {a.get('address')!r}") from exc
-                return Node(
-                    name=name,
-                    address=address,
-                    labels=tuple(sorted((str(k), str(v)) for k, v in labels.items())),
-                )
+        if kind in by_type:
+            return Node(
+                name=name,
+                address=by_type[kind],
+                labels=tuple(sorted((str(k), str(v)) for k, v in labels.items())),
+            )
     return None
 
 
-def _services(item: dict[str, Any], source: str) -> tuple[list[ClusterService], str | None]:
-    spec = item.get("spec") or {}
-    if spec.get("type") != "LoadBalancer":
+def _services(r: _Reader, item: dict[str, Any], at: str) -> tuple[list[ClusterService], str | None]:
+    spec = r.obj(item.get("spec"), f"{at}.spec")
+    if r.text(spec.get("type"), f"{at}.spec.type") != "LoadBalancer":
         return [], None
-    meta = item.get("metadata") or {}
-    ns = str(meta.get("namespace", "default"))
-    name = str(meta.get("name", "?"))
-    ports = tuple(
-        int(p["port"]) for p in spec.get("ports") or [] if p.get("protocol", "TCP") == "TCP"
-    )
-    policy = str(spec.get("externalTrafficPolicy") or "Cluster")
-    ingress = ((item.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+    meta = r.obj(item.get("metadata"), f"{at}.metadata")
+    ns = r.name(meta.get("namespace", "default"), f"{at}.metadata.namespace")
+    name = r.name(meta.get("name"), f"{at}.metadata.name")
+    ports: list[int] = []
+    for i, p in enumerate(r.arr(spec.get("ports"), f"{at}.spec.ports")):
+        where = f"{at}.spec.ports[{i}]"
+        port = r.obj(p, where, optional=False)
+        protocol = r.text(port.get("protocol"), f"{where}.protocol") or "TCP"
+        number = port.get("port")
+        if type(number) is not int or not 0 < number < 65536:
+            raise _bad(r.source, f"{where}.port is not a port number (1-65535)")
+        if protocol == "TCP":
+            ports.append(number)
+    policy = r.text(spec.get("externalTrafficPolicy"), f"{at}.spec.externalTrafficPolicy")
+    policy = policy or "Cluster"
+    if policy not in _TRAFFIC_POLICIES:
+        raise _bad(
+            r.source, f"{at}.spec.externalTrafficPolicy {policy[:40]!r} is not Cluster or Local"
+        )
+    status = r.obj(item.get("status"), f"{at}.status")
+    lb = r.obj(status.get("loadBalancer"), f"{at}.status.loadBalancer")
     out: list[ClusterService] = []
-    for ing in ingress:
-        ip = ing.get("ip")
+    for i, ing in enumerate(r.arr(lb.get("ingress"), f"{at}.status.loadBalancer.ingress")):
+        where = f"{at}.status.loadBalancer.ingress[{i}]"
+        ip = r.text(r.obj(ing, where, optional=False).get("ip"), f"{where}.ip")
         if not ip:
-            continue
-        try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError as exc:
-            raise _bad(source, f"service {ns}/{name}: bad ingress IP {ip!r}") from exc
-        out.append(ClusterService(ns, name, addr, ports=ports, traffic_policy=policy))
+            continue  # a hostname-only ingress
+        addr = r.ip(ip, f"{where}.ip")
+        out.append(ClusterService(ns, name, addr, ports=tuple(ports), traffic_policy=policy))
     return out, (None if out else f"{ns}/{name}")
 
 
 def from_kubectl_json(data: Any, *, source: str) -> ClusterState:
-    """Read the JSON of ``kubectl get nodes,svc -A -o json`` (a v1 List)."""
+    """Read the JSON of ``kubectl get nodes,svc -A -o json`` (a v1 List).
+
+    The boundary for cluster JSON: anything but a well-typed List is a UsageError naming
+    ``source`` and the field (``items[3].spec.ports[0].port``), never another exception.
+    """
+    r = _Reader(source)
     if not isinstance(data, dict) or not isinstance(data.get("items"), list):
         raise _bad(source, "no 'items' list")
     nodes: list[Node] = []
     services: list[ClusterService] = []
     pending: list[str] = []
-    for item in data["items"]:
-        if not isinstance(item, dict):
-            raise _bad(source, "an item that is not an object")
-        kind = item.get("kind")
+    for i, raw in enumerate(data["items"]):
+        at = f"items[{i}]"
+        item = r.obj(raw, at, optional=False)
+        kind = r.text(item.get("kind"), f"{at}.kind")
         if kind == "Node":
-            node = _node(item, source)
+            node = _node(r, item, at)
             if node is not None:
                 nodes.append(node)
         elif kind == "Service":
-            svcs, missing = _services(item, source)
+            svcs, missing = _services(r, item, at)
             services += svcs
             if missing:
                 pending.append(missing)
@@ -139,18 +206,38 @@ def from_kubectl_json(data: Any, *, source: str) -> ClusterState:
     return ClusterState(tuple(nodes), tuple(services), tuple(pending), source=source)
 
 
+def _parse_json(text: str, *, source: str) -> Any:
+    """``json.loads``, with every way it fails as ValueError (incl. deep nesting)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON (line {exc.lineno}: {exc.msg})") from exc
+    except RecursionError as exc:
+        raise ValueError("not JSON this tool reads (nested too deeply)") from exc
+    except ValueError as exc:  # e.g. an integer longer than Python's digit limit
+        raise ValueError(f"not JSON this tool reads ({str(exc)[:80]})") from exc
+
+
 def from_file(path: Path) -> ClusterState:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_CLUSTER_FILE_BYTES + 1)
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise UsageError(
-            f"cannot read cluster file {path}: {exc.strerror}",
+            f"cannot read cluster file {path}: {reason}",
             hint="pass --cluster kubectl or a file from 'kubectl get nodes,svc -A -o json'",
         ) from exc
+    if len(raw) > MAX_CLUSTER_FILE_BYTES:
+        raise _bad(str(path), f"larger than {MAX_CLUSTER_FILE_BYTES} bytes")
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _bad(str(path), f"not JSON (line {exc.lineno}: {exc.msg})") from exc
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _bad(str(path), f"not UTF-8 (byte {exc.start})") from exc
+    try:
+        data = _parse_json(text, source=str(path))
+    except ValueError as exc:
+        raise _bad(str(path), str(exc)) from exc
     return from_kubectl_json(data, source=str(path))
 
 
@@ -192,7 +279,7 @@ def from_kubectl(
             hint="check kubectl works with this kubeconfig/context (--context, --kubeconfig)",
         )
     try:
-        data = json.loads(proc.stdout)
-    except json.JSONDecodeError as exc:
-        raise CommandError(f"kubectl printed no JSON ({exc.msg})") from exc
+        data = _parse_json(proc.stdout, source="kubectl")
+    except ValueError as exc:
+        raise CommandError(f"kubectl output is {exc}") from exc
     return from_kubectl_json(data, source="kubectl")

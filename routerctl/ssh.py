@@ -10,8 +10,12 @@ never leave this module: everything becomes ``TransportError``/``HostKeyError``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import logging
+import os
+import re
 import select
 import socket
 import subprocess
@@ -28,8 +32,18 @@ from routerctl.transport import CommandResult, write_file_command
 
 log = logging.getLogger(__name__)
 
+# paramiko logs a connection's failure (with a traceback) from its own thread; with no
+# handler configured, logging's last-resort handler prints that on the user's stderr
+# before our one-line error. A NullHandler stops that; records still propagate, so a
+# handler the CLI installs for --debug (or a library user's own) sees them.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
+
 DEFAULT_USER = "root"  # OpenWrt logs in as root
 DEFAULT_CONNECT_TIMEOUT = 10.0
+# Output caps per exec (stdout + stderr together): past either, reading stops, the channel
+# is closed and run() raises, so a router streaming without end cannot exhaust memory.
+MAX_OUTPUT_BYTES = 16 * 1024 * 1024
+MAX_OUTPUT_LINES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,67 @@ def _default_ssh_config() -> Path:
     return Path.home() / ".ssh" / "config"
 
 
+class _SshConfig(paramiko.SSHConfig):
+    """paramiko's SSHConfig, but ProxyCommand's %-tokens are left to ``_proxy_command``.
+
+    paramiko substitutes %h/%p/%r into ProxyCommand verbatim, from ssh_config values only
+    (not the topology's port/user), and leaves %n and %% alone; the result runs via sh -c.
+    """
+
+    TOKENS_BY_CONFIG_KEY = {  # noqa: RUF012 (paramiko reads it as a class attribute)
+        **paramiko.SSHConfig.TOKENS_BY_CONFIG_KEY,
+        "proxycommand": ["~"],
+    }
+
+
+# What may be substituted into a ProxyCommand (like OpenSSH >= 9.6, which refuses shell
+# metacharacters in %h/%r): a host name, alias or IPv4 address; an IPv6 address with an
+# optional zone; a user name. Full matches, never a leading '-' (an option to nc/ssh).
+_PLAIN_HOST_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}")
+_IPV6_RE = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[A-Za-z0-9_.-]{1,32})?")
+_PLAIN_USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+_TOKEN_RE = re.compile(r"%(.?)", re.DOTALL)
+
+
+def _proxy_command(template: str, *, alias: str, hostname: str, port: int, user: str) -> str:
+    """Expand %%, %h, %n, %p, %r in ``template``, refusing values that are not plain."""
+    where = f"the ProxyCommand for {alias!r}"
+
+    def plain_host(value: str, what: str) -> str:
+        if _PLAIN_HOST_RE.fullmatch(value) or _IPV6_RE.fullmatch(value):
+            return value
+        raise TransportError(
+            f"refusing to put {what} {value!r} into {where}: not a plain host name or address",
+            hint="use a host name, IP address or ssh_config alias made of letters, digits, "
+            "'.', '-' and '_' (routers[].ssh.host in the topology, or HostName in ssh_config)",
+        )
+
+    def expand(m: re.Match[str]) -> str:
+        tok = m.group(1)
+        if tok == "%":
+            return "%"
+        if tok == "h":
+            return plain_host(hostname, "host")
+        if tok == "n":
+            return plain_host(alias, "host alias")
+        if tok == "p":
+            return str(port)
+        if tok == "r":
+            if _PLAIN_USER_RE.fullmatch(user):
+                return user
+            raise TransportError(
+                f"refusing to put user {user!r} into {where}: not a plain user name",
+                hint="use a user name made of letters, digits, '.', '-' and '_' "
+                "(routers[].ssh.user in the topology, or User in ssh_config)",
+            )
+        raise TransportError(
+            f"unknown token {m.group(0)!r} in {where}",
+            hint="ProxyCommand accepts %%, %h, %n, %p and %r (write %% for a literal %)",
+        )
+
+    return _TOKEN_RE.sub(expand, template)
+
+
 def _load_config(path: Path | None) -> paramiko.SSHConfig:
     explicit = path is not None
     path = path if path is not None else _default_ssh_config()
@@ -72,9 +147,9 @@ def _load_config(path: Path | None) -> paramiko.SSHConfig:
                 f"ssh_config file {path} does not exist",
                 hint="fix routers[].ssh.ssh_config in the topology",
             )
-        return paramiko.SSHConfig()
+        return _SshConfig()
     try:
-        return paramiko.SSHConfig.from_path(str(path))
+        return _SshConfig.from_path(str(path))
     except (OSError, paramiko.ConfigParseError) as exc:
         raise TransportError(f"cannot read ssh_config {path}: {exc}") from exc
 
@@ -108,6 +183,10 @@ def resolve_target(target: SshTarget) -> ResolvedTarget:
     proxy_command = cfg.get("proxycommand")
     if proxy_command is not None and proxy_command.lower() == "none":
         proxy_command = None
+    if proxy_command is not None:
+        proxy_command = _proxy_command(
+            proxy_command, alias=target.host, hostname=hostname, port=port, user=user
+        )
     proxy_jump = cfg.get("proxyjump")
     if proxy_jump is not None and proxy_jump.lower() == "none":
         proxy_jump = None
@@ -128,6 +207,110 @@ def resolve_target(target: SshTarget) -> ResolvedTarget:
     )
 
 
+MAX_KNOWN_HOSTS_BYTES = 16 * 1024 * 1024
+
+
+def _hashed_ok(name: str) -> bool:
+    """Whether ``name`` is a well-formed ``|1|salt|hash`` (paramiko asserts on bad ones)."""
+    parts = name.split("|")
+    if len(parts) != 4 or parts[:2] != ["", "1"]:
+        return False
+    try:
+        return all(len(base64.b64decode(p, validate=True)) == 20 for p in parts[2:])
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _names_match(names: str, host: str) -> bool:
+    """Whether a known_hosts names field (plain, hashed or wildcard) names ``host``."""
+    for name in names.split(","):
+        if name == host:
+            return True
+        if name.startswith("|1|"):
+            if _hashed_ok(name) and paramiko.HostKeys.hash_host(host, name) == name:
+                return True
+        elif "*" in name or "?" in name:
+            pattern = re.escape(name).replace(r"\*", ".*").replace(r"\?", ".")
+            if re.fullmatch(pattern, host, re.DOTALL):
+                return True
+    return False
+
+
+def load_known_hosts(keys: paramiko.HostKeys, path: Path, *, host: str) -> int:
+    """Add the entries of known_hosts ``path`` to ``keys``; return how many lines were skipped.
+
+    Like OpenSSH, a line that cannot be read (bad key data, too few fields, a marker
+    paramiko does not support) is skipped, so one stray line does not lock the user out
+    of every router. But a malformed line naming ``host`` (its ``known_hosts_name``) is a
+    HostKeyError: its key cannot be checked, and trusting a new one over it is unsafe.
+    """
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(MAX_KNOWN_HOSTS_BYTES + 1)
+    except OSError as exc:
+        raise TransportError(
+            f"cannot read known_hosts file {path}: {exc.strerror or exc}",
+            hint="fix routers[].ssh.known_hosts in the topology or UserKnownHostsFile",
+        ) from exc
+    if len(data) > MAX_KNOWN_HOSTS_BYTES:
+        raise TransportError(
+            f"known_hosts file {path} is larger than {MAX_KNOWN_HOSTS_BYTES} bytes",
+            hint="is it the right file? (routers[].ssh.known_hosts or UserKnownHostsFile)",
+        )
+    skipped = 0
+    for lineno, raw in enumerate(data.decode("utf-8", "replace").split("\n"), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        fields = re.split(r"[ \t]+", line)
+        names = fields[1] if line.startswith("@") and len(fields) > 1 else fields[0]
+        entry: paramiko.hostkeys.HostKeyEntry | None = None
+        problem = None
+        if line.startswith("@"):
+            problem = f"marker {fields[0][:20]!r} not supported"
+        elif len(fields) < 3:
+            problem = "too few fields"
+        else:
+            try:
+                entry = paramiko.hostkeys.HostKeyEntry.from_line(line, lineno)
+            except (paramiko.hostkeys.InvalidHostKey, paramiko.SSHException, ValueError) as exc:
+                problem = f"bad key data ({type(exc).__name__})"
+            if any(n.startswith("|1|") and not _hashed_ok(n) for n in names.split(",")):
+                entry, problem = None, "malformed hashed host name"
+        if problem is not None:
+            skipped += 1
+            if _names_match(names, host) and not line.startswith("@"):
+                raise HostKeyError(
+                    f"known_hosts file {path}:{lineno}: malformed entry for {host} "
+                    f"({problem}); refusing to connect",
+                    hint=f"fix or delete that line (ssh-keygen -R '{host}' -f {path}), then "
+                    "check the router's key",
+                )
+            log.info("%s:%d: skipped known_hosts line: %s", path, lineno, problem)
+            continue
+        if entry is None:  # a key type paramiko does not know: skipped, like paramiko
+            continue
+        fresh = [h for h in entry.hostnames if not keys.check(h, entry.key)]
+        if fresh:
+            entry.hostnames = fresh
+            keys._entries.append(entry)  # type: ignore[attr-defined]  # as HostKeys.load; add() drops keys
+    return skipped
+
+
+def _append_known_host(path: Path, line: str) -> None:
+    """Append ``line`` to known_hosts like OpenSSH: created 0600, a newline first if the
+    file does not end with one, one O_APPEND write."""
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        size = os.fstat(fd).st_size
+        lead = b"\n" if size > 0 and os.pread(fd, 1, size - 1) != b"\n" else b""
+        data = lead + line.encode("utf-8")
+        while data:
+            data = data[os.write(fd, data) :]
+    finally:
+        os.close(fd)
+
+
 class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
     """Refuse unknown keys, or append them to known_hosts when the user opted in."""
 
@@ -135,6 +318,7 @@ class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
         self.resolved = resolved
         self.accept_new = accept_new
         self.refused_key: str | None = None
+        self.error: TransportError | None = None  # why the new key could not be saved
 
     def missing_host_key(
         self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
@@ -144,10 +328,16 @@ class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
             self.refused_key = f"{key.get_name()} {fingerprint}"
             raise paramiko.SSHException("unknown host key")
         path = self.resolved.known_hosts[0]
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         line = paramiko.hostkeys.HostKeyEntry([hostname], key).to_line() or ""
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write(line)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _append_known_host(path, line)
+        except OSError as exc:
+            self.error = TransportError(
+                f"cannot add the host key of {hostname} to {path}: {exc.strerror or exc}",
+                hint="fix the file's permissions, or set UserKnownHostsFile",
+            )
+            raise paramiko.SSHException("cannot save host key") from exc
         client.get_host_keys().add(hostname, key.get_name(), key)
         log.info("added host key %s %s for %s to %s", key.get_name(), fingerprint, hostname, path)
 
@@ -162,7 +352,11 @@ class SshTransport:
         accept_new_host_key: bool = False,
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         via: SshTransport | None = None,
+        max_output_bytes: int | None = None,
+        max_output_lines: int | None = None,
     ) -> None:
+        self.max_output_bytes = MAX_OUTPUT_BYTES if max_output_bytes is None else max_output_bytes
+        self.max_output_lines = MAX_OUTPUT_LINES if max_output_lines is None else max_output_lines
         self.target = resolve_target(target)
         self.host = self.target.display
         self.exec_count = 0
@@ -245,10 +439,7 @@ class SshTransport:
         client = paramiko.SSHClient()
         for kh in t.known_hosts:
             if kh.exists():
-                try:
-                    client.load_host_keys(str(kh))
-                except (OSError, paramiko.SSHException) as exc:
-                    raise TransportError(f"cannot read known_hosts file {kh}: {exc}") from exc
+                load_known_hosts(client.get_host_keys(), kh, host=t.known_hosts_name)
         policy = _HostKeyPolicy(t, accept_new=self._accept_new)
         client.set_missing_host_key_policy(policy)
         key_files = [str(p) for p in t.identity_files if p.exists()]
@@ -301,6 +492,8 @@ class SshTransport:
             client.close()
             self._close_jumps()
             self._stop_proxy()
+            if policy.error is not None:
+                raise policy.error from exc
             if policy.refused_key is not None:
                 raise HostKeyError(
                     f"host key for {self.host} is unknown ({policy.refused_key}); "
@@ -315,7 +508,19 @@ class SshTransport:
         return client
 
     # -- commands ---------------------------------------------------------
-    def run(self, command: str, *, stdin: bytes | None = None, timeout: float) -> CommandResult:
+    def run(
+        self,
+        command: str,
+        *,
+        stdin: bytes | None = None,
+        timeout: float,
+        max_output_bytes: int | None = None,
+        max_output_lines: int | None = None,
+    ) -> CommandResult:
+        """Run ``command``; past ``max_output_bytes``/``_lines`` (default: the
+        transport's) of stdout + stderr, close the channel and raise TransportError."""
+        max_bytes = self.max_output_bytes if max_output_bytes is None else max_output_bytes
+        max_lines = self.max_output_lines if max_output_lines is None else max_output_lines
         transport = self._client.get_transport()
         if transport is None or not transport.is_active():
             raise TransportError(f"connection to {self.host} is closed")
@@ -328,11 +533,30 @@ class SshTransport:
                 chan.sendall(stdin)
             chan.shutdown_write()
             out, err = bytearray(), bytearray()
+            lines = 0
+
+            def capped(buf: bytearray, chunk: bytes) -> None:
+                nonlocal lines
+                buf += chunk
+                lines += chunk.count(b"\n")
+                if len(out) + len(err) > max_bytes:
+                    what, cap, knob = "bytes", max_bytes, "max_output_bytes"
+                elif lines > max_lines:
+                    what, cap, knob = "lines", max_lines, "max_output_lines"
+                else:
+                    return
+                chan.close()
+                raise TransportError(
+                    f"router output exceeded {cap} {what} for {_short(command)} on {self.host}",
+                    hint=f"raise {knob} (run() or SshTransport(), default "
+                    f"routerctl.ssh.MAX_OUTPUT_{what.upper()}) if that much is expected",
+                )
+
             while True:
                 while chan.recv_ready():
-                    out += chan.recv(65536)
+                    capped(out, chan.recv(65536))
                 while chan.recv_stderr_ready():
-                    err += chan.recv_stderr(65536)
+                    capped(err, chan.recv_stderr(65536))
                 if (
                     chan.exit_status_ready()
                     and not chan.recv_ready()
@@ -417,4 +641,4 @@ def _short(command: str) -> str:
     return repr(first if len(first) <= 60 else first[:57] + "...")
 
 
-__all__ = ["ResolvedTarget", "SshTransport", "resolve_target"]
+__all__ = ["ResolvedTarget", "SshTransport", "load_known_hosts", "resolve_target"]

@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import time
+import tracemalloc
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from routerctl.errors import HostKeyError, TransportError
-from routerctl.ssh import SshTransport, resolve_target
+from routerctl.ssh import MAX_OUTPUT_BYTES, MAX_OUTPUT_LINES, SshTransport, resolve_target
 from routerctl.topology import SshTarget
 from routerctl.transport import CommandResult, Transport
 
@@ -346,3 +347,122 @@ def test_unreachable_host_is_a_transport_error(dropbear: Dropbear, isolated_home
     )
     with pytest.raises(TransportError, match=r"cannot connect to rtr \(127\.0\.0\.1:2299\)"):
         SshTransport(SshTarget(host="rtr", ssh_config=cfg), connect_timeout=3)
+
+
+# -- output caps (issue 12 item 7) -------------------------------------------------------
+def test_output_past_the_default_byte_cap_is_a_clear_error(conn: SshTransport) -> None:
+    with pytest.raises(TransportError) as exc:
+        conn.run(f"head -c {MAX_OUTPUT_BYTES + 1} /dev/zero", timeout=30)
+    line = exc.value.one_line()
+    assert f"router output exceeded {MAX_OUTPUT_BYTES} bytes for 'head -c" in line
+    assert "raise max_output_bytes" in line
+    assert conn.run("echo still-usable", timeout=10).stdout == "still-usable\n"
+
+
+def test_output_past_the_default_line_cap_is_a_clear_error(conn: SshTransport) -> None:
+    with pytest.raises(TransportError, match=f"exceeded {MAX_OUTPUT_LINES} lines for 'yes"):
+        conn.run(f"yes | head -n {MAX_OUTPUT_LINES + 1}", timeout=30)
+    # stderr counts too
+    with pytest.raises(TransportError, match="exceeded 10 lines"):
+        conn.run("yes >&2", timeout=30, max_output_lines=10)
+    assert conn.run("echo still-usable", timeout=10).stdout == "still-usable\n"
+
+
+def test_output_up_to_the_caps_is_returned(conn: SshTransport) -> None:
+    res = conn.run("yes | head -n 1000", timeout=10, max_output_lines=1000, max_output_bytes=2000)
+    assert res.stdout == "y\n" * 1000
+
+
+@pytest.mark.parametrize(
+    ("command", "what"),
+    [
+        ("yes " + "x" * 100, "4194304 bytes"),  # long lines: the byte cap first
+        ("cat /dev/zero", "4194304 bytes"),  # no newline at all
+        ("yes", "1000000 lines"),  # 2 MB of short lines: the line cap first
+    ],
+)
+def test_endless_output_stops_at_the_cap_with_bounded_memory(
+    dropbear: Dropbear, isolated_home: Path, command: str, what: str
+) -> None:
+    """A router streaming without end: an error well before the timeout, memory ~ the cap."""
+    cap = 4 * 1024 * 1024
+    dropbear.trust()
+    with SshTransport(
+        SshTarget(host="rtr", ssh_config=dropbear.config()), max_output_bytes=cap
+    ) as t:
+        tracemalloc.start()
+        try:
+            start = time.monotonic()
+            with pytest.raises(TransportError, match=f"exceeded {what} for '{command[:5]}"):
+                t.run(command, timeout=60)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert time.monotonic() - start < 30
+        assert peak < 3 * cap, f"peak {peak} bytes"
+        assert t.run("echo still-usable", timeout=10).stdout == "still-usable\n"
+
+
+# -- known_hosts (issue 12 item 9) -------------------------------------------------------
+OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKoNu1JErgN+sgFiKTzyKR+LBY+z4fFTXDrtz0hp1fLx"
+
+
+def test_accept_new_host_key_after_a_last_line_without_newline(
+    dropbear: Dropbear, isolated_home: Path
+) -> None:
+    kh = dropbear.tmp / "kh-nonl"
+    kh.write_text(f"other.example {OTHER_KEY}")  # no trailing newline
+    cfg = dropbear.config(known_hosts=kh)
+    with SshTransport(SshTarget(host="rtr", ssh_config=cfg), accept_new_host_key=True) as t:
+        assert t.run("echo hi", timeout=10).stdout == "hi\n"
+    lines = kh.read_text().splitlines()
+    assert lines[0] == f"other.example {OTHER_KEY}"  # not glued to the new entry
+    assert lines[1].split() == [f"[127.0.0.1]:{PORT}", *dropbear.host_pub.split()]
+    assert kh.read_text().endswith("\n")
+    with SshTransport(SshTarget(host="rtr", ssh_config=cfg)) as t:  # the new line is read back
+        assert t.run("echo again", timeout=10).stdout == "again\n"
+
+
+def test_new_known_hosts_file_is_created_0600(dropbear: Dropbear, isolated_home: Path) -> None:
+    kh = dropbear.tmp / "kh-new" / "known_hosts"
+    cfg = dropbear.config(known_hosts=kh)
+    with SshTransport(SshTarget(host="rtr", ssh_config=cfg), accept_new_host_key=True):
+        pass
+    assert kh.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "other.example ssh-ed25519 AAAAA",  # bad base64: paramiko's InvalidHostKey
+        "other.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAA2FiYw==",  # short key
+        f"@cert-authority *.example {OTHER_KEY}",  # an OpenSSH marker paramiko cannot read
+        "other.example ssh-ed25519",  # too few fields
+        "\x00\udcff\udcfe not UTF-8",  # raw bytes 0xff 0xfe
+    ],
+)
+def test_malformed_lines_for_other_hosts_are_skipped(
+    dropbear: Dropbear, isolated_home: Path, junk: str
+) -> None:
+    kh = dropbear.tmp / "kh-junk"
+    kh.write_bytes(
+        f"{junk}\n[127.0.0.1]:{PORT} {dropbear.host_pub}\n".encode("utf-8", "surrogateescape")
+    )
+    with SshTransport(SshTarget(host="rtr", ssh_config=dropbear.config(known_hosts=kh))) as t:
+        assert t.run("echo ok", timeout=10).stdout == "ok\n"
+
+
+def test_malformed_line_for_this_host_is_refused_naming_file_and_line(
+    dropbear: Dropbear, isolated_home: Path
+) -> None:
+    kh = dropbear.tmp / "kh-bad-own"
+    kh.write_text(f"# comment\nother.example {OTHER_KEY}\n[127.0.0.1]:{PORT} ssh-ed25519 AAAA\n")
+    before = kh.read_text()
+    cfg = dropbear.config(known_hosts=kh)
+    for accept in (False, True):  # never trust a new key over an entry we cannot read
+        with pytest.raises(HostKeyError) as exc:
+            SshTransport(SshTarget(host="rtr", ssh_config=cfg), accept_new_host_key=accept)
+        line = exc.value.one_line()
+        assert f"known_hosts file {kh}:3: malformed entry for [127.0.0.1]:{PORT}" in line
+        assert "ssh-keygen -R" in line
+    assert kh.read_text() == before
