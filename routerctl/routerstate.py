@@ -4,7 +4,7 @@ One shell script per run: it detects the suite (``vtysh -c 'show version'``), ch
 the daemons, then runs only what verify needs -- the BGP summary and
 ``show ip route <pool> longer-prefixes`` per pool CIDR -- with a random marker
 line between outputs. FRR answers in JSON, Quagga in text (TextFSM via
-``routerctl.parsing``). Which commands each suite gets is data (``COMMANDS``).
+``routerctl.parsing``). Which commands each suite gets is its platform profile's data.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import secrets
 import shlex
 import socket
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from routerctl.cluster import ClusterService
@@ -26,65 +26,14 @@ from routerctl.model import (
     Route,
 )
 from routerctl.parsing import parse_bgp_summary, parse_routes
+from routerctl.platform import PROFILES, SuiteCommands, identify
+from routerctl.platform.suites import DAEMONS, PID_DIRS
 from routerctl.topology import Router, Topology
 from routerctl.transport import Transport
 from routerctl.verify import PoolPath, ProbeResult, RouterState
 
-DAEMONS = ("zebra", "bgpd")
-PID_DIRS = ("/var/run/frr", "/var/run/quagga")  # where FRR and Quagga keep <daemon>.pid
-
-
-@dataclass(frozen=True)
-class SuiteCommands:
-    """The show commands one suite gets, and whether it answers them in JSON.
-
-    ``pool_*`` run once per pool CIDR ({net}); ``lookup_*`` once per service address
-    ({addr}), all lookups batched into one vtysh call. FRR reads the pools from the BGP
-    table and asks zebra only for the service addresses (a longest-match lookup), so the
-    cost does not grow with the kernel table: zebra's ``longer-prefixes`` walks the whole
-    table (measured: +60 ms per 100k routes on FRR 8.4).
-    """
-
-    summary_v4: str
-    summary_v6: str
-    pool_v4: str
-    pool_v6: str
-    lookup_v4: str | None
-    lookup_v6: str | None
-    json: bool
-    pool_is_bgp_table: bool  # pool_* output is the BGP table (else zebra's routes)
-    neighbors: str | None = None  # per-neighbor detail: last NOTIFICATION / reset reason
-    # every command in ONE vtysh call (JSON documents back to back): FRR answers JSON even
-    # without a BGP instance, so none of them stops the batch; saves a vtysh start each
-    one_vtysh: bool = False
-
-
-COMMANDS: dict[str, SuiteCommands] = {
-    "frr": SuiteCommands(
-        summary_v4="show bgp ipv4 unicast summary json",
-        summary_v6="show bgp ipv6 unicast summary json",
-        pool_v4="show bgp ipv4 unicast {net} longer-prefixes json",
-        pool_v6="show bgp ipv6 unicast {net} longer-prefixes json",
-        lookup_v4="show ip route {addr} json",
-        lookup_v6="show ipv6 route {addr} json",
-        json=True,
-        pool_is_bgp_table=True,
-        neighbors="show bgp neighbors json",
-        one_vtysh=True,
-    ),
-    "quagga": SuiteCommands(
-        summary_v4="show ip bgp summary",
-        summary_v6="show ipv6 bgp summary",
-        pool_v4="show ip route {net} longer-prefixes",
-        pool_v6="show ipv6 route {net} longer-prefixes",
-        lookup_v4=None,
-        lookup_v6=None,
-        json=False,
-        pool_is_bgp_table=False,
-    ),
-}
-# `show version` first line -> suite
-SUITE_MARKERS = (("FRRouting", "frr"), ("Quagga", "quagga"))
+# which commands each suite gets is its profile's ``commands``
+COMMANDS: dict[str, SuiteCommands] = {name: p.commands for name, p in PROFILES.items()}
 
 
 def _commands_for(
@@ -116,8 +65,7 @@ def _commands_for(
 
 # extra outputs for support bundles (same exec), per suite
 BUNDLE_COMMANDS: dict[str, tuple[str, ...]] = {
-    "frr": ("show running-config", "show version", "show bgp neighbors", "show ip route summary"),
-    "quagga": ("show running-config", "show version", "show ip bgp neighbors"),
+    name: p.bundle_commands for name, p in PROFILES.items()
 }
 
 
@@ -145,7 +93,8 @@ def build_script(
     if forced:
         lines.append(f'S={forced}; [ "$R" = 0 ] || S=none')
     else:
-        case = " ".join(f"*{needle}*) S={suite} ;;" for needle, suite in SUITE_MARKERS)
+        # the shell form of ``identify(version=...)``: version markers in profile order
+        case = " ".join(f"*{p.version_marker}*) S={p.name} ;;" for p in PROFILES.values())
         lines.append(f'S=none; if [ "$R" = 0 ]; then case "$V" in {case} esac; fi')
     lines.append('echo "$M suite $S"')
     for suite, spec in COMMANDS.items():
@@ -345,7 +294,7 @@ def parse_state(
     pool_paths: list[PoolPath] | None = None
     last_errors: list[tuple[str, str]] = []
     # the text dialect is what vtysh says it is (a pinned suite only picks the commands)
-    text_suite = next((s for needle, s in SUITE_MARKERS if version and needle in version), None)
+    text_suite = identify(version=version) if version else None
     if suite is not None:
         cmds = COMMANDS[suite]
         planned = _commands_for(topology, router, suite, addresses)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from routerctl.cluster import ClusterService, ClusterState
 from routerctl.model import BgpNeighbor, BgpSummary, IPAddress, IPNetwork, Route, SessionState
+from routerctl.platform import PROFILES
 from routerctl.topology import Node, Router, Topology
 
 
@@ -214,8 +215,8 @@ def check_daemons(router: Router, state: RouterState) -> list[CheckResult]:
     daemons = state.daemon_map()
     down = sorted(d for d in ("zebra", "bgpd") if daemons.get(d) is False)
     if down:
-        init = "/etc/init.d/frr" if state.suite == "frr" else "/etc/init.d/quagga"
-        cfg = "bgpd=yes in /etc/frr/daemons" if state.suite == "frr" else "/etc/quagga/bgpd.conf"
+        suite = PROFILES[state.suite]
+        init, cfg = suite.init_script, suite.enabled_hint
         out.append(
             _fail(
                 "daemons",

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from routerctl.cli_common import OutputFormat, OutputOption, print_json
+from routerctl.cli_common import OutputFormat, OutputOption, Suite, print_json
 from routerctl.errors import LabError
 from routerctl.lab import Lab, LabSpec, check_environment, down, list_labs, up
 from routerctl.lab.spec import CLIENT_ADDR, DEFAULT_OVERLAY_KB
@@ -29,9 +29,7 @@ LabRouterOption = Annotated[
 ]
 
 
-class Suite(str, enum.Enum):
-    frr = "frr"
-    quagga = "quagga"
+DEFAULT_SUITE = Suite("frr")
 
 
 class Pkg(str, enum.Enum):
@@ -66,7 +64,7 @@ def up_cmd(  # noqa: PLR0917 (typer options)
     routers: Annotated[int, typer.Option("--routers", help="Number of routers on the LAN.")] = 1,
     suite: Annotated[
         Suite, typer.Option("--suite", help="Routing suite layout the router has.")
-    ] = Suite.frr,
+    ] = DEFAULT_SUITE,
     no_suite: Annotated[
         bool, typer.Option("--no-suite", help="The suite is not installed yet (provision it).")
     ] = False,

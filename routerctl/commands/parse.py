@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,15 +9,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from routerctl.cli_common import OutputFormat, OutputOption, print_json, stdout
+from routerctl.cli_common import OutputFormat, OutputOption, Suite, print_json, stdout
 from routerctl.errors import UsageError
 from routerctl.model import BgpNeighbor, BgpSummary, Route
 from routerctl.parsing import Parsed, parse
-
-
-class Suite(str, enum.Enum):
-    frr = "frr"
-    quagga = "quagga"
 
 
 def _read(file: str) -> str:
