@@ -19,20 +19,9 @@ import yaml
 
 from routerctl.errors import TopologyError
 from routerctl.model import IPAddress, IPNetwork
+from routerctl.transport.base import SshTarget
 
 DEFAULT_TOPOLOGY = Path("routerctl.yaml")
-
-
-@dataclass(frozen=True)
-class SshTarget:
-    """Where to reach a router. ``host`` may be an ~/.ssh/config alias."""
-
-    host: str
-    port: int | None = None
-    user: str | None = None
-    identity_file: Path | None = None
-    known_hosts: Path | None = None
-    ssh_config: Path | None = None  # an ssh_config file to read instead of ~/.ssh/config
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,7 @@ from types import TracebackType
 import paramiko
 
 from routerctl.errors import HostKeyError, TransportError
-from routerctl.topology import SshTarget
-from routerctl.transport import CommandResult, write_file_command
+from routerctl.transport.base import CommandResult, SshTarget, write_file_command
 
 log = logging.getLogger(__name__)
 
