@@ -41,14 +41,14 @@ from typing import Any, NoReturn
 from bench import netmiko_reads, verify_large_table
 from bench import parsers as parser_bench
 from bench.stats import Goal, Row, Sample, Table, per_second, ratios
-from routerctl import routerstate
 from routerctl.cluster import from_topology
-from routerctl.commands.verify import run_verify
 from routerctl.errors import RouterctlError
-from routerctl.healthcheck import HealthSettings, render_uci
 from routerctl.lab import Lab, LabSpec, core, poll
 from routerctl.lab.core import ROUTER_PATH
-from routerctl.provision import provision
+from routerctl.ops import gather as routerstate
+from routerctl.ops.healthcheck import HealthSettings, render_uci
+from routerctl.ops.provision import provision
+from routerctl.ops.verify import run_verify
 from routerctl.topology import Router, Topology, load_topology
 from routerctl.transport import CommandResult, Transport, connect
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from routerctl import healthcheck as hc
 from routerctl.cli import main
 from routerctl.errors import UsageError
+from routerctl.ops import healthcheck as hc
 from routerctl.topology import load_topology
 
 ROOT = Path(__file__).resolve().parent.parent

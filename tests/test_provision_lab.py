@@ -23,7 +23,7 @@ import pytest
 
 from routerctl.errors import RefusedError, RolledBackError
 from routerctl.lab import Lab
-from routerctl.provision import VTYSH_STDIN, RouterLock, provision
+from routerctl.ops.provision import VTYSH_STDIN, RouterLock, provision
 from routerctl.topology import Topology
 from routerctl.transport import CommandResult, connect
 from routerctl.transport.ssh import SshTransport

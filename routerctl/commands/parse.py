@@ -13,6 +13,7 @@ from routerctl.cli_common import OutputFormat, OutputOption, Suite, print_json, 
 from routerctl.errors import UsageError
 from routerctl.model import BgpNeighbor, BgpSummary, Route
 from routerctl.parsing import Parsed, parse
+from routerctl.platform import TEXT_SUMMARY_COMMAND
 
 
 def _read(file: str) -> str:
@@ -43,7 +44,7 @@ def parse_cmd(
         typer.Option(
             "--command",
             "-c",
-            help='The show command that printed it, e.g. "show ip bgp summary" '
+            help=f'The show command that printed it, e.g. "{TEXT_SUMMARY_COMMAND}" '
             "(default: the echoed command line, else detected from the content).",
         ),
     ] = None,

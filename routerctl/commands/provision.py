@@ -18,8 +18,8 @@ from routerctl.cli_common import (
     stderr,
 )
 from routerctl.errors import UsageError
+from routerctl.ops.provision import ProvisionResult, plan_router, provision
 from routerctl.plan import Plan
-from routerctl.provision import ProvisionResult, plan_router, provision
 from routerctl.topology import Router, Topology
 from routerctl.transport import Transport, connect
 

@@ -1,4 +1,4 @@
-"""Read a router's BGP state in ONE exec, and probe services (router side or local).
+"""Read a router's BGP state in ONE exec (services are probed by ``routerctl.ops.probe``).
 
 One shell script per run: it detects the suite (``vtysh -c 'show version'``), checks
 the daemons, then runs only what verify needs -- the BGP summary and
@@ -9,28 +9,24 @@ line between outputs. FRR answers in JSON, Quagga in text (TextFSM via
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import secrets
 import shlex
-import socket
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import Any
 
-from routerctl.cluster import ClusterService
-from routerctl.errors import CommandError, ParseError
-from routerctl.model import (
-    BgpSummary,
-    IPAddress,
-    Route,
-)
+from routerctl.errors import CommandError
+from routerctl.model import BgpSummary, IPAddress, PoolPath, Route, RouterState
 from routerctl.parsing import parse_bgp_summary, parse_routes
+from routerctl.parsing.frr_state import (
+    json_docs,
+    parse_frr_last_errors,
+    parse_frr_pool_paths,
+    parse_frr_summary,
+)
 from routerctl.platform import PROFILES, SuiteCommands, identify
 from routerctl.platform.suites import DAEMONS, PID_DIRS
 from routerctl.topology import Router, Topology
 from routerctl.transport import Transport
-from routerctl.verify import PoolPath, ProbeResult, RouterState
 
 # which commands each suite gets is its profile's ``commands``
 COMMANDS: dict[str, SuiteCommands] = {name: p.commands for name, p in PROFILES.items()}
@@ -135,43 +131,6 @@ def split_output(text: str, marker: str) -> dict[str, str]:
     return {k: "\n".join(v) for k, v in sections.items()}
 
 
-# -- FRR JSON ----------------------------------------------------------------
-
-
-def _load_json(text: str, command: str) -> Any:
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        first = text.strip().splitlines()[0] if text.strip() else "(empty)"
-        raise ParseError(
-            f"'{command}' did not return JSON (line {exc.lineno}): {first[:80]}",
-            hint="is this FRR >= 7? pin suite: quagga in the topology for Quagga routers",
-        ) from exc
-
-
-def parse_frr_summary(text: str, *, command: str = "show bgp summary json") -> BgpSummary:
-    """FRR's summary JSON via routerctl.parsing, plus each peer's connectionsDropped
-    (which flap detection needs and the summary model leaves to ``neighbors json``)."""
-    summary = parse_bgp_summary(text, suite="frr", command=command)
-    data = _load_json(text, command)
-    peers: Any = data.get("peers") if isinstance(data, dict) else None
-    if peers is None and isinstance(data, dict):
-        inner = [v for k, v in data.items() if k.endswith("Unicast") and isinstance(v, dict)]
-        peers = inner[0].get("peers") if inner else None
-    dropped = {
-        str(k): int(v["connectionsDropped"])
-        for k, v in (peers or {}).items()
-        if isinstance(v, dict) and isinstance(v.get("connectionsDropped"), int)
-    }
-    neighbors = tuple(
-        n
-        if n.connections_dropped is not None
-        else replace(n, connections_dropped=dropped.get(str(n.address or n.interface)))
-        for n in summary.neighbors
-    )
-    return replace(summary, neighbors=neighbors)
-
-
 def _check_vtysh(section: str, command: str, rc: str) -> None:
     first = section.strip().splitlines()[0] if section.strip() else ""
     if first.startswith("% BGP instance not found") or first.startswith("% No BGP process"):
@@ -183,76 +142,12 @@ def _check_vtysh(section: str, command: str, rc: str) -> None:
         )
 
 
-def _json_docs(text: str, commands: Sequence[str]) -> list[Any]:
-    """The JSON documents one vtysh call with several ``-c`` printed, one per command."""
-    dec = json.JSONDecoder()
-    docs: list[Any] = []
-    pos = 0
-    while len(docs) < len(commands):
-        while pos < len(text) and text[pos].isspace():
-            pos += 1
-        if pos >= len(text):
-            break
-        try:
-            doc, pos = dec.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            rest = text[pos:].strip().splitlines()
-            raise ParseError(
-                f"'{commands[len(docs)]}' did not return JSON: {rest[0][:80] if rest else ''}",
-                hint="see 'routerctl support-bundle' for the raw output",
-            ) from exc
-        docs.append(doc)
-    if len(docs) != len(commands):
-        raise ParseError(f"'{commands[len(docs)]}' printed nothing")
-    return docs
-
-
-def parse_frr_pool_paths(text: str, *, command: str) -> list[PoolPath]:
-    """FRR's ``show bgp <afi> unicast <net> longer-prefixes json``: every valid path."""
-    data = _load_json(text, command)
-    paths: list[PoolPath] = []
-    for prefix, entries in ((data or {}).get("routes") or {}).items():
-        net = ipaddress.ip_network(prefix)
-        for e in entries:
-            if not e.get("valid", False):
-                continue
-            peer = e.get("peerId")
-            try:
-                addr: IPAddress | None = ipaddress.ip_address(peer) if peer else None
-            except ValueError:
-                addr = None
-            paths.append(
-                PoolPath(
-                    net,
-                    addr,
-                    best=bool(e.get("bestpath", False)),
-                    multipath=bool(e.get("multipath", False)),
-                )
-            )
-    return paths
-
-
-def parse_frr_last_errors(text: str, *, command: str) -> list[tuple[str, str]]:
-    """(neighbor, reason) from ``show bgp neighbors json`` for sessions not Established."""
-    data = _load_json(text, command)
-    out: list[tuple[str, str]] = []
-    for addr, n in (data or {}).items():
-        if not isinstance(n, dict) or n.get("bgpState") == "Established":
-            continue
-        reason = n.get("lastNotificationReason") or ""
-        due = n.get("lastResetDueTo") or ""
-        text_ = reason or (due if due and due != "Unknown" else "")
-        if text_:
-            out.append((addr, text_))
-    return out
-
-
 def _split_batch(sec: dict[str, str], planned: Sequence[tuple[str, tuple[str, ...]]]) -> None:
     """Give each key its JSON documents out of the one-vtysh batch (in place)."""
     flat = [c for _, cmds in planned for c in cmds]
     out = sec["cmd all"]
     _check_vtysh(out, flat[0], sec.get("cmd all rc", "0"))
-    docs = iter(_json_docs(out, flat))
+    docs = iter(json_docs(out, flat))
     for key, cmds in planned:
         sec[f"cmd {key}"] = "\n".join(json.dumps(next(docs), indent=1) for _ in cmds)
         sec[f"cmd {key} rc"] = "0"
@@ -337,7 +232,7 @@ def parse_state(
             elif key == "neighbors":
                 last_errors += parse_frr_last_errors(out, command=command)
             elif key == "lookup":
-                for cmd, doc in zip(commands, _json_docs(out, commands), strict=True):
+                for cmd, doc in zip(commands, json_docs(out, commands), strict=True):
                     routes += parse_routes(json.dumps(doc), suite="frr", command=cmd)
             elif instance_missing:
                 continue  # no BGP instance: nothing in the pools
@@ -383,116 +278,3 @@ def gather(
     script = build_script(topology, router, marker, addresses=addresses, bundle=bundle)
     res = transport.run("sh -s", stdin=script.encode(), timeout=timeout)
     return parse_state(res.stdout, marker, topology=topology, router=router, addresses=addresses)
-
-
-# -- probes ------------------------------------------------------------------
-
-
-def _http_answer(raw: str) -> str:
-    """The first body line of an HTTP answer, else the first line."""
-    text = raw.replace("\r\n", "\n")
-    head, sep, body = text.partition("\n\n")
-    if sep and head.startswith("HTTP/"):
-        line = next((ln.strip() for ln in body.splitlines() if ln.strip()), "")
-        status = head.splitlines()[0].split(" ", 2)
-        return line[:60] or " ".join(status[1:])
-    return (text.strip().splitlines() or [""])[0][:60]
-
-
-def _targets(services: Sequence[ClusterService]) -> list[tuple[ClusterService, int]]:
-    return [(s, port) for s in services for port in s.ports]
-
-
-def probe_from_router(
-    transport: Transport,
-    services: Sequence[ClusterService],
-    *,
-    attempts: int = 4,
-    timeout: float = 3.0,
-) -> list[ProbeResult]:
-    """HTTP GET each service address:port from the router (busybox nc), one exec."""
-    targets = _targets(services)
-    if not targets:
-        return []
-    marker = new_marker()
-    # OpenWrt's busybox has the nc applet; where it is not linked, call busybox directly
-    lines = [f"M={marker}", 'NC=nc; command -v nc >/dev/null 2>&1 || NC="busybox nc"']
-    for i, (svc, port) in enumerate(targets):
-        req = f"GET / HTTP/1.0\\r\\nHost: {svc.address}\\r\\nConnection: close\\r\\n\\r\\n"
-        for a in range(attempts):
-            lines.append(
-                f"echo \"$M p {i} {a}\"; printf '{req}' | $NC -w {int(timeout)} "
-                f'{shlex.quote(str(svc.address))} {port} 2>&1; echo "$M rc $?"'
-            )
-    lines.append('echo "$M end"')
-    budget = len(targets) * attempts * (timeout + 1) + 10
-    res = transport.run("sh -s", stdin=("\n".join(lines) + "\n").encode(), timeout=budget)
-    sec = split_output(res.stdout, marker)
-    out: list[ProbeResult] = []
-    for i, (svc, port) in enumerate(targets):
-        ok, answers, error = 0, [], None
-        for a in range(attempts):
-            body = sec.get(f"p {i} {a}", "")
-            rc = sec.get(f"p {i} {a} rc", "1").strip()
-            if rc == "0" and body.strip():
-                ok += 1
-                answers.append(_http_answer(body))
-            else:
-                error = body.strip().splitlines()[-1] if body.strip() else f"nc exit {rc}"
-        out.append(
-            ProbeResult(
-                service=svc.qualified_name,
-                address=svc.address,
-                port=port,
-                source="router",
-                attempts=attempts,
-                succeeded=ok,
-                answers=tuple(sorted(set(answers))),
-                error=error,
-            )
-        )
-    return out
-
-
-def _probe_once(addr: IPAddress, port: int, timeout: float) -> str:
-    with socket.create_connection((str(addr), port), timeout=timeout) as s:
-        req = f"GET / HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-        s.sendall(req.encode())
-        chunks: list[bytes] = []
-        try:
-            while True:
-                data = s.recv(4096)
-                if not data or sum(len(c) for c in chunks) > 65536:
-                    break
-                chunks.append(data)
-        except TimeoutError:
-            pass
-    return _http_answer(b"".join(chunks).decode("utf-8", "replace"))
-
-
-def probe_local(
-    services: Sequence[ClusterService], *, attempts: int = 4, timeout: float = 3.0
-) -> list[ProbeResult]:
-    """TCP connect + HTTP GET from where routerctl runs."""
-    out: list[ProbeResult] = []
-    for svc, port in _targets(services):
-        ok, answers, error = 0, [], None
-        for _ in range(attempts):
-            try:
-                answers.append(_probe_once(svc.address, port, timeout))
-                ok += 1
-            except OSError as exc:
-                error = exc.strerror or type(exc).__name__
-        out.append(
-            ProbeResult(
-                svc.qualified_name,
-                svc.address,
-                port,
-                "local",
-                attempts,
-                ok,
-                tuple(sorted({a for a in answers if a})),
-                error,
-            )
-        )
-    return out

@@ -72,7 +72,7 @@ def feed_package_dir() -> Path:
     packaged = files("routerctl").joinpath(f"openwrt-feed/net/{PACKAGE}")
     if packaged.is_dir():
         return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "openwrt-feed" / "net" / PACKAGE
+    return Path(__file__).resolve().parents[2] / "openwrt-feed" / "net" / PACKAGE
 
 
 def render_uci(topology: Topology, router: Router, settings: HealthSettings) -> str:
