@@ -197,6 +197,11 @@ class Topology:
         names = ", ".join(r.name for r in self.routers)
         raise TopologyError(f"no router named {name!r}", hint=f"known routers: {names}")
 
+    def select_routers(self, name: str | None) -> list[Router]:
+        """Every router when ``name`` is None, else the one named (``""`` names none:
+        an error, like any unknown name) -- the one rule for ``--router``."""
+        return list(self.routers) if name is None else [self.router(name)]
+
     def nodes_for(self, router: Router) -> tuple[Node, ...]:
         """The nodes that peer with ``router`` (its node selector applied)."""
         if not router.node_selector:

@@ -21,7 +21,7 @@ import pytest
 
 from routerctl.cli import main
 from routerctl.commands import verify as verify_cmd
-from routerctl.errors import TransportError
+from routerctl.errors import ExitCode, TransportError
 from routerctl.topology import SshTarget
 from routerctl.transport.fake import FakeTransport
 
@@ -368,3 +368,15 @@ def test_unreadable_output(routers: dict[str, Router], capsys: pytest.CaptureFix
         "routerctl: error: 'show bgp ipv4 unicast summary json' did not return JSON"
     )
     assert err.count("\n") == 1 and out == ""
+
+
+@pytest.mark.parametrize("command", ["verify", "support-bundle", "provision"])
+def test_empty_router_name_is_an_error_everywhere(
+    routers: dict[str, Router], command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--router ""` names no router: a usage error, never "all routers" (issue 11)."""
+    code = main([command, "--router", ""])
+    err = capsys.readouterr().err
+    assert code == ExitCode.USAGE
+    assert "no router named ''" in err
+    assert all(r.execs == 0 for name, r in routers.items() if name != "_threads")

@@ -25,7 +25,7 @@ from routerctl.transport import Transport, connect
 
 
 def _routers(topology: Topology, name: str | None) -> list[Router]:
-    return [topology.router(name)] if name is not None else list(topology.routers)
+    return topology.select_routers(name)
 
 
 def _plan(

@@ -229,7 +229,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Save raw outputs, running config, versions and verify results (passwords redacted)."""
         topo = get_topology(topology)
-        routers = [topo.router(router)] if router else list(topo.routers)
+        routers = topo.select_routers(router)
         clus = cluster_mod.from_topology(topo)
         for r in routers:
             with connect(r.ssh, accept_new_host_key=accept_new_host_key) as tr:

@@ -120,7 +120,7 @@ def run_verify(
     progress: Callable[[str], None] | None = None,
 ) -> tuple[list[CheckResult], list[Target]]:
     """Verify every router (concurrently) or the one named; poll until green with --wait."""
-    routers = [topology.router(router_name)] if router_name else list(topology.routers)
+    routers = topology.select_routers(router_name)
     targets = [Target(r) for r in routers]
     now = time.time()
     history = {
