@@ -18,7 +18,7 @@ from typing import Any
 
 from routerctl.errors import BackendError, CommandError, ParseError, UsageError
 from routerctl.ipk import PackageSpec, build_ipk, parse_makefile
-from routerctl.platform.openwrt import PACKAGE_MANAGERS, PackageManager
+from routerctl.platform.openwrt import PACKAGE_MANAGERS, PROBE_ORDER, PackageManager
 from routerctl.topology import Router, Topology
 from routerctl.transport import CommandResult, Transport
 
@@ -140,7 +140,7 @@ class RouterProbe:
 
     @property
     def package_manager(self) -> str | None:
-        for pm in ("opkg", "apk"):
+        for pm in PROBE_ORDER:
             if pm in self.have:
                 return pm
         return None

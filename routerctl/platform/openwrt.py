@@ -26,6 +26,12 @@ def _names_lines(text: str) -> frozenset[str]:
     return frozenset(ln.strip() for ln in text.splitlines() if ln.strip())
 
 
+# Which package manager a router uses when it has more than one: apk first. OpenWrt
+# 25.12 replaced opkg with apk, so where apk exists it owns the package database and
+# an opkg binary is a leftover or a compat shim; before 25.12 there is no apk at all.
+PROBE_ORDER = ("apk", "opkg")
+
+
 @dataclass(frozen=True)
 class PackageManager:
     name: str
@@ -128,7 +134,7 @@ def detect_lines() -> list[str]:
     pm_probe = " el".join(
         f"if command -v {pm.name} >/dev/null 2>&1; then echo {pm.name}; {pm.list_installed} "
         "2>/dev/null; "
-        for pm in (PACKAGE_MANAGERS["apk"], PACKAGE_MANAGERS["opkg"])
+        for pm in (PACKAGE_MANAGERS[name] for name in PROBE_ORDER)
     )
     files = " ".join(_PROBED_FILES)
     running = "; ".join(f"if {s.ready_check}; then echo {s.name}; fi" for s in PROFILES.values())
