@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.stats import Row, Sample, Table
-from routerctl import routerstate
 from routerctl.cluster import from_topology
-from routerctl.commands.verify import run_verify
 from routerctl.errors import RouterctlError
 from routerctl.lab import Lab, LabSpec, down, poll, up
-from routerctl.provision import provision
+from routerctl.ops import gather as routerstate
+from routerctl.ops.provision import provision
+from routerctl.ops.verify import run_verify
 from routerctl.topology import Router, Topology
 from routerctl.transport import CommandResult, Transport, connect
 

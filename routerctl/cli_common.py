@@ -18,10 +18,15 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from routerctl.platform import SUITE_NAMES
 from routerctl.topology import DEFAULT_TOPOLOGY, Topology, load_topology
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
+
+
+# The routing suites every command offers (--suite), built from the platform profiles.
+Suite = enum.Enum("Suite", {name: name for name in SUITE_NAMES}, type=str)  # type: ignore[misc]
 
 
 class OutputFormat(str, enum.Enum):

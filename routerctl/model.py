@@ -8,6 +8,7 @@ equal objects.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
@@ -106,3 +107,67 @@ class Route:
     @property
     def fib_nexthop_addresses(self) -> frozenset[IPAddress]:
         return frozenset(nh.address for nh in self.nexthops if nh.fib and nh.address is not None)
+
+
+# -- gathered state (what ops/ read from a router; checks/ judge it) ----------
+
+
+@dataclass(frozen=True)
+class PoolPath:
+    """One BGP path inside a pool, from the BGP table (not zebra's)."""
+
+    prefix: IPNetwork
+    peer: IPAddress | None
+    best: bool = False
+    multipath: bool = False
+
+
+@dataclass(frozen=True)
+class RouterState:
+    """What one exec on the router told us (see ``routerstate.gather``)."""
+
+    router: str
+    suite: str | None  # "frr" | "quagga" | None when no suite answered
+    version: str | None = None  # e.g. "FRRouting 8.4.4"
+    vtysh_ok: bool = False
+    daemons: tuple[tuple[str, bool], ...] = ()  # (name, running)
+    summary: BgpSummary | None = None  # IPv4 unicast
+    summary_v6: BgpSummary | None = None
+    routes: tuple[Route, ...] = ()  # zebra's routes for the pools or the service IPs
+    # the BGP table's paths inside the pools (FRR); None: derive from ``routes``
+    pool_paths: tuple[PoolPath, ...] | None = None
+    # (neighbor, last NOTIFICATION or reset reason) for sessions that are down (FRR)
+    last_errors: tuple[tuple[str, str], ...] = ()
+    raw: tuple[tuple[str, str], ...] = ()  # (command, output) for bundles and debugging
+
+    def daemon_map(self) -> dict[str, bool]:
+        return dict(self.daemons)
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """A TCP/HTTP probe of one service address:port, ``attempts`` times."""
+
+    service: str  # namespace/name
+    address: IPAddress
+    port: int
+    source: str  # "local" | "router"
+    attempts: int
+    succeeded: int
+    answers: tuple[str, ...] = ()  # distinct first lines of the HTTP answers
+    error: str | None = None  # last error seen
+
+
+@dataclass(frozen=True)
+class FlapHistory:
+    """connectionsDropped per neighbor address at the previous run, and when it was.
+
+    ``established`` holds the neighbors that were Established then (None: not recorded).
+    A session that is younger than the time since the last run only counts as a flap if
+    it was already Established at that run; otherwise it is simply new (just provisioned,
+    or a node that has just come up).
+    """
+
+    dropped: Mapping[str, int] = field(default_factory=dict)
+    seconds_since: float | None = None
+    established: frozenset[str] | None = None

@@ -19,20 +19,9 @@ import yaml
 
 from routerctl.errors import TopologyError
 from routerctl.model import IPAddress, IPNetwork
+from routerctl.transport.base import SshTarget
 
 DEFAULT_TOPOLOGY = Path("routerctl.yaml")
-
-
-@dataclass(frozen=True)
-class SshTarget:
-    """Where to reach a router. ``host`` may be an ~/.ssh/config alias."""
-
-    host: str
-    port: int | None = None
-    user: str | None = None
-    identity_file: Path | None = None
-    known_hosts: Path | None = None
-    ssh_config: Path | None = None  # an ssh_config file to read instead of ~/.ssh/config
 
 
 @dataclass(frozen=True)
@@ -207,6 +196,11 @@ class Topology:
                 return r
         names = ", ".join(r.name for r in self.routers)
         raise TopologyError(f"no router named {name!r}", hint=f"known routers: {names}")
+
+    def select_routers(self, name: str | None) -> list[Router]:
+        """Every router when ``name`` is None, else the one named (``""`` names none:
+        an error, like any unknown name) -- the one rule for ``--router``."""
+        return list(self.routers) if name is None else [self.router(name)]
 
     def nodes_for(self, router: Router) -> tuple[Node, ...]:
         """The nodes that peer with ``router`` (its node selector applied)."""

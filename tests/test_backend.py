@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from routerctl.backend import (
-    SUITES,
+from routerctl.errors import BackendError
+from routerctl.lab import Lab
+from routerctl.platform import PROFILES as SUITES
+from routerctl.platform.openwrt import (
     RouterFacts,
     choose_suite,
     detect_script,
@@ -20,8 +22,6 @@ from routerctl.backend import (
     parse_facts,
     release_tuple,
 )
-from routerctl.errors import BackendError
-from routerctl.lab import Lab
 
 SEP = "@@routerctl@@"
 

@@ -20,11 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import routerctl.ssh
-import routerctl.ssh as ssh_mod
+import routerctl.transport.ssh
+import routerctl.transport.ssh as ssh_mod
 from routerctl.errors import HostKeyError, TransportError
-from routerctl.ssh import SshTransport, load_known_hosts, resolve_target
 from routerctl.topology import SshTarget
+from routerctl.transport.ssh import SshTransport, load_known_hosts, resolve_target
 
 
 def _topology(tmp_path: Path, port: int) -> Path:
@@ -104,7 +104,7 @@ def test_server_closing_early_gives_exactly_one_stderr_line(
 
 def test_paramiko_logs_still_reach_a_configured_handler() -> None:
     """The NullHandler silences only the last-resort printer: --debug logging still works."""
-    assert routerctl.ssh.log.name == "routerctl.ssh"
+    assert routerctl.transport.ssh.log.name == "routerctl.transport.ssh"
     plogger = logging.getLogger("paramiko")
     assert any(isinstance(h, logging.NullHandler) for h in plogger.handlers)
     assert plogger.propagate

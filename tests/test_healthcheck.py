@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from routerctl import healthcheck as hc
 from routerctl.cli import main
 from routerctl.errors import UsageError
+from routerctl.ops import healthcheck as hc
+from routerctl.platform.openwrt import PROBE_ORDER
 from routerctl.topology import load_topology
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,3 +186,10 @@ def test_wheel_ships_the_feed(tmp_path: Path) -> None:
         base + "files/routerctl-health",
         base + "files/routerctl.config",
     } <= (names)
+
+
+def test_package_manager_probe_prefers_apk_like_provision() -> None:
+    """One precedence for both probes (issue 11): apk when present, then opkg."""
+    assert PROBE_ORDER == ("apk", "opkg")
+    assert hc.RouterProbe(frozenset({"opkg", "apk"})).package_manager == "apk"
+    assert hc.RouterProbe(frozenset({"opkg"})).package_manager == "opkg"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from routerctl.provision import (
+from routerctl.ops.provision import (
     dialect_for,
     established_peers,
     gather_script,

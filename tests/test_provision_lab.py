@@ -23,10 +23,10 @@ import pytest
 
 from routerctl.errors import RefusedError, RolledBackError
 from routerctl.lab import Lab
-from routerctl.provision import VTYSH_STDIN, RouterLock, provision
-from routerctl.ssh import SshTransport
+from routerctl.ops.provision import VTYSH_STDIN, RouterLock, provision
 from routerctl.topology import Topology
 from routerctl.transport import CommandResult, connect
+from routerctl.transport.ssh import SshTransport
 
 pytestmark = pytest.mark.lab
 

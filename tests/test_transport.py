@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from routerctl.errors import HostKeyError, TransportError
-from routerctl.ssh import MAX_OUTPUT_BYTES, MAX_OUTPUT_LINES, SshTransport, resolve_target
 from routerctl.topology import SshTarget
 from routerctl.transport import CommandResult, Transport
+from routerctl.transport.ssh import MAX_OUTPUT_BYTES, MAX_OUTPUT_LINES, SshTransport, resolve_target
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or shutil.which("dropbear") is None or shutil.which("busybox") is None,

@@ -9,9 +9,27 @@ from pathlib import Path
 
 import pytest
 
-from routerctl import flaps, routerstate
+from routerctl.checks import (
+    NAGIOS,
+    CheckResult,
+    Severity,
+    unreachable,
+    verify_router,
+    worst,
+)
 from routerctl.cluster import ClusterService, ClusterState, from_topology
-from routerctl.model import BgpNeighbor, BgpSummary, NextHop, Route, SessionState
+from routerctl.model import (
+    BgpNeighbor,
+    BgpSummary,
+    FlapHistory,
+    NextHop,
+    ProbeResult,
+    Route,
+    RouterState,
+    SessionState,
+)
+from routerctl.ops import flaps
+from routerctl.ops import gather as ops_gather
 from routerctl.topology import (
     AddressRange,
     Cluster,
@@ -22,17 +40,6 @@ from routerctl.topology import (
     SshTarget,
     Topology,
     load_topology,
-)
-from routerctl.verify import (
-    NAGIOS,
-    CheckResult,
-    FlapHistory,
-    ProbeResult,
-    RouterState,
-    Severity,
-    unreachable,
-    verify_router,
-    worst,
 )
 
 N1 = ip_address("198.51.100.5")
@@ -452,8 +459,8 @@ def test_quagga_text_path_with_the_seed_outputs() -> None:
         root / "fixtures/quagga/show_ip_bgp_summary/seed_openwrt_peers_active_never.raw"
     ).read_text()
     routes = (root / "fixtures/quagga/show_ip_route/seed_openwrt_bgp_host_routes.raw").read_text()
-    mk = routerstate.new_marker()
-    script = routerstate.build_script(t, r, mk)
+    mk = ops_gather.new_marker()
+    script = ops_gather.build_script(t, r, mk)
     assert "vtysh -c 'show ip bgp summary'" in script
     assert "vtysh -c 'show ip route 192.168.0.30/31 longer-prefixes'" in script
     out = "\n".join(
@@ -469,7 +476,7 @@ def test_quagga_text_path_with_the_seed_outputs() -> None:
             f"{mk} end",
         ]
     )
-    st = routerstate.parse_state(out, mk, topology=t, router=r)
+    st = ops_gather.parse_state(out, mk, topology=t, router=r)
     assert st.suite == "quagga" and st.version == "Quagga 1.2.4 (OpenWrt)."
     assert st.pool_paths is None  # Quagga: pool paths come from zebra's routes
     assert st.summary is not None and st.summary.local_as == 65000
@@ -499,7 +506,7 @@ def test_ipv6_pool_and_nodes() -> None:
         cluster=Cluster(asn=65001, nodes=(Node("node1", v6n1),), pools=(pool6,)),
         services=(Service("default", "web6", v6svc, 80),),
     )
-    script = routerstate.build_script(t, t.routers[0], "@@M", addresses=[v6svc])
+    script = ops_gather.build_script(t, t.routers[0], "@@M", addresses=[v6svc])
     assert "-c 'show bgp ipv6 unicast summary json'" in script
     assert "-c 'show bgp ipv6 unicast 2001:db8:1::/64 longer-prefixes json'" in script
     assert "-c 'show ipv6 route 2001:db8:1::10 json'" in script

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from routerctl import routerstate
-from routerctl.bundle import REDACTED, redact, write_bundle
 from routerctl.cli import main
 from routerctl.errors import EnvironmentProblem
+from routerctl.ops import gather as ops_gather
+from routerctl.ops.bundle import REDACTED, redact, write_bundle
 from routerctl.topology import BgpOptions, Secret
 from tests.test_verify import state, topo
 from tests.test_verify_cli import routers  # noqa: F401 - fixture
@@ -99,8 +99,8 @@ def test_verify_bundle_option_same_exec(
 
 
 def test_bundle_commands_are_per_suite_data() -> None:
-    assert routerstate.BUNDLE_COMMANDS["frr"][0] == "show running-config"
-    assert routerstate.BUNDLE_COMMANDS["quagga"][0] == "show running-config"
+    assert ops_gather.BUNDLE_COMMANDS["frr"][0] == "show running-config"
+    assert ops_gather.BUNDLE_COMMANDS["quagga"][0] == "show running-config"
 
 
 def test_support_bundle_command(

@@ -21,9 +21,9 @@ import pytest
 
 from routerctl.cli import main
 from routerctl.commands import verify as verify_cmd
-from routerctl.errors import TransportError
+from routerctl.errors import ExitCode, TransportError
 from routerctl.topology import SshTarget
-from routerctl.transport import CommandResult
+from routerctl.transport.fake import FakeTransport
 
 HERE = Path(__file__).parent
 FIXTURE = HERE / "fixtures" / "cluster" / "kubectl_get_nodes_svc.json"
@@ -159,25 +159,12 @@ class Router:
         return "\n".join(out) + "\n"
 
 
-class FakeTransport:
-    def __init__(self, router: Router, host: str) -> None:
-        self.router = router
-        self.host = host
-        self.exec_count = 0
+def fake_transport(router: Router, host: str) -> FakeTransport:
+    def respond(command: str, stdin: bytes | None) -> str:
+        router.execs += 1
+        return router.answer((stdin or b"").decode())
 
-    def run(self, command: str, *, stdin: bytes | None = None, timeout: float) -> CommandResult:
-        self.exec_count += 1
-        self.router.execs += 1
-        return CommandResult(0, self.router.answer((stdin or b"").decode()), "")
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> FakeTransport:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    return FakeTransport(host, respond)
 
 
 @pytest.fixture
@@ -190,7 +177,7 @@ def routers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Router
         r = fleet[target.host]
         if r.unreachable:
             raise TransportError(f"cannot connect to {target.host} (198.51.100.9:22): timed out")
-        return FakeTransport(r, target.host)
+        return fake_transport(r, target.host)
 
     monkeypatch.setattr(verify_cmd, "connect", fake_connect)
     (tmp_path / "routerctl.yaml").write_text(TOPOLOGY)
@@ -381,3 +368,15 @@ def test_unreadable_output(routers: dict[str, Router], capsys: pytest.CaptureFix
         "routerctl: error: 'show bgp ipv4 unicast summary json' did not return JSON"
     )
     assert err.count("\n") == 1 and out == ""
+
+
+@pytest.mark.parametrize("command", ["verify", "support-bundle", "provision"])
+def test_empty_router_name_is_an_error_everywhere(
+    routers: dict[str, Router], command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--router ""` names no router: a usage error, never "all routers" (issue 11)."""
+    code = main([command, "--router", ""])
+    err = capsys.readouterr().err
+    assert code == ExitCode.USAGE
+    assert "no router named ''" in err
+    assert all(r.execs == 0 for name, r in routers.items() if name != "_threads")

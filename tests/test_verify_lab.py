@@ -22,7 +22,7 @@ import pytest
 
 from routerctl.cli import main
 from routerctl.cluster import from_file, from_topology
-from routerctl.commands.verify import ProbeFrom, run_verify
+from routerctl.ops.verify import ProbeFrom, run_verify
 from routerctl.topology import Router, load_topology
 from routerctl.transport import Transport, connect
 

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from routerctl import routerstate
+from routerctl.checks import verify_router
 from routerctl.cluster import from_topology
 from routerctl.errors import CommandError, RouterctlError
 from routerctl.model import SessionState
+from routerctl.ops import gather as ops_gather
 from routerctl.topology import Service
 from routerctl.transport import CommandResult
-from routerctl.verify import verify_router
 from tests.test_verify import topo
 
 pytestmark = [
@@ -182,7 +182,7 @@ def frr() -> Iterator[FrrNs]:
 def gather(frr: FrrNs, t=None, **kw):  # type: ignore[no-untyped-def]
     t = t or topo()
     tr = NsTransport(frr)
-    st = routerstate.gather(tr, t, t.routers[0], **kw)
+    st = ops_gather.gather(tr, t, t.routers[0], **kw)
     return tr, st
 
 
@@ -293,7 +293,7 @@ def test_bgpd_down_reported_by_daemons_check(frr: FrrNs) -> None:
 
 
 def test_unknown_command_is_command_error(frr: FrrNs) -> None:
-    marker = routerstate.new_marker()
+    marker = ops_gather.new_marker()
     out = (
         f"{marker} daemons\nzebra 1\nbgpd 1\n{marker} version 0\nFRRouting 8.4.4\n{marker} suite frr\n"
         f"{marker} cmd summary4\n% Unknown command: show bgp ipv4 unicast summary json\n"
@@ -301,5 +301,5 @@ def test_unknown_command_is_command_error(frr: FrrNs) -> None:
     )
     t = topo()
     with pytest.raises(CommandError, match="Unknown command"):
-        routerstate.parse_state(out, marker, topology=t, router=t.routers[0])
+        ops_gather.parse_state(out, marker, topology=t, router=t.routers[0])
     assert ip_network("203.0.113.0/24")  # the pool the route query used

@@ -13,7 +13,7 @@ from bench.harness import (
 )
 from bench.stats import Sample
 from routerctl.lab import Lab, LabSpec
-from routerctl.provision import provision
+from routerctl.ops.provision import provision
 from routerctl.topology import load_topology
 from routerctl.transport import connect
 

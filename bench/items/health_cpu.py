@@ -14,9 +14,9 @@ from bench.harness import (
     interleave,
 )
 from bench.stats import Goal, Sample
-from routerctl.healthcheck import HealthSettings, render_uci
 from routerctl.lab import Lab
 from routerctl.lab.router import ROUTER_PATH
+from routerctl.ops.healthcheck import HealthSettings, render_uci
 from routerctl.topology import Router, Topology
 
 REPO = Path(__file__).resolve().parents[2]

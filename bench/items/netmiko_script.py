@@ -15,9 +15,9 @@ from bench.harness import (
     verify_once,
 )
 from bench.stats import ratios
-from routerctl import routerstate
 from routerctl.cluster import from_topology
 from routerctl.lab import Lab
+from routerctl.ops import gather as routerstate
 from routerctl.topology import Router, Topology
 
 

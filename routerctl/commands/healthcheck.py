@@ -8,7 +8,6 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from routerctl import healthcheck as hc
 from routerctl.cli_common import (
     AcceptNewHostKeyOption,
     OutputFormat,
@@ -22,6 +21,7 @@ from routerctl.cli_common import (
 )
 from routerctl.errors import ExitCode, UsageError
 from routerctl.ipk import build_ipk, parse_makefile
+from routerctl.ops import healthcheck as hc
 from routerctl.topology import DEFAULT_TOPOLOGY
 from routerctl.transport import connect
 

@@ -6,14 +6,16 @@ import enum
 import subprocess
 import sys
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from routerctl.cli_common import OutputFormat, OutputOption, print_json
+from routerctl.cli_common import OutputFormat, OutputOption, Suite, print_json
 from routerctl.errors import LabError
-from routerctl.lab import Lab, LabSpec, check_environment, down, list_labs, up
-from routerctl.lab.spec import CLIENT_ADDR, DEFAULT_OVERLAY_KB
+
+# The lab is imported where a subcommand runs, so `import routerctl.cli` loads none of it.
+if TYPE_CHECKING:
+    from routerctl.lab import Lab
 
 lab_app = typer.Typer(
     help="The lab: an OpenWrt-like router (FRR, Dropbear), MetalLB-like nodes (GoBGP), "
@@ -29,9 +31,7 @@ LabRouterOption = Annotated[
 ]
 
 
-class Suite(str, enum.Enum):
-    frr = "frr"
-    quagga = "quagga"
+DEFAULT_SUITE = Suite("frr")
 
 
 class Pkg(str, enum.Enum):
@@ -51,6 +51,8 @@ class SpeakerAction(str, enum.Enum):
 
 def _attach(name: str) -> Lab:
     """The running lab called ``name``, after checking root and the lab's binaries."""
+    from routerctl.lab import Lab, check_environment  # noqa: PLC0415 (lazy, see above)
+
     check_environment()
     return Lab.attach(name)
 
@@ -66,7 +68,7 @@ def up_cmd(  # noqa: PLR0917 (typer options)
     routers: Annotated[int, typer.Option("--routers", help="Number of routers on the LAN.")] = 1,
     suite: Annotated[
         Suite, typer.Option("--suite", help="Routing suite layout the router has.")
-    ] = Suite.frr,
+    ] = DEFAULT_SUITE,
     no_suite: Annotated[
         bool, typer.Option("--no-suite", help="The suite is not installed yet (provision it).")
     ] = False,
@@ -74,8 +76,12 @@ def up_cmd(  # noqa: PLR0917 (typer options)
         Pkg, typer.Option("--pkg", help="Package manager: opkg (23.05) or apk (25.12).")
     ] = Pkg.opkg,
     overlay_free: Annotated[
-        int, typer.Option("--overlay-free", help="Size of /overlay in KB (small: install fails).")
-    ] = DEFAULT_OVERLAY_KB,
+        int | None,
+        typer.Option(
+            "--overlay-free",
+            help="Size of /overlay in KB (default: the lab's 16384; small: install fails).",
+        ),
+    ] = None,
     password: Annotated[
         bool,
         typer.Option(
@@ -96,6 +102,9 @@ def up_cmd(  # noqa: PLR0917 (typer options)
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Build the lab (cleaning leftovers of a lab with the same name first)."""
+    from routerctl.lab import LabSpec, up  # noqa: PLC0415 (lazy, see above)
+    from routerctl.lab.spec import CLIENT_ADDR, DEFAULT_OVERLAY_KB  # noqa: PLC0415
+
     spec = LabSpec(
         name=name,
         nodes=nodes,
@@ -103,7 +112,7 @@ def up_cmd(  # noqa: PLR0917 (typer options)
         suite=suite.value,
         installed=not no_suite,
         pkg=pkg.value,
-        overlay_free_kb=overlay_free,
+        overlay_free_kb=DEFAULT_OVERLAY_KB if overlay_free is None else overlay_free,
         password=password,
         configure=configure,
         uci=uci,
@@ -133,6 +142,8 @@ def up_cmd(  # noqa: PLR0917 (typer options)
 @lab_app.command("down")
 def down_cmd(name: NameOption = "lab") -> None:
     """Remove every namespace, mount and process of the lab (idempotent)."""
+    from routerctl.lab import down  # noqa: PLC0415 (lazy, see above)
+
     removed = down(name)
     typer.echo(
         f"lab {name} down: {removed['processes']} processes, "
@@ -169,6 +180,8 @@ def status_cmd(name: NameOption = "lab", output: OutputOption = OutputFormat.tab
 @lab_app.command("list")
 def list_cmd(output: OutputOption = OutputFormat.table) -> None:
     """Labs on this machine (their state folders under /run/routerctl-lab)."""
+    from routerctl.lab import check_environment, list_labs  # noqa: PLC0415 (lazy, see above)
+
     check_environment()
     labs = list_labs()
     if output is OutputFormat.json:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,15 +9,11 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from routerctl.cli_common import OutputFormat, OutputOption, print_json, stdout
+from routerctl.cli_common import OutputFormat, OutputOption, Suite, print_json, stdout
 from routerctl.errors import UsageError
 from routerctl.model import BgpNeighbor, BgpSummary, Route
 from routerctl.parsing import Parsed, parse
-
-
-class Suite(str, enum.Enum):
-    frr = "frr"
-    quagga = "quagga"
+from routerctl.platform import TEXT_SUMMARY_COMMAND
 
 
 def _read(file: str) -> str:
@@ -49,7 +44,7 @@ def parse_cmd(
         typer.Option(
             "--command",
             "-c",
-            help='The show command that printed it, e.g. "show ip bgp summary" '
+            help=f'The show command that printed it, e.g. "{TEXT_SUMMARY_COMMAND}" '
             "(default: the echoed command line, else detected from the content).",
         ),
     ] = None,

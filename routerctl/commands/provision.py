@@ -18,14 +18,14 @@ from routerctl.cli_common import (
     stderr,
 )
 from routerctl.errors import UsageError
+from routerctl.ops.provision import ProvisionResult, plan_router, provision
 from routerctl.plan import Plan
-from routerctl.provision import ProvisionResult, plan_router, provision
 from routerctl.topology import Router, Topology
 from routerctl.transport import Transport, connect
 
 
 def _routers(topology: Topology, name: str | None) -> list[Router]:
-    return [topology.router(name)] if name is not None else list(topology.routers)
+    return topology.select_routers(name)
 
 
 def _plan(

@@ -3,7 +3,6 @@ added to ``render_app`` by ``routerctl.commands.metallb``)."""
 
 from __future__ import annotations
 
-import enum
 from typing import Annotated
 
 import typer
@@ -12,6 +11,7 @@ from routerctl.cli_common import (
     OutputFormat,
     OutputOption,
     RouterOption,
+    Suite,
     TopologyOption,
     get_topology,
     print_json,
@@ -22,11 +22,6 @@ render_app = typer.Typer(
     help="Render config derived from the topology (router side, cluster side).",
     no_args_is_help=True,
 )
-
-
-class Suite(str, enum.Enum):
-    frr = "frr"
-    quagga = "quagga"
 
 
 @render_app.command("router")

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import enum
-import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from routerctl import bundle as bundle_mod
 from routerctl import cluster as cluster_mod
-from routerctl import flaps, routerstate
+from routerctl.checks import NAGIOS, CheckResult, Severity, worst
 from routerctl.cli_common import (
     AcceptNewHostKeyOption,
     OutputFormat,
@@ -28,39 +22,12 @@ from routerctl.cli_common import (
     stdout,
 )
 from routerctl.cluster import ClusterState
-from routerctl.errors import ExitCode, RouterctlError, TransportError, UsageError
+from routerctl.errors import ExitCode, RouterctlError, UsageError
+from routerctl.ops import bundle as bundle_mod
+from routerctl.ops import flaps
+from routerctl.ops.verify import Connector, ProbeFrom, run_verify
 from routerctl.topology import DEFAULT_TOPOLOGY, Router, Topology
 from routerctl.transport import Transport, connect
-from routerctl.verify import (
-    NAGIOS,
-    CheckResult,
-    FlapHistory,
-    RouterState,
-    Severity,
-    unreachable,
-    unreadable,
-    verify_router,
-    worst,
-)
-
-
-class ProbeFrom(str, enum.Enum):
-    local = "local"
-    router = "router"
-
-
-@dataclass
-class _Target:
-    """One router being verified: its connection (kept across --wait polls) and last results."""
-
-    router: Router
-    transport: Transport | None = None
-    error: str | None = None
-    state: RouterState | None = None
-    results: list[CheckResult] = field(default_factory=list)
-
-
-Connector = Callable[[Router], Transport]
 
 
 def _default_connector(*, accept_new_host_key: bool) -> Connector:
@@ -84,64 +51,6 @@ def _load_cluster(
     return cluster_mod.from_file(Path(spec))
 
 
-def _run_once(
-    t: _Target,
-    topology: Topology,
-    cluster: ClusterState,
-    *,
-    connector: Connector,
-    probe: ProbeFrom | None,
-    probe_attempts: int,
-    bundle: bool,
-    history: dict[str, FlapHistory | None],
-    interval: float | None,
-    timeout: float,
-    keep_going: bool = False,
-) -> None:
-    """Gather and check one router; connection problems become an ``unknown`` result,
-    and so does unreadable output when ``keep_going`` (several routers)."""
-    try:
-        if t.transport is None:
-            t.transport = connector(t.router)
-        t.state = routerstate.gather(
-            t.transport,
-            topology,
-            t.router,
-            addresses=[svc.address for svc in cluster.services],
-            bundle=bundle,
-            timeout=timeout,
-        )
-        probes = []
-        if probe is ProbeFrom.router:
-            probes = routerstate.probe_from_router(
-                t.transport, cluster.services, attempts=probe_attempts
-            )
-        elif probe is ProbeFrom.local:
-            probes = routerstate.probe_local(cluster.services, attempts=probe_attempts)
-        t.results = verify_router(
-            topology,
-            t.router,
-            t.state,
-            cluster,
-            probes=probes,
-            flaps=history.get(t.router.name),
-            interval=interval,
-            probe_requested=probe is not None,
-        )
-        t.error = None
-    except TransportError as exc:
-        t.error = exc.one_line()
-        t.results = [unreachable(t.router, exc.one_line())]
-        if t.transport is not None:
-            t.transport.close()
-            t.transport = None
-    except RouterctlError as exc:
-        if not keep_going:
-            raise  # one router: its own exit code (6 parse, 1 command) and one line
-        t.error = exc.one_line()
-        t.results = [unreadable(t.router, exc.one_line())]
-
-
 def _exit_code(results: list[CheckResult], *, nagios: bool) -> int:
     sev = worst(results)
     if nagios:
@@ -151,10 +60,6 @@ def _exit_code(results: list[CheckResult], *, nagios: bool) -> int:
     if all(r.severity in (Severity.OK, Severity.UNKNOWN) for r in results):
         return ExitCode.UNREACHABLE
     return ExitCode.FAILED
-
-
-def _failing_names(results: list[CheckResult], *, multi: bool) -> list[str]:
-    return [f"{r.router}: {r.name}" if multi else r.name for r in results if not r.ok]
 
 
 def _render_table(results: list[CheckResult], *, multi: bool) -> None:
@@ -187,86 +92,6 @@ def _summary_line(results: list[CheckResult], *, multi: bool) -> str:
     return f"ROUTERCTL {sev.value.upper()} - {len(bad)} of {len(results)} failing: " + (
         "; ".join(parts) + more
     )
-
-
-def run_verify(
-    topology: Topology,
-    *,
-    router_name: str | None,
-    cluster: ClusterState,
-    connector: Connector,
-    probe: ProbeFrom | None = None,
-    probe_attempts: int = 4,
-    wait: float | None = None,
-    bundle_dir: Path | None = None,
-    state_file: Path | None = None,
-    interval: float | None = None,
-    timeout: float = 30.0,
-    progress: Callable[[str], None] | None = None,
-) -> tuple[list[CheckResult], list[_Target]]:
-    """Verify every router (concurrently) or the one named; poll until green with --wait."""
-    routers = [topology.router(router_name)] if router_name else list(topology.routers)
-    targets = [_Target(r) for r in routers]
-    now = time.time()
-    history = {
-        r.name: (flaps.load(state_file, flaps.router_key(r), now=now) if state_file else None)
-        for r in routers
-    }
-    deadline = time.monotonic() + (wait or 0)
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, min(16, len(targets)))) as pool:
-            while True:
-                futures = [
-                    pool.submit(
-                        _run_once,
-                        t,
-                        topology,
-                        cluster,
-                        connector=connector,
-                        probe=probe,
-                        probe_attempts=probe_attempts,
-                        bundle=bundle_dir is not None,
-                        history=history,
-                        interval=interval,
-                        timeout=timeout,
-                        keep_going=len(targets) > 1,
-                    )
-                    for t in targets
-                ]
-                for f in futures:
-                    f.result()
-                results = [r for t in targets for r in t.results]
-                left = deadline - time.monotonic()
-                if all(r.ok for r in results) or wait is None or left <= 0:
-                    break
-                if progress is not None:
-                    failing = _failing_names(results, multi=len(targets) > 1)
-                    progress(
-                        f"waiting ({left:.0f}s left): {len(failing)} failing: "
-                        + ", ".join(failing[:5])
-                        + (" ..." if len(failing) > 5 else "")
-                    )
-                time.sleep(min(2.0, max(0.1, left)))  # poll interval, bounded by the deadline
-    finally:
-        for t in targets:
-            if t.transport is not None:
-                t.transport.close()
-    if state_file is not None:
-        for t in targets:
-            if t.state is not None and t.state.summary is not None:
-                flaps.save(
-                    state_file,
-                    flaps.router_key(t.router),
-                    t.state.summary.neighbors,
-                    now=time.time(),
-                )
-    if bundle_dir is not None:
-        for t in targets:
-            if t.state is not None:
-                path = bundle_mod.write_bundle(bundle_dir, topology, t.state, results=t.results)
-                if progress is not None:
-                    progress(f"support bundle: {path}")
-    return results, targets
 
 
 def register(app: typer.Typer) -> None:
@@ -404,13 +229,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Save raw outputs, running config, versions and verify results (passwords redacted)."""
         topo = get_topology(topology)
-        routers = [topo.router(router)] if router else list(topo.routers)
+        routers = topo.select_routers(router)
         clus = cluster_mod.from_topology(topo)
         for r in routers:
             with connect(r.ssh, accept_new_host_key=accept_new_host_key) as tr:
-                state = routerstate.gather(
-                    tr, topo, r, addresses=[s.address for s in clus.services], bundle=True
-                )
-            results = verify_router(topo, r, state, clus)
-            path = bundle_mod.write_bundle(directory, topo, state, results=results)
+                path = bundle_mod.support_bundle(tr, topo, r, clus, directory)
             typer.echo(str(path))

@@ -22,9 +22,9 @@ from routerctl.topology import (
     Router,
     Secret,
     Service,
-    SshTarget,
     Topology,
 )
+from routerctl.transport import SshTarget
 
 LAB_ROOT = Path("/run/routerctl-lab")
 NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")

@@ -19,6 +19,7 @@ from routerctl.parsing.detect import (
     normalise_command,
     prepare,
 )
+from routerctl.platform import TEXT_SUMMARY_COMMAND
 
 Parsed = list[BgpSummary] | list[Route] | dict[str, BgpNeighbor]
 
@@ -55,7 +56,7 @@ _ROUTE = re.compile(r"show (?:ip|ipv6) route\b.*")
 
 def _check_suite(suite: str | None) -> None:
     if suite is not None and suite not in SUITES:
-        raise ParseError(f"unknown suite {suite!r}", hint="use frr or quagga")
+        raise ParseError(f"unknown suite {suite!r}", hint=f"use {' or '.join(SUITES)}")
 
 
 def _strip_json(command: str) -> str:
@@ -105,7 +106,7 @@ def parse_bgp_summaries(
     prepared = _prepare(output)
     cmd = normalise_command(command) if command else prepared.command
     if not cmd or not _BGP_SUMMARY.fullmatch(cmd):
-        cmd = "show ip bgp summary"
+        cmd = TEXT_SUMMARY_COMMAND
     cmd = _strip_json(cmd)
     if prepared.lines[0].lstrip().startswith("{"):
         return json_path.summaries(
@@ -119,7 +120,7 @@ def parse_bgp_summaries(
     if not result:
         raise ParseError(
             "no BGP summary found in the output",
-            hint="pass the output of `show ip bgp summary`",
+            hint=f"pass the output of `{TEXT_SUMMARY_COMMAND}`",
         )
     return result
 
@@ -195,7 +196,7 @@ def parse(output: str, *, command: str | None = None, suite: str | None = None) 
     if cmd is None:
         raise ParseError(
             "cannot tell which command printed this output",
-            hint='pass --command, e.g. --command "show ip bgp summary"',
+            hint=f'pass --command, e.g. --command "{TEXT_SUMMARY_COMMAND}"',
         )
     if _BGP_SUMMARY.fullmatch(cmd):
         return parse_bgp_summaries(output, suite=suite, command=cmd)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-SUITES = ("frr", "quagga")
+from routerctl.platform import PROFILES, SUITE_NAMES, TEXT_SUMMARY_COMMAND
+
+SUITES = SUITE_NAMES
 
 # Keywords a vtysh command may abbreviate ("show bgp vrf all ipv4 uni summ").
 _KEYWORDS = (
@@ -31,7 +33,7 @@ _KEYWORDS = (
 )
 
 # A prompt line, optionally with the command echoed after it:
-#   OpenWrt# show ip bgp summary | r1(config)# do show ipv6 route |
+#   OpenWrt# show ip bgp sum | r1(config)# do show ipv6 route |
 #   root@host:/var/log/frr# vtysh -c "show ip route table 10012" | eva#
 _PROMPT = re.compile(
     r"^\S*[#>$]\s*(?:vtysh\s+-c\s+[\"']?)?(?:do\s+)?(?P<command>sh(?:ow?)?\s[^\"']*?)?[\"']?\s*$"
@@ -102,9 +104,11 @@ def detect_suite(text: str) -> str:
 
     JSON output is FRR (Quagga has none). Outputs with no marker either way are
     reported as "frr"; callers try the other suite's template when that fails.
+    Only the text shapes live here; which suites exist (and which answers JSON) is
+    ``routerctl.platform``'s.
     """
     if is_json(text):
-        return "frr"
+        return next(p.name for p in PROFILES.values() if p.json)
     for suite, marker in _SUITE_MARKERS:
         if marker.search(text):
             return suite
@@ -128,7 +132,7 @@ def detect_command(text: str) -> str | None:
         body,
         re.M,
     ):
-        return "show ip bgp summary"
+        return TEXT_SUMMARY_COMMAND
     if re.search(r"^Codes: ", body, re.M) or _ROUTE_LINE.search(body):
         v6 = re.search(r"^[A-Za-z].. [0-9A-Fa-f]*:[0-9A-Fa-f:]*/\d+ ", body, re.M)
         return (

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from routerctl.errors import TopologyError
 from routerctl.model import IPNetwork
-from routerctl.render.dialects import DIALECTS, Dialect
+from routerctl.platform import PROFILES, Dialect
 from routerctl.topology import Node, Router, Topology
 
 PEER_GROUP = "ROUTERCTL"
@@ -140,11 +140,12 @@ def render_router(
     """The desired config for one router. ``suite`` defaults to the router's, else FRR."""
     router = topology.router(router_name)
     name = suite or (router.suite if router.suite != "auto" else "frr")
-    if name not in DIALECTS:
+    if name not in PROFILES:
         raise TopologyError(
-            f"unknown suite {name!r}", field="suite", hint=f"use one of: {', '.join(DIALECTS)}"
+            f"unknown suite {name!r}", field="suite", hint=f"use one of: {', '.join(PROFILES)}"
         )
-    dialect = DIALECTS[name]
+    profile = PROFILES[name]
+    dialect = profile.dialect
     _check_supported(topology, router, dialect, multipath_num)
     password: str | None = None
     if topology.bgp.password is not None:
@@ -178,7 +179,7 @@ def render_router(
         suite=dialect.name,
         asn=router.asn,
         sections=tuple(sections),
-        save_command=dialect.save_command,
+        save_command=profile.save_command,
         redacted=redact,
     )
 

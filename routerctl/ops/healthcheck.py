@@ -18,6 +18,7 @@ from typing import Any
 
 from routerctl.errors import BackendError, CommandError, ParseError, UsageError
 from routerctl.ipk import PackageSpec, build_ipk, parse_makefile
+from routerctl.platform.openwrt import PACKAGE_MANAGERS, PROBE_ORDER, PackageManager
 from routerctl.topology import Router, Topology
 from routerctl.transport import CommandResult, Transport
 
@@ -26,18 +27,6 @@ UCI_PATH = "/etc/config/routerctl"
 SCRIPT_PATH = "/usr/sbin/routerctl-health"
 CRONTAB = "/etc/crontabs/root"
 DEFAULT_STATUS = "/var/run/routerctl-health.json"
-
-# Package managers as data: how to install a local .ipk, remove, and ask "installed?".
-# apk (OpenWrt 25.12+) installs .apk packages only; build those with the SDK from the feed.
-PACKAGE_MANAGERS: dict[str, dict[str, str]] = {
-    "opkg": {
-        # same version again (a changed config or script) must still replace the files
-        "install": "opkg --force-reinstall install {path}",
-        "remove": "opkg remove {name}",
-        "installed": "opkg list-installed {name}",
-        "postinst": "/usr/lib/opkg/info/{name}.postinst",
-    },
-}
 
 
 @dataclass(frozen=True)
@@ -83,7 +72,7 @@ def feed_package_dir() -> Path:
     packaged = files("routerctl").joinpath(f"openwrt-feed/net/{PACKAGE}")
     if packaged.is_dir():
         return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "openwrt-feed" / "net" / PACKAGE
+    return Path(__file__).resolve().parents[2] / "openwrt-feed" / "net" / PACKAGE
 
 
 def render_uci(topology: Topology, router: Router, settings: HealthSettings) -> str:
@@ -151,7 +140,7 @@ class RouterProbe:
 
     @property
     def package_manager(self) -> str | None:
-        for pm in ("opkg", "apk"):
+        for pm in PROBE_ORDER:
             if pm in self.have:
                 return pm
         return None
@@ -169,14 +158,14 @@ def _failure(res: CommandResult) -> str:
     return " / ".join(text[-3:]) if text else f"exit status {res.exit_status}"
 
 
-def _pm(transport: Transport, found: RouterProbe) -> dict[str, str]:
+def _pm(transport: Transport, found: RouterProbe) -> PackageManager:
     pm = found.package_manager
     if pm is None:
         raise BackendError(
             f"{transport.host}: no package manager (opkg or apk) found",
             hint="is this an OpenWrt router?",
         )
-    if pm not in PACKAGE_MANAGERS:
+    if PACKAGE_MANAGERS[pm].install_file is None:
         raise BackendError(
             f"{transport.host}: {pm} cannot install .ipk packages (OpenWrt 25.12+)",
             hint=f"build {PACKAGE} with the OpenWrt SDK from openwrt-feed/ (see the README)",
@@ -224,7 +213,8 @@ def install(
     transport.write_file(remote, ipk, mode=0o644)
     result = InstallResult(transport.host, spec.name, spec.version, UCI_PATH)
     res = transport.run(
-        pm["install"].format(path=shlex.quote(remote)) + f"; rc=$?; rm -f {shlex.quote(remote)}"
+        str(pm.install_file).format(path=shlex.quote(remote))
+        + f"; rc=$?; rm -f {shlex.quote(remote)}"
         "; exit $rc",
         timeout=timeout,
     )
@@ -235,7 +225,7 @@ def install(
             hint="see the package manager's message; free space with `df /overlay`",
         )
     transport.write_file(UCI_PATH, config_text.encode(), mode=0o600)
-    postinst = pm["postinst"].format(name=spec.name)
+    postinst = str(pm.postinst).format(name=spec.name)
     res = transport.run(
         f"rm -f {UCI_PATH}-opkg; [ -x {postinst} ] && {postinst} configure", timeout=timeout
     )
@@ -310,7 +300,7 @@ def uninstall(transport: Transport, *, timeout: float = 120.0) -> UninstallResul
     """Remove the package, its cron line, its UCI config and run-time files; then check."""
     found = probe(transport)
     pm = _pm(transport, found)
-    res = transport.run(pm["installed"].format(name=PACKAGE), timeout=timeout)
+    res = transport.run(pm.query_installed.format(name=PACKAGE), timeout=timeout)
     installed = any(ln.split(" ", 1)[0] == PACKAGE for ln in res.stdout.splitlines())
     result = UninstallResult(transport.host, removed_package=False, leftovers=[])
     # where the run-time files are, read before the config goes away with the package
@@ -325,7 +315,7 @@ def uninstall(transport: Transport, *, timeout: float = 120.0) -> UninstallResul
     if paths.get("prometheus_file"):
         run_files.append(paths["prometheus_file"])
     if installed:
-        res = transport.run(pm["remove"].format(name=PACKAGE), timeout=timeout)
+        res = transport.run(pm.remove.format(name=PACKAGE), timeout=timeout)
         result.output += [ln for ln in res.stdout.splitlines() if ln.strip()]
         if not res.ok:
             raise BackendError(f"{transport.host}: removing {PACKAGE} failed: {_failure(res)}")

@@ -24,8 +24,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from routerctl import backend
-from routerctl.backend import Progress, Suite
 from routerctl.errors import (
     CommandError,
     ParseError,
@@ -34,9 +32,11 @@ from routerctl.errors import (
     RouterctlError,
     TransportError,
 )
+from routerctl.ops import suite as backend
+from routerctl.ops.suite import Progress
 from routerctl.parsing import parse_bgp_summaries
 from routerctl.plan import Plan, compute_plan, compute_restore
-from routerctl.render.dialects import DIALECTS
+from routerctl.platform import SuiteProfile, identify, openwrt
 from routerctl.render.router import render_router
 from routerctl.runningconfig import redact
 from routerctl.topology import Router, Topology
@@ -203,7 +203,7 @@ def gather_script(marker: str) -> str:
     """
     return "\n".join(
         [
-            *backend.detect_lines(),
+            *openwrt.detect_lines(),
             f"printf '\\n%s\\n' {shlex.quote(marker + 'running-config')}",
             "if command -v vtysh >/dev/null 2>&1; then vtysh -c 'show running-config'; s=$?; "
             "else s=127; fi",
@@ -278,7 +278,7 @@ def established_peers(output: str) -> set[str]:
 
 
 def sessions_established(
-    transport: Transport, suite: Suite, addresses: list[str]
+    transport: Transport, suite: SuiteProfile, addresses: list[str]
 ) -> tuple[list[str], list[str]]:
     """(established, not established) among ``addresses``."""
     res = transport.run(f"vtysh -c {shlex.quote(suite.summary_command)}", timeout=30)
@@ -295,8 +295,9 @@ def dialect_for(running: str, suite: str) -> str:
     FRR prints ``frr version`` in its running config; a Quagga-packaged router whose
     daemons are FRR (or an FRR-built vtysh) speaks FRR whatever the package names.
     """
-    head = running[:400]
-    return "frr" if "frr version" in head or "frr defaults" in head else suite
+    found = identify(running_config=running, fallback=suite)
+    assert found is not None
+    return found
 
 
 def desired_config(topology: Topology, router: Router, dialect: str) -> str:
@@ -306,9 +307,9 @@ def desired_config(topology: Topology, router: Router, dialect: str) -> str:
 def plan_router(transport: Transport, topology: Topology, router: Router) -> Plan:
     """Read-only: the plan for ``router`` (one detection round trip, one config read)."""
     facts = backend.detect(transport)
-    suite = backend.choose_suite(facts, pin=router.suite, available=None)
+    suite = openwrt.choose_suite(facts, pin=router.suite, available=None)
     notes: list[str] = []
-    if "/usr/bin/vtysh" in facts.files and backend.installed_suite(facts) is not None:
+    if "/usr/bin/vtysh" in facts.files and openwrt.installed_suite(facts) is not None:
         running = read_running(transport)
     else:
         running = ""  # nothing configured yet: everything is added
@@ -372,7 +373,7 @@ class _Run:
     progress: Progress
     gathered_stdout: str  # the lock round trip's output (see gather_script)
     marker: str
-    pending: tuple[Router, str, Suite] | None = None  # set while a rollback may be needed
+    pending: tuple[Router, str, SuiteProfile] | None = None  # set while a rollback may be needed
     written: bool = False  # the persisted files were rewritten
     keep_lock: bool = False  # a rollback failed: the lock dir holds the saved config
 
@@ -386,7 +387,7 @@ class _Run:
     ) -> ProvisionResult:
         t = self.transport
         gathered = split_gathered(self.gathered_stdout, self.marker)
-        facts = backend.parse_facts(gathered.facts, host=t.host)
+        facts = openwrt.parse_facts(gathered.facts, host=t.host)
         ensured = backend.ensure_suite(t, pin=router.suite, progress=self.progress, facts=facts)
         suite = ensured.suite
         # the config read under the lock holds unless ensure_suite installed, enabled or
@@ -499,7 +500,7 @@ class _Run:
         )
 
     def rollback(
-        self, router: Router, before: str, suite: Suite, *, written: bool, why: str
+        self, router: Router, before: str, suite: SuiteProfile, *, written: bool, why: str
     ) -> None:
         """Restore ``before`` (and the persisted files if they were rewritten)."""
         self.progress(f"rolling back ({redact(why)})")
@@ -553,5 +554,5 @@ class _Run:
         self.progress("restored the previous config")
 
 
-def _save_command(suite: Suite) -> str:
-    return DIALECTS[suite.name].save_command
+def _save_command(suite: SuiteProfile) -> str:
+    return suite.save_command

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from routerctl.errors import EnvironmentProblem
-from routerctl.model import BgpNeighbor
+from routerctl.model import BgpNeighbor, FlapHistory
 from routerctl.topology import Router
-from routerctl.verify import FlapHistory
 
 VERSION = 1
 

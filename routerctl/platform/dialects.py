@@ -36,8 +36,6 @@ class Dialect:
     graceful_restart: (
         str  # "peer": ``neighbor G graceful-restart``; "router": ``bgp graceful-restart``
     )
-    save_command: str  # persist the running config
-    config_file: str  # where the persisted config lives on OpenWrt
 
 
 FRR = Dialect(
@@ -65,8 +63,6 @@ FRR = Dialect(
     max_paths_default=None,
     bfd=True,
     graceful_restart="peer",
-    save_command="write memory",
-    config_file="/etc/frr/frr.conf",
 )
 
 QUAGGA = Dialect(
@@ -88,8 +84,6 @@ QUAGGA = Dialect(
     max_paths_default=1,  # BGP_DEFAULT_MAXPATHS: ``maximum-paths 1`` is not printed
     bfd=False,
     graceful_restart="router",
-    save_command="write file",
-    config_file="/etc/quagga/bgpd.conf",
 )
 
 DIALECTS: dict[str, Dialect] = {d.name: d for d in (FRR, QUAGGA)}

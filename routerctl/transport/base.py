@@ -1,21 +1,29 @@
 """The transport layer's interface: ``Transport`` (what the rest of routerctl needs from
-one connection to a router), ``CommandResult`` and ``connect``.
+one connection to a router), ``CommandResult`` and ``SshTarget`` (where a router is).
 
-The SSH implementation lives in ``routerctl.ssh`` and is imported by ``connect`` on
-first use, so commands that never reach a router do not load paramiko at start-up.
+Implementations: ``routerctl.transport.ssh`` (paramiko) and ``routerctl.transport.fake``
+(scripted, for tests). This module imports neither.
 """
 
 from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-from routerctl.topology import SshTarget
 
-if TYPE_CHECKING:
-    from routerctl.ssh import SshTransport
+@dataclass(frozen=True)
+class SshTarget:
+    """Where to reach a router. ``host`` may be an ~/.ssh/config alias."""
+
+    host: str
+    port: int | None = None
+    user: str | None = None
+    identity_file: Path | None = None
+    known_hosts: Path | None = None
+    ssh_config: Path | None = None  # an ssh_config file to read instead of ~/.ssh/config
 
 
 @dataclass(frozen=True)
@@ -67,11 +75,4 @@ def write_file_command(path: str, *, mode: int) -> str:
     return f"umask 077 && cat > {qt} && chmod {mode:o} {qt} && mv -f {qt} {q}"
 
 
-def connect(target: SshTarget, *, accept_new_host_key: bool = False) -> SshTransport:
-    """Open one connection to a router (the caller closes it, or uses ``with``)."""
-    from routerctl.ssh import SshTransport  # noqa: PLC0415 (lazy: paramiko is heavy)
-
-    return SshTransport(target, accept_new_host_key=accept_new_host_key)
-
-
-__all__ = ["CommandResult", "Transport", "connect", "write_file_command"]
+__all__ = ["CommandResult", "SshTarget", "Transport", "write_file_command"]

@@ -27,8 +27,7 @@ from types import TracebackType
 import paramiko
 
 from routerctl.errors import HostKeyError, TransportError
-from routerctl.topology import SshTarget
-from routerctl.transport import CommandResult, write_file_command
+from routerctl.transport.base import CommandResult, SshTarget, write_file_command
 
 log = logging.getLogger(__name__)
 
@@ -549,7 +548,7 @@ class SshTransport:
                 raise TransportError(
                     f"router output exceeded {cap} {what} for {_short(command)} on {self.host}",
                     hint=f"raise {knob} (run() or SshTransport(), default "
-                    f"routerctl.ssh.MAX_OUTPUT_{what.upper()}) if that much is expected",
+                    f"routerctl.transport.ssh.MAX_OUTPUT_{what.upper()}) if that much is expected",
                 )
 
             while True:

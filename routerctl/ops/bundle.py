@@ -16,9 +16,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from routerctl import __version__
+from routerctl.checks import CheckResult, verify_router
+from routerctl.cluster import ClusterState
 from routerctl.errors import EnvironmentProblem, RouterctlError
-from routerctl.topology import Topology
-from routerctl.verify import CheckResult, RouterState
+from routerctl.model import RouterState
+from routerctl.ops import gather
+from routerctl.topology import Router, Topology
+from routerctl.transport import Transport
 
 REDACTED = "<redacted>"
 # a secret-bearing keyword, an optional encryption type digit, then the secret
@@ -121,3 +125,17 @@ def write_bundle(
             hint="pass a writable directory",
         ) from exc
     return target
+
+
+def support_bundle(
+    transport: Transport,
+    topology: Topology,
+    router: Router,
+    cluster: ClusterState,
+    directory: Path,
+) -> Path:
+    """Gather ``router``'s state with the bundle extras (one exec), check it, write it."""
+    addresses = [s.address for s in cluster.services]
+    state = gather.gather(transport, topology, router, addresses=addresses, bundle=True)
+    results = verify_router(topology, router, state, cluster)
+    return write_bundle(directory, topology, state, results=results)

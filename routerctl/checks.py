@@ -10,10 +10,22 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from routerctl.cluster import ClusterService, ClusterState
-from routerctl.model import BgpNeighbor, BgpSummary, IPAddress, IPNetwork, Route, SessionState
+from routerctl.model import (
+    BgpNeighbor,
+    BgpSummary,
+    FlapHistory,
+    IPAddress,
+    IPNetwork,
+    PoolPath,
+    ProbeResult,
+    Route,
+    RouterState,
+    SessionState,
+)
+from routerctl.platform import PROFILES
 from routerctl.topology import Node, Router, Topology
 
 
@@ -53,67 +65,6 @@ def worst(results: Iterable[CheckResult]) -> Severity:
         if _RANK[r.severity] > _RANK[sev]:
             sev = r.severity
     return sev
-
-
-@dataclass(frozen=True)
-class PoolPath:
-    """One BGP path inside a pool, from the BGP table (not zebra's)."""
-
-    prefix: IPNetwork
-    peer: IPAddress | None
-    best: bool = False
-    multipath: bool = False
-
-
-@dataclass(frozen=True)
-class RouterState:
-    """What one exec on the router told us (see ``routerstate.gather``)."""
-
-    router: str
-    suite: str | None  # "frr" | "quagga" | None when no suite answered
-    version: str | None = None  # e.g. "FRRouting 8.4.4"
-    vtysh_ok: bool = False
-    daemons: tuple[tuple[str, bool], ...] = ()  # (name, running)
-    summary: BgpSummary | None = None  # IPv4 unicast
-    summary_v6: BgpSummary | None = None
-    routes: tuple[Route, ...] = ()  # zebra's routes for the pools or the service IPs
-    # the BGP table's paths inside the pools (FRR); None: derive from ``routes``
-    pool_paths: tuple[PoolPath, ...] | None = None
-    # (neighbor, last NOTIFICATION or reset reason) for sessions that are down (FRR)
-    last_errors: tuple[tuple[str, str], ...] = ()
-    raw: tuple[tuple[str, str], ...] = ()  # (command, output) for bundles and debugging
-
-    def daemon_map(self) -> dict[str, bool]:
-        return dict(self.daemons)
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    """A TCP/HTTP probe of one service address:port, ``attempts`` times."""
-
-    service: str  # namespace/name
-    address: IPAddress
-    port: int
-    source: str  # "local" | "router"
-    attempts: int
-    succeeded: int
-    answers: tuple[str, ...] = ()  # distinct first lines of the HTTP answers
-    error: str | None = None  # last error seen
-
-
-@dataclass(frozen=True)
-class FlapHistory:
-    """connectionsDropped per neighbor address at the previous run, and when it was.
-
-    ``established`` holds the neighbors that were Established then (None: not recorded).
-    A session that is younger than the time since the last run only counts as a flap if
-    it was already Established at that run; otherwise it is simply new (just provisioned,
-    or a node that has just come up).
-    """
-
-    dropped: Mapping[str, int] = field(default_factory=dict)
-    seconds_since: float | None = None
-    established: frozenset[str] | None = None
 
 
 _SESSION_HINTS: Mapping[SessionState, str] = {
@@ -214,8 +165,8 @@ def check_daemons(router: Router, state: RouterState) -> list[CheckResult]:
     daemons = state.daemon_map()
     down = sorted(d for d in ("zebra", "bgpd") if daemons.get(d) is False)
     if down:
-        init = "/etc/init.d/frr" if state.suite == "frr" else "/etc/init.d/quagga"
-        cfg = "bgpd=yes in /etc/frr/daemons" if state.suite == "frr" else "/etc/quagga/bgpd.conf"
+        suite = PROFILES[state.suite]
+        init, cfg = suite.init_script, suite.enabled_hint
         out.append(
             _fail(
                 "daemons",
