@@ -14,6 +14,7 @@ import textwrap
 
 import pytest
 
+from routerctl import parsing
 from routerctl.parsing import detect
 
 ONE_MB = 1_000_000
@@ -79,3 +80,70 @@ def test_prompt_detection_unchanged() -> None:
     for line in ("eva#", "eva#   ", "r1(config)#", "root@host:~$"):
         assert detect.prepare(line + "\nx\n").lines == ["x"], line
         assert detect.prepare("x\n" + line).lines == ["x"], line
+
+
+# --- the same class in the templates and the parsing API ----------------------------------
+
+_FRR_DESC_HEAD = (
+    "BGP router identifier 198.51.100.1, local AS number 64512 vrf-id 0\n\n"
+    "Neighbor        V         AS   MsgRcvd   MsgSent   TblVer  InQ OutQ  Up/Down"
+    " State/PfxRcd   PfxSnt Desc\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "command", "suite"),
+    [
+        # an ECMP continuation line that is all blanks (\s+ status \s+ competed)
+        ("'Codes: K - kernel\\n' + ' ' * N + 'x'", "show ip route", "frr"),
+        ("'Codes: K - kernel\\n' + ' ' * N + 'x'", "show ip route", "quagga"),
+        ("' ' * N + '#'", "show ip route", None),
+        # "% BGP instance not found" detection (\s*%?\s* competed)
+        ("' ' * N + 'x'", "show ip bgp summary", None),
+        ("'\\t' * N + 'x'", "show ip bgp summary", "quagga"),
+        # a description with a long inner blank run (lazy (\S.*?) against \s*$)
+        (
+            "HEAD + '198.51.100.11 4 64513 4 3 0 0 0 00:00:02 2 0 a' + ' ' * N + 'b!'",
+            "show ip bgp summary",
+            "frr",
+        ),
+    ],
+)
+def test_parse_is_linear_on_a_1mb_line(text: str, command: str, suite: str | None) -> None:
+    _finishes(
+        textwrap.dedent(
+            f"""
+            from routerctl.errors import ParseError
+            N = {ONE_MB}
+            HEAD = {_FRR_DESC_HEAD!r}
+            try:
+                parsing.parse({text}, command={command!r}, suite={suite!r})
+            except ParseError:
+                pass
+            """
+        )
+    )
+
+
+def test_description_with_inner_blanks_unchanged() -> None:
+    text = _FRR_DESC_HEAD + (
+        "198.51.100.11 4 64513 4 3 0 0 0 00:00:02 2 0 k8s  node  one   \n"
+        "198.51.100.12 4 64513 4 3 0 0 0 00:00:02 1 0 x\n"
+    )
+    summary = parsing.parse_bgp_summary(text, suite="frr")
+    assert [n.description for n in summary.neighbors] == ["k8s  node  one", "x"]
+
+
+def test_continuation_line_status_unchanged() -> None:
+    text = (
+        "B>* 203.0.113.10/32 [20/0] via 198.51.100.5, br-lan, weight 1, 00:00:26\n"
+        "  *                      via 198.51.100.6, br-lan, weight 1, 00:00:26\n"
+        "                         via 198.51.100.7, br-lan inactive, weight 1, 00:00:26\n"
+    )
+    (route,) = parsing.parse_routes(text, suite="frr", command="show ip route")
+    assert [nh.fib for nh in route.nexthops] == [True, True, False]
+    assert [str(nh.address) for nh in route.nexthops] == [
+        "198.51.100.5",
+        "198.51.100.6",
+        "198.51.100.7",
+    ]

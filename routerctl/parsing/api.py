@@ -44,9 +44,10 @@ def _gc_paused(func: Callable[_P, _R]) -> Callable[_P, _R]:
     return wrapper
 
 
+# fullmatch on the stripped line (a ``\s*%?\s*`` prefix is quadratic on a run of blanks)
 _NO_INSTANCE = re.compile(
-    r"^\s*%?\s*(?:BGP instance not found|No BGP process is configured|"
-    r"No BGP instances? (?:found|configured)|BGP is not running)\.?\s*$"
+    r"%?\s*(?:BGP instance not found|No BGP process is configured|"
+    r"No BGP instances? (?:found|configured)|BGP is not running)\.?"
 )
 _BGP_SUMMARY = re.compile(r"show (?:ip |ipv6 )?bgp\b.*\bsummary\b.*")
 _BGP_NEIGHBORS = re.compile(r"show (?:ip )?bgp\b.*\bneighbors?\b.*")
@@ -112,7 +113,7 @@ def parse_bgp_summaries(
             json_path.load(prepared, what="BGP summary"), afi_hint=_afi_hint(cmd)
         )
     body = [line for line in prepared.lines if line.strip()]
-    if all(_NO_INSTANCE.match(line) for line in body):
+    if all(_NO_INSTANCE.fullmatch(line.strip()) for line in body):
         return [BgpSummary(router_id=None, local_as=None, instance_missing=True)]
     _, rows = _run_text(prepared, suite=suite, command=cmd, output=output)
     result = text.summaries_from_rows(rows, afi_hint=_afi_hint(cmd))
