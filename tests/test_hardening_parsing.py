@@ -15,7 +15,8 @@ import textwrap
 import pytest
 
 from routerctl import parsing
-from routerctl.parsing import detect
+from routerctl.errors import ExitCode, ParseError
+from routerctl.parsing import detect, json_path
 
 ONE_MB = 1_000_000
 HANG_BOUND = 30  # seconds for a 1 MB input; linear code needs well under one
@@ -147,3 +148,119 @@ def test_continuation_line_status_unchanged() -> None:
         "198.51.100.6",
         "198.51.100.7",
     ]
+
+
+# --- item 5: odd router output is a ParseError naming the field ---------------------------
+
+_SUMMARY_HEAD = (
+    "BGP router identifier 1.1.1.1, local AS number 65000\n\n"
+    "Neighbor        V         AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State/PfxRcd\n"
+)
+_PEER = '{"routerId":"1.1.1.1","as":65000,"peers":{"10.0.0.1":{"state":"Established",%s}}}'
+_ROUTE = '{"1.0.0.0/8":[{"prefix":"1.0.0.0/8","protocol":"bgp",%s}]}'
+
+
+@pytest.mark.parametrize(
+    ("text", "command", "message"),
+    [
+        ('{"routerId":"1.1.1.1","as":"abc","peers":{}}', "json", "summary.as: 'abc' is not an AS"),
+        ('{"routerId":"1.1.1.1","as":-5,"peers":{}}', "json", "summary.as: -5 is not an AS"),
+        ('{"routerId":"1.1.1.1","as":0,"peers":{}}', "json", "summary.as: 0 is not an AS"),
+        ('{"routerId":"1.1.1.1","as":true,"peers":{}}', "json", "summary.as: True is not an AS"),
+        (f'{{"routerId":"1.1.1.1","as":{2**80},"peers":{{}}}}', "json", "summary.as: 12089"),
+        ('{"routerId":"1.1.1.1","as":"70000.1","peers":{}}', "json", "is not an AS number"),
+        ('{"routerId":1,"as":65000}', "json", "summary.routerId: expected a string"),
+        ('{"routerId":"1.1.1.1","as":1,"peers":[]}', "json", "summary.peers: expected an object"),
+        ('{"ipv4Unicast":[1]}', "json", "ipv4Unicast: expected an object, got an array"),
+        (_PEER % '"remoteAs":-1', "json", "peers.10.0.0.1.remoteAs: -1 is not an AS"),
+        (_PEER % '"remoteAs":1,"msgRcvd":-1', "json", "10.0.0.1.msgRcvd: -1 is not a count"),
+        (_PEER % f'"remoteAs":1,"pfxRcd":{2**80}', "json", "10.0.0.1.pfxRcd: 1208925"),
+        (_PEER % '"remoteAs":1,"pfxRcd":1e400', "json", "10.0.0.1.pfxRcd: inf is not a count"),
+        (_PEER % '"remoteAs":1,"inq":1.5', "json", "10.0.0.1.inq: 1.5 is not a count"),
+        (_PEER % '"remoteAs":1,"desc":["x"]', "json", "10.0.0.1.desc: expected a string"),
+        ('{"10.0.0.1":{"bgpState":5,"remoteAs":1}}', "neighbors", "bgpState: unknown BGP state 5"),
+        (
+            '{"10.0.0.1":{"bgpState":"Idle","remoteAs":1,"addressFamilyInfo":{"x":5}}}',
+            "neighbors",
+            "neighbors.10.0.0.1.addressFamilyInfo.x: expected an object",
+        ),
+        ('{"1.0.0.0/8":[5]}', "route json", "1.0.0.0/8[0]: expected an object"),
+        (_ROUTE % '"nexthops":{"a":1}', "route json", "nexthops: expected an array"),
+        (_ROUTE % '"nexthops":[{"ip":"x"}]', "route json", "nexthops[0].ip: 'x' is not an address"),
+        (_ROUTE % '"uptime":5', "route json", "uptime: unknown uptime format 5"),
+        (_ROUTE % '"distance":256', "route json", "distance: 256 is not a count"),
+        ('{"1.0.0.0/8":[{"prefix":"zz","protocol":"bgp"}]}', "route json", "'zz' is not a prefix"),
+        ('{"a":' * 5000 + "1" + "}" * 5000, "json", "nested too deeply"),
+        ('{"a":' * 200000 + "1" + "}" * 200000, "json", "nested too deeply"),
+        ('{"x":' + "1" * 5000 + "}", "route json", "a number too long to read"),
+        ("B>* 1aaa.0.0.0/8 [20/0] via 10.0.0.1, eth0, 00:00:01", "route", "'1aaa.0.0.0/8': not a"),
+        ("B>* 1.0.0.0/8 [2000/0] via 10.0.0.1, eth0, 00:00:01", "route", "distance: '2000' is"),
+        ("B>* 1.0.0.0/8 [20/0] via 10.0.0.1aa, eth0, 00:00:01", "route", "'10.0.0.1aa' is not an"),
+        ("B>* 1.0.0.0/8 [20/0] via 1.1.1.1, e, 9999999999d00h00m", "route", "unknown uptime"),
+        (
+            _SUMMARY_HEAD + "10.0.0.1 4 " + "9" * 400 + " 1 0 0 0 0 00:00:01 1",
+            "summary",
+            "neighbor '10.0.0.1': AS: '999",
+        ),
+        (
+            _SUMMARY_HEAD + "10.0.0.1 4 65001 1 0 0 0 0 00:00:01 " + "9" * 400,
+            "summary",
+            "neighbor '10.0.0.1': State/PfxRcd: '999",
+        ),
+        (
+            _SUMMARY_HEAD + "10.0.0.1 4 65001 " + "9" * 5000 + " 0 0 0 0 00:00:01 1",
+            "summary",
+            "neighbor '10.0.0.1': MsgRcvd: '999",
+        ),
+        (_SUMMARY_HEAD + "10.0.0.1 4 4294967296 1 0 0 0 0 00:00:01 1", "summary", "AS: '42949"),
+    ],
+)
+def test_odd_output_is_a_parse_error_naming_the_field(
+    text: str, command: str, message: str
+) -> None:
+    commands = {
+        "json": "show bgp summary json",
+        "neighbors": "show bgp neighbors json",
+        "route json": "show ip route json",
+        "route": "show ip route",
+        "summary": "show ip bgp summary",
+    }
+    with pytest.raises(ParseError) as info:
+        parsing.parse(text, command=commands[command])
+    line = info.value.one_line()
+    assert message in line
+    assert len(line) < 400  # one readable line, not the 5000-digit value
+
+
+def test_limits_still_accept_the_extremes() -> None:
+    peer = _PEER % f'"remoteAs":0,"pfxRcd":{2**64 - 1}'
+    summary = parsing.parse_bgp_summary(peer.replace("65000", "4294967295"))
+    assert summary.local_as == 4294967295
+    assert summary.neighbors[0].remote_as == 0  # FRR: AS not known yet
+    assert summary.neighbors[0].prefixes_received == 2**64 - 1
+    text = _SUMMARY_HEAD + "10.0.0.1 4 65535.65535 1 0 0 0 0 00:00:01 1\n"
+    assert parsing.parse_bgp_summary(text).neighbors[0].remote_as == 4294967295
+
+
+def test_the_boundary_turns_anything_unforeseen_into_a_parse_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The net under the checks: an exception nobody foresaw leaves as ParseError (exit 6)
+    naming the innermost field path being read."""
+
+    def broken(_name: str) -> None:
+        raise AttributeError("'NoneType' object has no attribute 'x'")
+
+    monkeypatch.setattr(json_path, "parse_neighbor_name", broken)
+    with pytest.raises(ParseError) as info:
+        parsing.parse(_PEER % '"remoteAs":1', command="show bgp summary json")
+    assert info.value.exit_code == ExitCode.PARSE
+    assert "at summary: AttributeError:" in info.value.one_line()
+    assert isinstance(info.value.__cause__, AttributeError)
+
+    def deep(_name: str) -> None:
+        raise RecursionError
+
+    monkeypatch.setattr(json_path, "parse_neighbor_name", deep)
+    with pytest.raises(ParseError, match="nested too deeply"):
+        parsing.parse(_PEER % '"remoteAs":1', command="show bgp summary json")
