@@ -33,7 +33,7 @@ CRD_KINDS = (
     "BFDProfile",
     "Community",
 )
-_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+_NAME_RE = re.compile(r"[A-Za-z0-9._-]+")  # fullmatch: "$" would accept "rtr\n"
 _PEER_IGNORED = {
     "sourceAddress": "source address",
     "routerID": "MetalLB's own router ID",
@@ -151,7 +151,7 @@ def _selected_pools(
 
 def _router(peer: Reader, notes: list[str]) -> dict[str, Any]:
     name = peer.name
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         raise peer.fail(None, f"peer name {name!r} is not usable as a router name")
     address_text = peer.string("peerAddress", required=True)
     assert address_text is not None
