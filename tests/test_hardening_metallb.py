@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from routerctl.errors import UsageError
+from routerctl.metallb.convert import convert_legacy, legacy_config
 from routerctl.metallb.importer import import_metallb
 from routerctl.metallb.yamlio import expand_lists, load_text
 
@@ -98,3 +99,40 @@ def test_control_characters_in_notes_and_comments_are_escaped() -> None:
     assert result.text.count("\nrouters:") == 1
     for note in result.notes:
         assert note.isprintable(), note
+
+
+# --- the boundary: hostile YAML is a UsageError naming the file -------------------------
+
+
+def _import_or_convert(text: str) -> None:
+    docs = expand_lists(load_text(text, source="in.yaml"), source="in.yaml")
+    if docs and isinstance(docs[0], dict) and "peers" in docs[0]:
+        config, namespace = legacy_config(docs, source="in.yaml")
+        convert_legacy(config, namespace=namespace)
+    else:
+        import_metallb(docs, source="in.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: " + "[" * 5000 + "]" * 5000, "in.yaml: nested too deeply"),
+        ("a:\n" + "".join("  " * i + "b:\n" for i in range(3000)), "nested too deeply"),
+        (peer(extra=", x: " + "9" * 5000), "in.yaml: cannot read it as MetalLB config"),
+        ("? {a: 1}\n: x\n", "in.yaml:1: not valid YAML: a mapping or list as a key"),
+        ("? [a]\n: x\n", "in.yaml:1: not valid YAML: a mapping or list as a key"),
+        (peer(extra=", holdTime: " + "9" * 400 + "s"), "spec.holdTime: invalid duration"),
+        (
+            "peers:\n- {peer-address: 1.1.1.1, peer-asn: 1, my-asn: 2, hold-time: "
+            + "9" * 400
+            + "s}\n",
+            "peers[0].hold-time: invalid duration",
+        ),
+    ],
+)
+def test_hostile_yaml_is_a_usage_error(text: str, message: str) -> None:
+    with pytest.raises(UsageError) as info:
+        _import_or_convert(text)
+    line = info.value.one_line()
+    assert message in line
+    assert len(line) < 400

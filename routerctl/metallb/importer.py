@@ -23,7 +23,7 @@ from routerctl.metallb.convert import (
     parse_duration,
 )
 from routerctl.metallb.reader import Reader
-from routerctl.metallb.yamlio import dump
+from routerctl.metallb.yamlio import dump, user_input_boundary
 
 PASSWORD_ENV = "ROUTERCTL_BGP_PASSWORD"  # noqa: S105 (a variable name)
 CRD_KINDS = (
@@ -118,7 +118,7 @@ def _seconds(reader: Reader, key: str) -> int | None:
     try:
         return int(parse_duration(text))
     except ValueError as exc:
-        raise reader.fail(key, f"invalid duration {text!r}", hint="like 90s or 1m30s") from exc
+        raise reader.fail(key, f"invalid duration {text[:40]!r}", hint="like 90s or 1m30s") from exc
 
 
 def _same(values: list[tuple[str, Any]], what: str, notes: list[str]) -> Any:
@@ -220,6 +220,7 @@ def _router(peer: Reader, notes: list[str]) -> dict[str, Any]:
     return router
 
 
+@user_input_boundary
 def import_metallb(docs: list[Any], *, source: str) -> ImportResult:
     """A topology (YAML text with comments) from MetalLB config documents."""
     kinds = [_doc_kind(doc, source, i) for i, doc in enumerate(docs, start=1)]
