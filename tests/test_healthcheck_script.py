@@ -708,3 +708,26 @@ def test_vtysh_ignoring_term_is_killed_and_reported_as_a_timeout(
     pid = int((tmp_path / "vtysh.pid").read_text())
     stat = Path(f"/proc/{pid}/stat")
     assert not stat.exists() or stat.read_text().split()[2] in ("Z", "X")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("prometheus_file", "/", "option prometheus_file must name a file, got '/'"),
+        ("prometheus_file", "{tmp}", "option prometheus_file is a directory, expected a file"),
+        ("prometheus_file", "{tmp}/x/../m.prom", "option prometheus_file must name a file"),
+        ("prometheus_file", "m.prom", "option prometheus_file must be an absolute path"),
+        ("status_file", "{tmp}", "option status_file is a directory, expected a file"),
+        ("status_file", "{tmp}/", "option status_file must name a file"),
+    ],
+)
+def test_file_options_must_name_files(
+    router: Router, tmp_path: Path, option: str, value: str, message: str
+) -> None:
+    """Issue 12 item 1: a directory (or /) as the Prometheus or status file is a config
+    error (exit 3), never written to, and so never handed to the prerm."""
+    router.options[option] = value.format(tmp=tmp_path)
+    run = router.run("frr_wide_healthy")
+    assert run.rc == 3
+    assert message in run.stderr
+    assert tmp_path.is_dir()
