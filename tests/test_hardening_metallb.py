@@ -5,9 +5,16 @@ hostile YAML is a one-line UsageError (exit 2)."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
-from routerctl.errors import UsageError
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from routerctl.errors import ExitCode, UsageError
 from routerctl.metallb.convert import convert_legacy, legacy_config
 from routerctl.metallb.importer import import_metallb
 from routerctl.metallb.yamlio import expand_lists, load_text
@@ -116,8 +123,8 @@ def _import_or_convert(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("a: " + "[" * 5000 + "]" * 5000, "in.yaml: nested too deeply"),
-        ("a:\n" + "".join("  " * i + "b:\n" for i in range(3000)), "nested too deeply"),
+        ("a: " + "[" * 5000 + "]" * 5000, "in.yaml:1: nested deeper than 64 levels"),
+        ("a:\n" + "".join("  " * i + "b:\n" for i in range(3000)), "nested deeper than 64"),
         (peer(extra=", x: " + "9" * 5000), "in.yaml: cannot read it as MetalLB config"),
         ("? {a: 1}\n: x\n", "in.yaml:1: not valid YAML: a mapping or list as a key"),
         ("? [a]\n: x\n", "in.yaml:1: not valid YAML: a mapping or list as a key"),
@@ -136,3 +143,96 @@ def test_hostile_yaml_is_a_usage_error(text: str, message: str) -> None:
     line = info.value.one_line()
     assert message in line
     assert len(line) < 400
+
+
+# --- property-based: generated hostile MetalLB files ----------------------------------
+# Seeded (derandomize), bounded (max_examples, per-example deadline); inputs tried are
+# reported by `pytest --hypothesis-show-statistics`.
+
+_REPO = Path(__file__).resolve().parent.parent
+_SAMPLES = sorted(
+    [
+        *(_REPO / "tests" / "golden" / "metallb").glob("*.yaml"),
+        *(_REPO.parent / "shared" / "metallb" / "configsamples").glob("*.yaml"),
+    ]
+)
+_SAMPLE_DOCS = [
+    docs
+    for path in _SAMPLES
+    if "topology" not in path.name
+    and (docs := list(yaml.safe_load_all(path.read_text(encoding="utf-8"))))
+] or [[yaml.safe_load(peer())]]
+_HOSTILE = st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Z", "Cc"))
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.floats(allow_nan=False),
+    st.text(_HOSTILE, max_size=20),
+    st.sampled_from(["gw\n", "x$(id)", "9" * 400 + "s", "1m30s", "198.51.100.1", "", "-1"]),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=15,
+)
+
+
+def _replace(doc: Any, path: list[int], value: Any) -> Any:
+    if not path or not isinstance(doc, dict | list) or not doc:
+        return value
+    keys = list(doc) if isinstance(doc, dict) else list(range(len(doc)))
+    key = keys[path[0] % len(keys)]
+    copy = dict(doc) if isinstance(doc, dict) else list(doc)
+    copy[key] = _replace(doc[key], path[1:], value)
+    return copy
+
+
+@st.composite
+def _metallb_yaml(draw: st.DrawFn) -> str:
+    """Real MetalLB files (CRDs, ConfigMaps, their config data) with one node replaced by
+    a generated value; raw text spliced with YAML syntax; or deep nesting."""
+    docs = draw(st.sampled_from(_SAMPLE_DOCS))
+    how = draw(st.sampled_from(["mutate", "mutate", "mutate", "splice", "nest"]))
+    if how == "mutate":
+        i = draw(st.integers(0, len(docs) - 1))
+        path = draw(st.lists(st.integers(0, 30), min_size=1, max_size=6))
+        docs = [*docs[:i], _replace(docs[i], path, draw(_VALUES)), *docs[i + 1 :]]
+        return yaml.safe_dump_all(docs, allow_unicode=True)
+    text = yaml.safe_dump_all(docs)
+    if how == "splice":
+        cut = draw(st.integers(0, len(text)))
+        noise = draw(
+            st.one_of(
+                st.text(_HOSTILE, max_size=30),
+                st.sampled_from(["? [a]\n: x\n", "*x", "&x ", "!!binary x", "\t", "---\n", "\n  "]),
+            )
+        )
+        return text[:cut] + noise + text[cut:]
+    depth = draw(st.integers(50, 3000))
+    return "[" * depth + "]" * depth
+
+
+@settings(
+    derandomize=True,
+    database=None,
+    max_examples=250,
+    deadline=timedelta(seconds=3),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(_metallb_yaml(), st.sampled_from(["import", "convert"]))
+def test_property_metallb_file_imports_or_is_a_usage_error(text: str, command: str) -> None:
+    try:
+        docs = expand_lists(load_text(text, source="in.yaml"), source="in.yaml")
+        if command == "convert":
+            config, namespace = legacy_config(docs, source="in.yaml")
+            convert_legacy(config, namespace=namespace)
+        else:
+            result = import_metallb(docs, source="in.yaml")
+            assert yaml.safe_load(result.text)  # the topology is YAML
+            assert all(note.isprintable() for note in result.notes)
+    except UsageError as exc:
+        assert exc.exit_code == ExitCode.USAGE
+        assert "\n" not in exc.one_line()

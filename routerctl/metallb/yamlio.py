@@ -127,12 +127,33 @@ def load_text(text: str, *, source: str, line_offset: int = 0) -> list[Any]:
     ``line_offset`` makes line numbers count from where ``text`` sits in that file."""
     loader = type("_OffsetLoader", (_Loader,), {"line_offset": line_offset})
     try:
+        _check_depth(text, loader, source, line_offset)
         return [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]
     except yaml.YAMLError as exc:
         raise UsageError(
             f"{_where(source, exc, line_offset)}: not valid YAML: {_problem(exc)}",
             hint="check indentation and quoting there",
         ) from exc
+
+
+MAX_DEPTH = 64  # MetalLB's deepest field is ~8 levels; PyYAML's composer recurses
+
+
+def _check_depth(text: str, loader: type[_Loader], source: str, offset: int) -> None:
+    """Refuse documents nested deeper than MAX_DEPTH from PyYAML's event stream (which
+    does not recurse) before the composer would recurse into them."""
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 + offset if event.start_mark else None
+                raise UsageError(
+                    f"{source}:{line}: nested deeper than {MAX_DEPTH} levels",
+                    hint="MetalLB's config is a few levels deep",
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def line_of(data: Any, key: Any = None) -> int | None:
