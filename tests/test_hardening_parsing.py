@@ -8,11 +8,16 @@ regexes (a 1 MB line used to take hours), not a speed target.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from routerctl import parsing
 from routerctl.errors import ExitCode, ParseError
@@ -264,3 +269,161 @@ def test_the_boundary_turns_anything_unforeseen_into_a_parse_error(
     monkeypatch.setattr(json_path, "parse_neighbor_name", deep)
     with pytest.raises(ParseError, match="nested too deeply"):
         parsing.parse(_PEER % '"remoteAs":1', command="show bgp summary json")
+
+
+# --- property-based: generated hostile router output --------------------------------------
+# Every boundary test: seeded (derandomize), bounded (max_examples, a per-example deadline),
+# a few seconds each. Inputs tried are reported by `pytest --hypothesis-show-statistics`.
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+_TEXT_LINES = sorted(
+    {
+        line
+        for raw in FIXTURES.glob("*/*/*.raw")
+        if "json" not in raw.parent.name
+        for line in raw.read_text(encoding="utf-8").splitlines()
+    }
+)
+_JSON_DOCS = [
+    json.loads("\n".join(detect.prepare(raw.read_text(encoding="utf-8")).lines))
+    for raw in sorted(FIXTURES.glob("frr/*json/*.raw"))
+    if detect.is_json(raw.read_text(encoding="utf-8"))
+]
+_COMMANDS = [
+    None,
+    "show ip bgp summary",
+    "show bgp vrf all summary",
+    "show ip route",
+    "show ipv6 route",
+    "show bgp summary json",
+    "show ip route json",
+    "show bgp neighbors json",
+]
+_HOSTILE_CHARS = st.characters(codec="utf-8", categories=("L", "N", "P", "S", "Z", "Cc"))
+_NOISE = st.one_of(
+    st.sampled_from(["a", "ff", "9", "0", ".", "/", "99999999999999999999999"]),  # in a value
+    st.text(_HOSTILE_CHARS, max_size=40),
+    st.sampled_from(["\t", "\r", "\r\n", "\x1b[31m", "\x00", " " * 500, "9" * 400, "#", "> "]),
+    st.builds(
+        lambda c, n: c * n,
+        st.sampled_from([" ", "\t", "a", "1", ":", "(", "9"]),
+        st.sampled_from([1, 2, 25, 400, 5000, 30000]),
+    ),
+)
+
+
+_TEXT_FIXTURES = [
+    raw.read_text(encoding="utf-8").splitlines()
+    for raw in sorted(FIXTURES.glob("*/*/*.raw"))
+    if "json" not in raw.parent.name
+]
+
+
+def _noisy(draw: st.DrawFn, line: str) -> str:
+    """``line`` with noise at its start, at a token boundary, or anywhere."""
+    cuts = [0, *(i for i, c in enumerate(line) if c == " "), len(line)]
+    cut = draw(st.one_of(st.sampled_from(cuts), st.integers(0, len(line))))
+    return line[:cut] + draw(_NOISE) + line[cut:]
+
+
+@st.composite
+def _router_text(draw: st.DrawFn) -> str:
+    """A real output with one to three lines spliced with noise (so the templates get far
+    enough to build records), or real lines of any outputs, cut and mixed."""
+    if draw(st.integers(0, 3)):
+        lines = list(draw(st.sampled_from(_TEXT_FIXTURES))) or [""]
+        for _ in range(draw(st.integers(1, 3))):
+            i = draw(st.integers(0, len(lines) - 1))
+            lines[i] = _noisy(draw, lines[i])
+    else:
+        lines = [
+            _noisy(draw, line) if draw(st.booleans()) else line
+            for line in draw(st.lists(st.sampled_from(_TEXT_LINES), min_size=1, max_size=12))
+        ]
+    return draw(st.sampled_from(["\n", "\r\n"])).join(lines)
+
+
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.floats(allow_nan=False),
+    st.text(_HOSTILE_CHARS, max_size=20),
+    st.sampled_from(["Established", "Idle", "1.1.1.1", "10.0.0.0/8", "1.10", "00:01:02", ""]),
+)
+_JSON_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def _replace_leaf(doc: object, path: list[int], value: object) -> object:
+    """``doc`` with the node chosen by ``path`` (indices into children) replaced."""
+    if not path or not isinstance(doc, dict | list) or not doc:
+        return value
+    keys = list(doc) if isinstance(doc, dict) else list(range(len(doc)))
+    key = keys[path[0] % len(keys)]
+    copy = dict(doc) if isinstance(doc, dict) else list(doc)
+    copy[key] = _replace_leaf(doc[key], path[1:], value)  # type: ignore[index]
+    return copy
+
+
+@st.composite
+def _router_json(draw: st.DrawFn) -> str:
+    """A real FRR JSON document with one node replaced by a generated value; or a
+    generated document; or a real one cut short or deeply nested."""
+    how = draw(st.sampled_from(["mutate", "mutate", "generate", "cut", "nest"]))
+    doc = draw(st.sampled_from(_JSON_DOCS))
+    if how == "mutate":
+        path = draw(st.lists(st.integers(0, 50), min_size=1, max_size=6))
+        return json.dumps(_replace_leaf(doc, path, draw(_JSON_VALUES)))
+    if how == "generate":
+        return json.dumps(draw(st.dictionaries(st.sampled_from(_JSON_KEYS), _JSON_VALUES)))
+    text = json.dumps(doc)
+    if how == "cut":
+        return text[: draw(st.integers(1, len(text)))]
+    depth = draw(st.integers(30, 3000))
+    return '{"ipv4Unicast":' * depth + text + "}" * depth
+
+
+_JSON_KEYS = sorted(
+    {k for doc in _JSON_DOCS for k in json.dumps(doc).split('"')[1::2] if k.isidentifier()}
+)[:200]
+
+_SETTINGS = settings(
+    database=None,
+    derandomize=True,
+    max_examples=400,
+    deadline=timedelta(seconds=3),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def _parse_or_parse_error(text: str, command: str | None, suite: str | None) -> None:
+    try:
+        parsing.parse(text, command=command, suite=suite)
+    except ParseError as exc:
+        assert exc.exit_code == ExitCode.PARSE
+        assert "\n" not in exc.one_line()
+
+
+@_SETTINGS
+@given(_router_text(), st.sampled_from(_COMMANDS), st.sampled_from([None, "frr", "quagga"]))
+def test_property_text_output_parses_or_is_a_parse_error(
+    text: str, command: str | None, suite: str | None
+) -> None:
+    _parse_or_parse_error(text, command, suite)
+
+
+@_SETTINGS
+@given(
+    _router_json(),
+    st.sampled_from(
+        ["show bgp summary json", "show ip route json", "show bgp neighbors json", None]
+    ),
+)
+def test_property_json_output_parses_or_is_a_parse_error(text: str, command: str | None) -> None:
+    _parse_or_parse_error(text, command, None)
