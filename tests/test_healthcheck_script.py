@@ -628,3 +628,106 @@ def test_lab_all_down(router: Router) -> None:
     assert run.status["routes"]["missing"] == ["203.0.113.30/32", "203.0.113.31/32"]
     assert "198.51.100.5 Idle, 198.51.100.6 Idle" in run.status["summary"]
     assert "service routes missing or not installed" in run.status["summary"]
+
+
+# --- hostile vtysh output (issue 12 item 11) ---------------------------------------------
+
+
+def _case(tmp_path: Path, summary: str, routes: str | None = None) -> Path:
+    """A scratch recorded case: the summary (and route) output as given, byte for byte."""
+    case = tmp_path / "case"
+    case.mkdir(exist_ok=True)
+    (case / "show_ip_bgp_summary.txt").write_bytes(summary.encode())
+    if routes is not None:
+        (case / "show_ip_route_bgp.txt").write_bytes(routes.encode())
+    return case
+
+
+_HEAD = (
+    "BGP router identifier 198.51.100.1, local AS number 64512 vrf-id 0\n\n"
+    "Neighbor        V         AS MsgRcvd MsgSent   TblVer  InQ OutQ  Up/Down State/PfxRcd\n"
+)
+
+
+def test_control_characters_keep_the_status_json_valid(router: Router, tmp_path: Path) -> None:
+    """Tabs, ESC, BEL, backslashes and quotes in vtysh output: the status file stays JSON
+    (Router.run json.loads it) and the Prometheus file stays parseable."""
+    router.options["prometheus_file"] = str(tmp_path / "m.prom")
+    summary = (
+        _HEAD + '198.51.100.5\t4 64513 1 1 0 0 0 00:00:01 \x1b[31mAct\\ive"\x07\n'
+        "198.51.100.6\x01 4 64513 1 1 0 0 0 00:00:01 3\n"
+        "% Unknown command:\tfoo\x1b]8;;x\x07\n"
+    )
+    routes = 'B>* 203.0.113.10/32 [20/0] via 198.51.100.5\x07", br-lan, 00:00:01\n'
+    run = router.run(_case(tmp_path, summary, routes))
+    assert run.status, run.stderr  # parsed as JSON
+    states = neighbor_states(run.status)
+    assert states["198.51.100.6"] == "Established"
+    assert states["198.51.100.5"] == '[31mAct\\ive"'  # ESC and BEL dropped, the rest kept
+    text = json.dumps(run.status)
+    assert "\\u001b" not in text and "\\u0007" not in text
+    prom = (tmp_path / "m.prom").read_text()
+    assert all(ch >= " " or ch == "\n" for ch in prom)
+
+
+def test_crlf_output_reads_like_lf(router: Router, tmp_path: Path) -> None:
+    summary = (FIX / "frr7_one_down" / "show_ip_bgp_summary.txt").read_text()
+    run = router.run(_case(tmp_path, summary.replace("\n", "\r\n")))
+    assert run.rc == 1, run.stderr  # degraded as with LF, not a false critical
+    assert neighbor_states(run.status)["10.10.10.10"] == "Established"
+
+
+def test_a_400_digit_prefix_count_is_unknown_not_inf(router: Router, tmp_path: Path) -> None:
+    summary = _HEAD + "198.51.100.5 4 64513 1 1 0 0 0 00:00:01 " + "9" * 400 + "\n"
+    run = router.run(_case(tmp_path, summary))
+    raw = router.status.read_text()
+    assert "inf" not in raw.lower()
+    assert run.rc == 3 and run.status["state"] == "unknown"
+    assert "PfxRcd out of range for 198.51.100.5" in run.status["summary"]
+    assert all(n["prefixes_received"] == 0 for n in run.status["neighbors"])
+
+
+def test_vtysh_ignoring_term_is_killed_and_reported_as_a_timeout(
+    router: Router, tmp_path: Path
+) -> None:
+    """A vtysh that ignores SIGTERM gets SIGKILL 2 s after the timeout, and the run says
+    the vtysh timed out (exit 3), not that bgpd is not running."""
+    stub = tmp_path / "stubbin"
+    stub.mkdir()
+    vtysh = stub / "vtysh"
+    vtysh.write_text(f"#!/bin/sh\necho $$ >{tmp_path}/vtysh.pid\ntrap '' TERM\nexec sleep 600\n")
+    vtysh.chmod(0o755)
+    router.options["vtysh_timeout"] = "1"
+    t0 = time.monotonic()
+    run = router.run("frr_wide_healthy", PATH=f"{stub}:{FIX / 'bin'}:{os.environ['PATH']}")
+    elapsed = time.monotonic() - t0
+    assert run.rc == 3, run.stderr
+    assert run.status["summary"] == "vtysh did not answer within the timeout"
+    assert run.status["bgpd_running"] is True
+    assert elapsed < 15  # bound: timeout 1 s + 2 s grace; it used to wait for vtysh
+    pid = int((tmp_path / "vtysh.pid").read_text())
+    stat = Path(f"/proc/{pid}/stat")
+    assert not stat.exists() or stat.read_text().split()[2] in ("Z", "X")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("prometheus_file", "/", "option prometheus_file must name a file, got '/'"),
+        ("prometheus_file", "{tmp}", "option prometheus_file is a directory, expected a file"),
+        ("prometheus_file", "{tmp}/x/../m.prom", "option prometheus_file must name a file"),
+        ("prometheus_file", "m.prom", "option prometheus_file must be an absolute path"),
+        ("status_file", "{tmp}", "option status_file is a directory, expected a file"),
+        ("status_file", "{tmp}/", "option status_file must name a file"),
+    ],
+)
+def test_file_options_must_name_files(
+    router: Router, tmp_path: Path, option: str, value: str, message: str
+) -> None:
+    """Issue 12 item 1: a directory (or /) as the Prometheus or status file is a config
+    error (exit 3), never written to, and so never handed to the prerm."""
+    router.options[option] = value.format(tmp=tmp_path)
+    run = router.run("frr_wide_healthy")
+    assert run.rc == 3
+    assert message in run.stderr
+    assert tmp_path.is_dir()

@@ -16,7 +16,7 @@ from typing import Any
 
 from routerctl.errors import UsageError
 from routerctl.metallb.reader import Reader
-from routerctl.metallb.yamlio import line_of, load_text
+from routerctl.metallb.yamlio import line_of, load_text, user_input_boundary
 
 NAMESPACE = "metallb-system"
 UINT32 = 4294967295
@@ -57,6 +57,7 @@ BFD_KEYS = (
     "minimum-ttl",
 )
 
+MAX_DURATION = (2**63 - 1) / 1e9  # seconds: Go's time.Duration is int64 nanoseconds
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 _UNIT_SECONDS = {
     "ns": 1e-9,
@@ -85,6 +86,8 @@ def parse_duration(text: str) -> float:
         pos = match.end()
     if not body or pos != len(body):
         raise ValueError(f"invalid duration {text!r}")
+    if not total <= MAX_DURATION:  # also catches inf from a 400-digit number
+        raise ValueError(f"duration {text[:40]!r} out of range (Go durations end at ~292 years)")
     return sign * total
 
 
@@ -118,6 +121,7 @@ class Conversion:
     notes: list[str] = field(default_factory=list)
 
 
+@user_input_boundary
 def legacy_config(docs: list[Any], *, source: str) -> tuple[Reader, str]:
     """The legacy config mapping (and the namespace for the CRDs) from a file that holds
     either the whole ConfigMap or just its ``config`` data."""
@@ -200,7 +204,7 @@ def _duration(reader: Reader, key: str) -> int | None:
         seconds = parse_duration(text)
     except ValueError as exc:
         raise reader.fail(
-            key, f"invalid duration {text!r}", hint="write it like 90s or 1m30s"
+            key, f"invalid duration {text[:40]!r}", hint="write it like 90s or 1m30s"
         ) from exc
     if seconds < 0:
         raise reader.fail(key, f"negative duration {text!r}")
@@ -287,6 +291,7 @@ def _bfd(reader: Reader) -> dict[str, Any]:
     return dict(sorted(spec.items()))
 
 
+@user_input_boundary
 def convert_legacy(
     config: Reader, *, namespace: str = NAMESPACE, defaults: bool = True
 ) -> Conversion:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +23,7 @@ from routerctl.metallb.convert import (
     parse_duration,
 )
 from routerctl.metallb.reader import Reader
-from routerctl.metallb.yamlio import dump
+from routerctl.metallb.yamlio import dump, user_input_boundary
 
 PASSWORD_ENV = "ROUTERCTL_BGP_PASSWORD"  # noqa: S105 (a variable name)
 CRD_KINDS = (
@@ -33,7 +34,11 @@ CRD_KINDS = (
     "BFDProfile",
     "Community",
 )
-_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+_NAME_RE = re.compile(r"[A-Za-z0-9._-]+")  # fullmatch: "$" would accept "rtr\n"
+# Kubernetes' object names (fullmatch; apimachinery's IsDNS1123Subdomain / IsDNS1123Label)
+_DNS1123_LABEL = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?"
+_SUBDOMAIN_RE = re.compile(rf"{_DNS1123_LABEL}(?:\.{_DNS1123_LABEL})*")
+_LABEL_RE = re.compile(_DNS1123_LABEL)
 _PEER_IGNORED = {
     "sourceAddress": "source address",
     "routerID": "MetalLB's own router ID",
@@ -63,6 +68,31 @@ def _doc_kind(doc: Any, source: str, index: int) -> str:
     return str(doc["kind"])
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\n``): imported strings reach comments,
+    notes on the terminal and suggested commands, where a raw one would start a new line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def k8s_name(reader: Reader, key: str, *, label: bool = False) -> str | None:
+    """``reader[key]`` checked as a Kubernetes name: a DNS-1123 subdomain (object names,
+    at most 253 characters) or, with ``label``, a DNS-1123 label (namespaces, at most 63)."""
+    name = reader.string(key)
+    if name is None:
+        return None
+    pattern, limit = (_LABEL_RE, 63) if label else (_SUBDOMAIN_RE, 253)
+    if len(name) > limit or not pattern.fullmatch(name):
+        what = "DNS-1123 label" if label else "DNS-1123 subdomain"
+        raise reader.fail(
+            key,
+            f"{printable(repr(name))[:80]} is not a valid Kubernetes name",
+            hint=f"a {what}: lower-case letters, digits, '-'"
+            + ("" if label else " and '.'")
+            + f", at most {limit} characters",
+        )
+    return name
+
+
 def _readers(docs: list[Any], kind: str, source: str) -> list[Reader]:
     """The ``spec`` of every object of ``kind``, named after the object."""
     out = []
@@ -70,7 +100,8 @@ def _readers(docs: list[Any], kind: str, source: str) -> list[Reader]:
         if doc.get("kind") != kind:
             continue
         meta = Reader.of(doc.get("metadata") or {}, source=source, path=f"{kind}[{i}].metadata")
-        name = meta.string("name", required=True) or ""
+        meta.require("name")
+        name = k8s_name(meta, "name") or ""
         spec = Reader.of(doc.get("spec") or {}, source=source, path=f"{kind} {name}.spec")
         out.append(
             Reader(
@@ -87,7 +118,7 @@ def _seconds(reader: Reader, key: str) -> int | None:
     try:
         return int(parse_duration(text))
     except ValueError as exc:
-        raise reader.fail(key, f"invalid duration {text!r}", hint="like 90s or 1m30s") from exc
+        raise reader.fail(key, f"invalid duration {text[:40]!r}", hint="like 90s or 1m30s") from exc
 
 
 def _same(values: list[tuple[str, Any]], what: str, notes: list[str]) -> Any:
@@ -151,7 +182,7 @@ def _selected_pools(
 
 def _router(peer: Reader, notes: list[str]) -> dict[str, Any]:
     name = peer.name
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         raise peer.fail(None, f"peer name {name!r} is not usable as a router name")
     address_text = peer.string("peerAddress", required=True)
     assert address_text is not None
@@ -189,6 +220,7 @@ def _router(peer: Reader, notes: list[str]) -> dict[str, Any]:
     return router
 
 
+@user_input_boundary
 def import_metallb(docs: list[Any], *, source: str) -> ImportResult:
     """A topology (YAML text with comments) from MetalLB config documents."""
     kinds = [_doc_kind(doc, source, i) for i, doc in enumerate(docs, start=1)]
@@ -241,16 +273,20 @@ def _from_crds(docs: list[dict[str, Any]], *, source: str) -> ImportResult:
         bgp["password"] = {"env": PASSWORD_ENV}
         if len(has_password) != len(peers):
             notes.append("only some peers set a password; the topology uses one for all")
-        for ref in {
-            (r.string("name"), r.string("namespace"))
-            for p in peers
-            if (r := p.mapping("passwordSecret"))
-        }:
-            name, namespace = ref[0] or "?", ref[1] or "metallb-system"
+        for ref in sorted(
+            {
+                (k8s_name(r, "name") or "?", k8s_name(r, "namespace", label=True))
+                for p in peers
+                if (r := p.mapping("passwordSecret"))
+            },
+            key=str,
+        ):
+            name, namespace = ref[0], ref[1] or "metallb-system"
+            # checked names; quoted anyway: this line is meant to be pasted into a shell
             notes.append(
                 f"the BGP password is in Secret {namespace}/{name}: export {PASSWORD_ENV}="
-                f"\"$(kubectl -n {namespace} get secret {name} -o jsonpath='{{.data.password}}'"
-                ' | base64 -d)"'
+                f'"$(kubectl -n {shlex.quote(namespace)} get secret {shlex.quote(name)}'
+                " -o jsonpath='{.data.password}' | base64 -d)\""
             )
     for key, out, what in (
         ("holdTime", "hold_time", "holdTime"),
@@ -311,7 +347,7 @@ def _from_crds(docs: list[dict[str, Any]], *, source: str) -> ImportResult:
             password_peers=has_password,
             source=source,
         ),
-        notes=notes,
+        notes=[printable(note) for note in notes],
     )
 
 
@@ -325,7 +361,7 @@ def _render(
     source: str,
 ) -> str:
     lines = [
-        f"# Topology derived by `routerctl metallb import` from {source}.",
+        f"# Topology derived by `routerctl metallb import` from {printable(source)}.",
         "# Fill in what MetalLB's config does not hold: cluster.nodes and the routers' SSH login.",
         dump({"routers": routers}).rstrip("\n"),
         "cluster:",
@@ -338,7 +374,7 @@ def _render(
         bgp_text = dump({"bgp": bgp}).rstrip("\n")
         if password_peers:
             where = ", ".join(
-                f"{p.name}: Secret {(p.mapping('passwordSecret') or p).string('name')}"
+                f"{p.name}: Secret {k8s_name(p.mapping('passwordSecret') or p, 'name')}"
                 if p.has("passwordSecret")
                 else f"{p.name}: inline"
                 for p in password_peers

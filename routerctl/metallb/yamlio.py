@@ -8,21 +8,62 @@ community) stays a string instead of becoming the YAML 1.1 base-60 integer
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import yaml
 
 from routerctl.errors import UsageError
 
-_INT = re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*)|0x[0-9a-fA-F_]+|0o[0-7_]+)$")
+# \Z, not $: "$" also matches before a final newline
+_INT = re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*)|0x[0-9a-fA-F_]+|0o[0-7_]+)\Z")
 _FLOAT = re.compile(
     r"^(?:[-+]?(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+]?[0-9]+)?"
-    r"|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    r"|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))\Z"
 )
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def user_input_boundary(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """The way in for MetalLB files (user input): whatever a hostile or broken file makes
+    go wrong leaves as a one-line ``UsageError`` (exit 2) naming the file, never as a
+    TypeError, RecursionError... (exit 70). The readers check shapes and name the field
+    themselves; this is the net for what they did not foresee."""
+
+    @functools.wraps(func)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return func(*args, **kwargs)
+        except (UsageError, MemoryError):
+            raise
+        except RecursionError as exc:
+            raise UsageError(
+                f"{_source_of(args, kwargs)}: nested too deeply",
+                hint="MetalLB's config is a few levels deep",
+            ) from exc
+        except Exception as exc:
+            text = " ".join(str(exc).split())
+            raise UsageError(
+                f"{_source_of(args, kwargs)}: cannot read it as MetalLB config: "
+                f"{type(exc).__name__}: {text[:120]!r}",
+                hint="pass MetalLB's ConfigMap or its CRDs",
+            ) from exc
+
+    return wrapper
+
+
+def _source_of(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    source = kwargs.get("source")
+    if source is None and args:
+        source = getattr(args[0], "source", None)
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(source or "input"))
 
 
 class _Loader(yaml.SafeLoader):
@@ -50,6 +91,12 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Map:
     key_lines: dict[Any, int] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping or list as a key", key_node.start_mark
+            ) from None
         if key in key_lines:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -74,17 +121,39 @@ def _problem(exc: yaml.YAMLError) -> str:
     return " ".join(str(problem).split())
 
 
+@user_input_boundary
 def load_text(text: str, *, source: str, line_offset: int = 0) -> list[Any]:
     """Every non-empty document in ``text``; ``source`` names it in errors, and
     ``line_offset`` makes line numbers count from where ``text`` sits in that file."""
     loader = type("_OffsetLoader", (_Loader,), {"line_offset": line_offset})
     try:
+        _check_depth(text, loader, source, line_offset)
         return [doc for doc in yaml.load_all(text, Loader=loader) if doc is not None]
     except yaml.YAMLError as exc:
         raise UsageError(
             f"{_where(source, exc, line_offset)}: not valid YAML: {_problem(exc)}",
             hint="check indentation and quoting there",
         ) from exc
+
+
+MAX_DEPTH = 64  # MetalLB's deepest field is ~8 levels; PyYAML's composer recurses
+
+
+def _check_depth(text: str, loader: type[_Loader], source: str, offset: int) -> None:
+    """Refuse documents nested deeper than MAX_DEPTH from PyYAML's event stream (which
+    does not recurse) before the composer would recurse into them."""
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 + offset if event.start_mark else None
+                raise UsageError(
+                    f"{source}:{line}: nested deeper than {MAX_DEPTH} levels",
+                    hint="MetalLB's config is a few levels deep",
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def line_of(data: Any, key: Any = None) -> int | None:
@@ -149,6 +218,7 @@ def load_source(path: Path) -> tuple[list[Any], str]:
     return expand_lists(load_file(path), source=str(path)), str(path)
 
 
+@user_input_boundary
 def expand_lists(docs: list[Any], *, source: str) -> list[Any]:
     """A ``kind: List`` (what ``kubectl get -o yaml`` prints) replaced by its items."""
     out: list[Any] = []

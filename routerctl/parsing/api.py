@@ -19,6 +19,7 @@ from routerctl.parsing.detect import (
     normalise_command,
     prepare,
 )
+from routerctl.parsing.values import shown
 from routerctl.platform import TEXT_SUMMARY_COMMAND
 
 Parsed = list[BgpSummary] | list[Route] | dict[str, BgpNeighbor]
@@ -27,8 +28,14 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
 
-def _gc_paused(func: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Run without the cyclic GC: building a million small objects otherwise triggers
+def _boundary(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    """The one way into the parsers: router output is external input, so whatever it
+    makes go wrong leaves as a ``ParseError`` (exit code 6), never as a ValueError,
+    TypeError, RecursionError... (exit 70). The parsers check shapes and ranges and name
+    the field themselves; this is the net for what they did not foresee, naming the
+    innermost field being read (a ``where`` in the parsing frames) when there is one.
+
+    Also runs without the cyclic GC: building a million small objects otherwise triggers
     full collections over an ever larger heap (3x slower at 100k routes). Whatever
     cycles TextFSM leaves behind are collected once the GC is back on."""
 
@@ -38,6 +45,19 @@ def _gc_paused(func: Callable[_P, _R]) -> Callable[_P, _R]:
         gc.disable()
         try:
             return func(*args, **kwargs)
+        except (ParseError, MemoryError):
+            raise
+        except RecursionError as exc:
+            raise ParseError(
+                "router output nested too deeply to parse", hint="not a Quagga/FRR output"
+            ) from exc
+        except Exception as exc:
+            where = _innermost_field(exc)
+            raise ParseError(
+                f"cannot read router output{f' at {where}' if where else ''}: "
+                f"{type(exc).__name__}: {shown(str(exc))}",
+                hint="not a Quagga/FRR output this parser knows; if it is, report it with --debug",
+            ) from exc
         finally:
             if enabled:
                 gc.enable()
@@ -45,9 +65,24 @@ def _gc_paused(func: Callable[_P, _R]) -> Callable[_P, _R]:
     return wrapper
 
 
+def _innermost_field(exc: BaseException) -> str | None:
+    """The ``where`` (field path) of the innermost parsing frame that has one."""
+    where = None
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        if frame.f_globals.get("__name__", "").startswith("routerctl.parsing"):
+            local = frame.f_locals.get("where")
+            if isinstance(local, str):
+                where = local
+        tb = tb.tb_next
+    return where
+
+
+# fullmatch on the stripped line (a ``\s*%?\s*`` prefix is quadratic on a run of blanks)
 _NO_INSTANCE = re.compile(
-    r"^\s*%?\s*(?:BGP instance not found|No BGP process is configured|"
-    r"No BGP instances? (?:found|configured)|BGP is not running)\.?\s*$"
+    r"%?\s*(?:BGP instance not found|No BGP process is configured|"
+    r"No BGP instances? (?:found|configured)|BGP is not running)\.?"
 )
 _BGP_SUMMARY = re.compile(r"show (?:ip |ipv6 )?bgp\b.*\bsummary\b.*")
 _BGP_NEIGHBORS = re.compile(r"show (?:ip )?bgp\b.*\bneighbors?\b.*")
@@ -98,7 +133,7 @@ def _afi_hint(command: str) -> tuple[str, str]:
     return (m[1], m[2] or "unicast") if m else ("ipv4", "unicast")
 
 
-@_gc_paused
+@_boundary
 def parse_bgp_summaries(
     output: str, *, suite: str | None = None, command: str | None = None
 ) -> list[BgpSummary]:
@@ -113,7 +148,7 @@ def parse_bgp_summaries(
             json_path.load(prepared, what="BGP summary"), afi_hint=_afi_hint(cmd)
         )
     body = [line for line in prepared.lines if line.strip()]
-    if all(_NO_INSTANCE.match(line) for line in body):
+    if all(_NO_INSTANCE.fullmatch(line.strip()) for line in body):
         return [BgpSummary(router_id=None, local_as=None, instance_missing=True)]
     _, rows = _run_text(prepared, suite=suite, command=cmd, output=output)
     result = text.summaries_from_rows(rows, afi_hint=_afi_hint(cmd))
@@ -125,6 +160,7 @@ def parse_bgp_summaries(
     return result
 
 
+@_boundary
 def parse_bgp_summary(
     output: str,
     *,
@@ -153,7 +189,7 @@ def parse_bgp_summary(
     )
 
 
-@_gc_paused
+@_boundary
 def parse_routes(
     output: str, *, suite: str | None = None, command: str | None = None
 ) -> list[Route]:
@@ -176,7 +212,7 @@ def parse_routes(
     return text.routes_from_rows(rows, suite=used)
 
 
-@_gc_paused
+@_boundary
 def parse_bgp_neighbors_json(output: str) -> dict[str, BgpNeighbor]:
     """FRR ``show bgp [vrf X|all] neighbors json`` keyed by neighbor address or interface."""
     prepared = _prepare(output)
@@ -188,7 +224,7 @@ def parse_bgp_neighbors_json(output: str) -> dict[str, BgpNeighbor]:
     return json_path.neighbors(json_path.load(prepared, what="BGP neighbors"))
 
 
-@_gc_paused
+@_boundary
 def parse(output: str, *, command: str | None = None, suite: str | None = None) -> Parsed:
     """Parse any supported output; ``command`` and ``suite`` are detected when not given."""
     _check_suite(suite)

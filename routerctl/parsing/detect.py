@@ -35,11 +35,19 @@ _KEYWORDS = (
 # A prompt line, optionally with the command echoed after it:
 #   OpenWrt# show ip bgp sum | r1(config)# do show ipv6 route |
 #   root@host:/var/log/frr# vtysh -c "show ip route table 10012" | eva#
+# Matched (fullmatch) against the line with its trailing whitespace stripped, so that no
+# two adjacent parts can both take the same run of characters: linear time on any line
+# (the old lazy command + ``\s*$`` took 11 s on a 30 KB line of spaces).
 _PROMPT = re.compile(
-    r"^\S*[#>$]\s*(?:vtysh\s+-c\s+[\"']?)?(?:do\s+)?(?P<command>sh(?:ow?)?\s[^\"']*?)?[\"']?\s*$"
+    r"\S*[#>$]\s*(?:vtysh\s+-c\s+[\"']?)?(?:do\s+)?(?P<command>sh(?:ow?)?\s[^\"']*)?[\"']?"
 )
-_PROMPT_ONLY = re.compile(r"^[\w.@:/()~-]+[#>$]\s*$")
+_PROMPT_ONLY = re.compile(r"[\w.@:/()~-]+[#>$]")  # fullmatch, on the stripped line
 _CONFIG_ECHO = re.compile(r"^[\w.@-]+\([\w-]+\)#\s")  # host(config)# <not a show command>
+
+
+def _prompt_only(line: str) -> bool:
+    return _PROMPT_ONLY.fullmatch(line.rstrip()) is not None
+
 
 # Indicators of a suite, as data: (suite, regex). First hit in this order decides.
 _SUITE_MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -81,14 +89,14 @@ def prepare(text: str) -> Prepared:
         if not line.strip():
             start += 1
             continue
-        m = _PROMPT.match(line)
+        m = _PROMPT.fullmatch(line.rstrip())
         if m and m["command"]:
             command = normalise_command(m["command"])
-        elif not (_PROMPT_ONLY.match(line) or _CONFIG_ECHO.match(line)):
+        elif not (_prompt_only(line) or _CONFIG_ECHO.match(line)):
             break
         start += 1
     end = len(lines)
-    while end > start and (not lines[end - 1].strip() or _PROMPT_ONLY.match(lines[end - 1])):
+    while end > start and (not lines[end - 1].strip() or _prompt_only(lines[end - 1])):
         end -= 1
     return Prepared(lines[start:end], start + 1, command)
 

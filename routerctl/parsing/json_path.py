@@ -13,21 +13,27 @@ from routerctl.errors import ParseError
 from routerctl.model import BgpNeighbor, BgpSummary, IPAddress, NextHop, Route, SessionState
 from routerctl.parsing.detect import Prepared
 from routerctl.parsing.values import (
+    ASN_MAX,
+    COUNTER_MAX,
     parse_asn,
+    parse_count,
     parse_ip,
     parse_neighbor_name,
     parse_state,
     parse_uptime,
+    shown,
 )
 
 _AFI_KEY = re.compile(r"(ipv4|ipv6|l2Vpn)([A-Z]\w*)")
+MAX_DEPTH = 32  # FRR's deepest document (vrf all > afi > peers > peer) is 5 levels
 
 
 def load(prepared: Prepared, *, what: str) -> Any:
-    """Decode the JSON document; ParseError names the line and column."""
+    """Decode the JSON document; ParseError names the line and column. Documents nested
+    deeper than ``MAX_DEPTH`` are refused here, before anything walks them."""
     text = "\n".join(prepared.lines)
     try:
-        return json.loads(text)
+        doc = json.loads(text)
     except json.JSONDecodeError as exc:
         line = prepared.lines[exc.lineno - 1] if exc.lineno <= len(prepared.lines) else ""
         raise ParseError(
@@ -35,15 +41,101 @@ def load(prepared: Prepared, *, what: str) -> Any:
             f"{exc.msg}: {line.strip()[:80]!r}",
             hint="pass the complete output of the `... json` command",
         ) from exc
-
-
-def _need(obj: dict[str, Any], key: str, where: str) -> Any:
-    if key not in obj:
+    except RecursionError as exc:
+        raise ParseError(f"{what} JSON: nested too deeply", hint=_TOO_DEEP) from exc
+    except ValueError as exc:  # an integer of more than 4300 digits (int_max_str_digits)
         raise ParseError(
-            f"FRR JSON: {where}: missing key {key!r}",
-            hint="not the output of the command given; check --command",
+            f"{what} JSON: a number too long to read ({shown(str(exc))})",
+            hint="FRR's numbers are at most 64-bit",
+        ) from exc
+    _check_depth(doc, what)
+    return doc
+
+
+_TOO_DEEP = f"FRR's JSON is at most a few levels deep; this has more than {MAX_DEPTH}"
+
+
+def _check_depth(doc: Any, what: str) -> None:
+    """Iteratively (no recursion to exhaust): refuse documents deeper than MAX_DEPTH."""
+    level: list[Any] = [doc]
+    for _ in range(MAX_DEPTH + 1):
+        level = [
+            child
+            for node in level
+            if isinstance(node, dict | list)
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return
+    raise ParseError(f"{what} JSON: nested too deeply", hint=_TOO_DEEP)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}.get(
+        type(value), "null" if value is None else "a number"
+    )
+
+
+class _Obj:
+    """A JSON object from the router with its path (``summary.peers.10.0.0.1``): typed
+    getters that check the shape and name the field in a ``ParseError``."""
+
+    __slots__ = ("data", "where")
+
+    def __init__(self, data: Any, where: str) -> None:
+        if not isinstance(data, dict):
+            raise ParseError(f"FRR JSON: {where}: expected an object, got {_kind(data)}")
+        self.data: dict[str, Any] = data
+        self.where = where
+
+    def at(self, key: str) -> str:
+        return f"{self.where}.{key}"
+
+    def has(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    def need(self, key: str) -> Any:
+        if key not in self.data:
+            raise ParseError(
+                f"FRR JSON: {self.where}: missing key {key!r}",
+                hint="not the output of the command given; check --command",
+            )
+        return self.data[key]
+
+    def text(self, key: str, *, required: bool = False) -> str | None:
+        value = self.need(key) if required else self.data.get(key)
+        if value is None and not required:
+            return None
+        if not isinstance(value, str):
+            raise ParseError(f"FRR JSON: {self.at(key)}: expected a string, got {_kind(value)}")
+        return value
+
+    def count(self, key: str, *, hi: int = COUNTER_MAX) -> int | None:
+        value = self.data.get(key)
+        return (
+            None if value is None else parse_count(value, field=f"FRR JSON: {self.at(key)}", hi=hi)
         )
-    return obj[key]
+
+    def asn(self, key: str, *, lo: int = 1) -> int:
+        return parse_asn(self.need(key), field=f"FRR JSON: {self.at(key)}", lo=lo)
+
+    def flag(self, key: str) -> bool:
+        return bool(self.data.get(key))
+
+    def obj(self, key: str) -> _Obj:
+        value = self.data.get(key)
+        return _Obj({} if value is None else value, self.at(key))
+
+    def objs(self, key: str) -> list[_Obj]:
+        value = self.data.get(key)
+        value = [] if value is None else value
+        if not isinstance(value, list):
+            raise ParseError(f"FRR JSON: {self.at(key)}: expected an array, got {_kind(value)}")
+        return [_Obj(item, f"{self.at(key)}[{i}]") for i, item in enumerate(value)]
+
+    def children(self) -> list[tuple[str, _Obj]]:
+        return [(str(k), _Obj(v, self.at(str(k)))) for k, v in self.data.items()]
 
 
 # --- BGP summary -----------------------------------------------------------------------------
@@ -51,7 +143,7 @@ def _need(obj: dict[str, Any], key: str, where: str) -> Any:
 
 def summaries(doc: Any, *, afi_hint: tuple[str, str]) -> list[BgpSummary]:
     """``show [ip] bgp [vrf X|all] [afi safi] summary json`` in any of its nestings."""
-    out = _summaries(doc, afi_hint=afi_hint)
+    out = _summaries(doc, afi_hint=afi_hint, where="summary")
     if not out:
         raise ParseError(
             "FRR JSON: no BGP summary in this document (no routerId/peers, no ipv4Unicast...)",
@@ -60,83 +152,82 @@ def summaries(doc: Any, *, afi_hint: tuple[str, str]) -> list[BgpSummary]:
     return out
 
 
-def _summaries(doc: Any, *, afi_hint: tuple[str, str]) -> list[BgpSummary]:
+def _summaries(doc: Any, *, afi_hint: tuple[str, str], where: str) -> list[BgpSummary]:
     if not isinstance(doc, dict):
-        raise ParseError("FRR JSON: BGP summary: expected an object at the top level")
+        raise ParseError(f"FRR JSON: BGP {where}: expected an object, got {_kind(doc)}")
     if not doc:
         return [BgpSummary(router_id=None, local_as=None, instance_missing=True)]
     if "peers" in doc or "routerId" in doc:  # one AFI/SAFI, not wrapped
-        return [_summary(doc, afi_hint[0], afi_hint[1], "summary")]
+        return [_summary(_Obj(doc, where), afi_hint[0], afi_hint[1])]
     out: list[BgpSummary] = []
     for key, value in doc.items():
         if m := _AFI_KEY.fullmatch(key):
-            out.append(_summary(value, m[1].lower(), m[2].lower(), key))
+            out.append(_summary(_Obj(value, key), m[1].lower(), m[2].lower()))
         elif isinstance(value, dict):  # vrf all: {vrf: {afiSafi: {...}}}
-            out.extend(_summaries(value, afi_hint=afi_hint))
+            out.extend(_summaries(value, afi_hint=afi_hint, where=key))
     return out
 
 
-def _summary(obj: dict[str, Any], afi: str, safi: str, where: str) -> BgpSummary:
-    vrf = obj.get("vrfName")
-    router_id = parse_ip(str(_need(obj, "routerId", where)))
-    peers = obj.get("peers", {})
+def _summary(obj: _Obj, afi: str, safi: str) -> BgpSummary:
+    vrf = obj.text("vrfName")
+    router_id = parse_ip(obj.text("routerId", required=True))
     return BgpSummary(
         router_id=router_id if isinstance(router_id, ipaddress.IPv4Address) else None,
-        local_as=parse_asn(_need(obj, "as", where)),
-        neighbors=tuple(_peer(name, p, f"{where}.peers.{name}") for name, p in peers.items()),
+        local_as=obj.asn("as"),
+        neighbors=tuple(_peer(name, p) for name, p in obj.obj("peers").children()),
         vrf=None if vrf in (None, "default") else vrf,
         afi=afi,
         safi=safi,
-        rib_entries=obj.get("ribCount"),
+        rib_entries=obj.count("ribCount"),
     )
 
 
-def _peer(name: str, p: dict[str, Any], where: str) -> BgpNeighbor:
+def _peer(name: str, p: _Obj) -> BgpNeighbor:
     address, interface, _ = parse_neighbor_name(name)
-    state = _state(_need(p, "state", where), where)
+    state = _state(p, "state")
     established = state is SessionState.ESTABLISHED
-    received = p.get("pfxRcd", p.get("prefixReceivedCount"))
-    sent = p.get("pfxSnt")
-    policy = established and p.get("peerState") == "Policy"
+    received = p.count("pfxRcd") if p.has("pfxRcd") else p.count("prefixReceivedCount")
+    sent = p.count("pfxSnt")
+    policy = established and p.data.get("peerState") == "Policy"
     # FRR's JSON says only "a policy is missing"; a direction that has prefixes has one.
     blocked_in = policy and not received
     blocked_out = policy and not sent
-    uptime_text = p.get("peerUptime")
     try:
-        uptime = parse_uptime(uptime_text)
+        uptime = parse_uptime(p.data.get("peerUptime"))
     except ValueError:
-        msec = p.get("peerUptimeMsec")
-        uptime = None if msec is None else int(msec) // 1000
-    desc = p.get("desc")
+        msec = p.count("peerUptimeMsec")
+        uptime = None if msec is None else msec // 1000
     return BgpNeighbor(
         address=address,
-        remote_as=parse_asn(_need(p, "remoteAs", where)),
+        remote_as=p.asn("remoteAs", lo=0),
         state=state,
         interface=interface,
-        description=desc or None,
-        version=int(p.get("version", 4)),
-        messages_received=int(p.get("msgRcvd", 0)),
-        messages_sent=int(p.get("msgSent", 0)),
-        table_version=int(p.get("tableVersion", 0)),
-        in_queue=int(p.get("inq", 0)),
-        out_queue=int(p.get("outq", 0)),
+        description=p.text("desc") or None,
+        version=_or(p.count("version", hi=255), 4),
+        messages_received=_or(p.count("msgRcvd"), 0),
+        messages_sent=_or(p.count("msgSent"), 0),
+        table_version=_or(p.count("tableVersion"), 0),
+        in_queue=_or(p.count("inq"), 0),
+        out_queue=_or(p.count("outq"), 0),
         uptime=uptime,
-        prefixes_received=int(received)
-        if established and not blocked_in and received is not None
-        else None,
-        prefixes_sent=None if blocked_out or sent is None else int(sent),
+        prefixes_received=received if established and not blocked_in else None,
+        prefixes_sent=None if blocked_out else sent,
         policy_blocked_in=blocked_in,
         policy_blocked_out=blocked_out,
         connections_dropped=None,
-        dynamic=bool(p.get("dynamicPeer")),
+        dynamic=p.flag("dynamicPeer"),
     )
 
 
-def _state(text: str, where: str) -> SessionState:
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+def _state(p: _Obj, key: str) -> SessionState:
     try:
-        return parse_state(text)
+        return parse_state(p.need(key))
     except ValueError as exc:
-        raise ParseError(f"FRR JSON: {where}: {exc}") from exc
+        raise ParseError(f"FRR JSON: {p.at(key)}: {exc}") from exc
 
 
 # --- show bgp neighbors json -----------------------------------------------------------------
@@ -144,51 +235,54 @@ def _state(text: str, where: str) -> SessionState:
 
 def neighbors(doc: Any) -> dict[str, BgpNeighbor]:
     """``show bgp [vrf X|all] neighbors json`` keyed by neighbor (address or interface)."""
+    return _neighbors(doc, "neighbors")
+
+
+def _neighbors(doc: Any, where: str) -> dict[str, BgpNeighbor]:
     if not isinstance(doc, dict):
-        raise ParseError("FRR JSON: BGP neighbors: expected an object at the top level")
+        raise ParseError(f"FRR JSON: BGP {where}: expected an object, got {_kind(doc)}")
     out: dict[str, BgpNeighbor] = {}
     for name, value in doc.items():
         if not isinstance(value, dict):
             continue  # vrfId / vrfName of a vrf-all wrapper
         if "vrfName" in value and "bgpState" not in value:
-            out.update(neighbors(value))
+            out.update(_neighbors(value, f"{where}.{name}"))
             continue
-        out[name] = _detail_neighbor(name, value)
+        out[name] = _detail_neighbor(name, _Obj(value, f"{where}.{name}"))
     return out
 
 
-def _detail_neighbor(name: str, p: dict[str, Any]) -> BgpNeighbor:
-    where = f"neighbors.{name}"
+def _detail_neighbor(name: str, p: _Obj) -> BgpNeighbor:
     address, interface, _ = parse_neighbor_name(name)
-    state = _state(_need(p, "bgpState", where), where)
-    if state is SessionState.IDLE and p.get("adminShutDown"):
+    state = _state(p, "bgpState")
+    if state is SessionState.IDLE and p.flag("adminShutDown"):
         state = SessionState.ADMIN_DOWN
     established = state is SessionState.ESTABLISHED
-    stats = p.get("messageStats", {}) or {}
-    afs = p.get("addressFamilyInfo", {}) or {}
-    accepted = [af["acceptedPrefixCounter"] for af in afs.values() if "acceptedPrefixCounter" in af]
-    sent = [af["sentPrefixCounter"] for af in afs.values() if "sentPrefixCounter" in af]
-    uptime_text = p.get("bgpTimerUpString")
-    msec = p.get("bgpTimerUpMsec")
-    uptime = (int(msec) // 1000 if msec is not None else None) if established else None
+    stats = p.obj("messageStats")
+    afs = [af for _, af in p.obj("addressFamilyInfo").children()]
+    accepted = [c for af in afs if (c := af.count("acceptedPrefixCounter")) is not None]
+    sent = [c for af in afs if (c := af.count("sentPrefixCounter")) is not None]
+    msec = p.count("bgpTimerUpMsec")
+    uptime = (msec // 1000 if msec is not None else None) if established else None
+    uptime_text = p.data.get("bgpTimerUpString")
     if uptime_text and established:
         with contextlib.suppress(ValueError):
             uptime = parse_uptime(uptime_text)
     return BgpNeighbor(
         address=address,
-        remote_as=parse_asn(_need(p, "remoteAs", where)),
+        remote_as=p.asn("remoteAs", lo=0),
         state=state,
         interface=interface if interface else None,
-        description=p.get("nbrDesc") or None,
-        version=int(p.get("bgpVersion", 4)),
-        messages_received=int(stats.get("totalRecv", 0)),
-        messages_sent=int(stats.get("totalSent", 0)),
-        in_queue=int(stats.get("depthInq", 0)),
-        out_queue=int(stats.get("depthOutq", 0)),
+        description=p.text("nbrDesc") or None,
+        version=_or(p.count("bgpVersion", hi=255), 4),
+        messages_received=_or(stats.count("totalRecv"), 0),
+        messages_sent=_or(stats.count("totalSent"), 0),
+        in_queue=_or(stats.count("depthInq"), 0),
+        out_queue=_or(stats.count("depthOutq"), 0),
         uptime=uptime,
         prefixes_received=sum(accepted) if established and accepted else None,
         prefixes_sent=sum(sent) if sent else None,
-        connections_dropped=p.get("connectionsDropped"),
+        connections_dropped=p.count("connectionsDropped"),
     )
 
 
@@ -197,34 +291,48 @@ def _detail_neighbor(name: str, p: dict[str, Any]) -> BgpNeighbor:
 
 def routes(doc: Any) -> list[Route]:
     """``show ip|ipv6 route [...] json``: {prefix: [entry, ...]} (or {vrf: {...}})."""
+    return _routes(doc, "routes")
+
+
+def _routes(doc: Any, where: str) -> list[Route]:
     if not isinstance(doc, dict):
-        raise ParseError("FRR JSON: routes: expected an object at the top level")
+        raise ParseError(f"FRR JSON: {where}: expected an object, got {_kind(doc)}")
     out: list[Route] = []
     for key, entries in doc.items():
         if isinstance(entries, dict):  # vrf all: {vrf: {prefix: [...]}}
-            out.extend(routes(entries))
+            out.extend(_routes(entries, f"{where}.{key}"))
             continue
         if not isinstance(entries, list):
             raise ParseError(f"FRR JSON: routes: {key!r} is not a list of route entries")
-        out.extend(_route(e, key) for e in entries)
+        out.extend(_route(_Obj(e, f"{key}[{i}]")) for i, e in enumerate(entries))
     return out
 
 
-def _route(e: dict[str, Any], key: str) -> Route:
-    prefix = ipaddress.ip_network(_need(e, "prefix", key), strict=False)
-    nexthops = tuple(_nexthop(nh) for nh in e.get("nexthops", []))
-    vrf = e.get("vrfName")
+def _route(e: _Obj) -> Route:
+    prefix_text = e.text("prefix", required=True) or ""
+    try:
+        prefix = ipaddress.ip_network(prefix_text, strict=False)
+    except ValueError as exc:
+        raise ParseError(
+            f"FRR JSON: {e.at('prefix')}: {shown(prefix_text)} is not a prefix"
+        ) from exc
+    nexthops = tuple(_nexthop(nh) for nh in e.objs("nexthops"))
+    vrf = e.text("vrfName")
+    try:
+        uptime = parse_uptime(e.data.get("uptime"))
+    except ValueError as exc:
+        raise ParseError(f"FRR JSON: {e.at('uptime')}: {exc}") from exc
     return Route(
         prefix=prefix,
-        protocol=_need(e, "protocol", key),
-        selected=bool(e.get("selected")),
-        fib=bool(e.get("installed")) or any(nh.fib for nh in nexthops),
-        distance=e.get("distance"),
-        metric=e.get("metric"),
-        uptime=parse_uptime(e.get("uptime")),
+        protocol=e.text("protocol", required=True) or "",
+        selected=e.flag("selected"),
+        fib=e.flag("installed") or any(nh.fib for nh in nexthops),
+        distance=e.count("distance", hi=255),
+        metric=e.count("metric", hi=ASN_MAX),
+        uptime=uptime,
         nexthops=nexthops,
-        rejected=bool(e.get("failed")),
-        queued=bool(e.get("queued")),
+        rejected=e.flag("failed"),
+        queued=e.flag("queued"),
         vrf=None if vrf in (None, "default") else vrf,
     )
 
@@ -235,18 +343,22 @@ def _address(text: str) -> IPAddress:
     return ipaddress.ip_address(text)
 
 
-def _nexthop(nh: dict[str, Any]) -> NextHop:
-    address = nh.get("ip")
+def _nexthop(nh: _Obj) -> NextHop:
+    address = nh.text("ip")
+    try:
+        ip = _address(address) if address else None
+    except ValueError as exc:
+        raise ParseError(f"FRR JSON: {nh.at('ip')}: {shown(address)} is not an address") from exc
     return NextHop(
-        address=_address(address) if address else None,
-        interface=nh.get("interfaceName"),
-        active=bool(nh.get("active")),
-        fib=bool(nh.get("fib")),
-        directly_connected=bool(nh.get("directlyConnected")),
-        recursive=bool(nh.get("recursive")),
-        onlink=bool(nh.get("onLink")),
-        blackhole=bool(nh.get("blackhole")),
-        unreachable=bool(nh.get("unreachable")),
-        weight=nh.get("weight"),
-        vrf=nh.get("vrf"),
+        address=ip,
+        interface=nh.text("interfaceName"),
+        active=nh.flag("active"),
+        fib=nh.flag("fib"),
+        directly_connected=nh.flag("directlyConnected"),
+        recursive=nh.flag("recursive"),
+        onlink=nh.flag("onLink"),
+        blackhole=nh.flag("blackhole"),
+        unreachable=nh.flag("unreachable"),
+        weight=nh.count("weight"),
+        vrf=nh.text("vrf"),
     )

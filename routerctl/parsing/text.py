@@ -18,11 +18,14 @@ from routerctl.errors import ParseError
 from routerctl.model import BgpNeighbor, BgpSummary, IPAddress, NextHop, Route, SessionState
 from routerctl.parsing.detect import Prepared
 from routerctl.parsing.values import (
+    ASN_MAX,
     parse_asn,
+    parse_count,
     parse_ip,
     parse_neighbor_name,
     parse_state,
     parse_uptime,
+    shown,
 )
 
 
@@ -90,7 +93,7 @@ def run_template(name: str, prepared: Prepared) -> list[dict[str, Any]]:
         idx = max(fsm.lines_seen - 1, 0)
         line = prepared.lines[idx] if idx < len(prepared.lines) else ""
         raise ParseError(
-            f"{name}: line {prepared.first_line + idx}: cannot parse {line.strip()!r}",
+            f"{name}: line {prepared.first_line + idx}: cannot parse {shown(line.strip(), 200)}",
             hint="not a Quagga/FRR output of this command, or a format this template lacks; "
             "check --suite/--command",
         ) from exc
@@ -124,12 +127,16 @@ def summaries_from_rows(
         out.append(
             BgpSummary(
                 router_id=router_id if isinstance(router_id, ipaddress.IPv4Address) else None,
-                local_as=parse_asn(local_as) if local_as and local_as[0].isdigit() else None,
+                local_as=parse_asn(local_as, field="local AS number")
+                if local_as and local_as[0].isdigit()
+                else None,
                 neighbors=tuple(neighbors),
                 vrf=vrf,
                 afi=(head["AFI"] or afi_hint[0]).lower(),
                 safi=(head["SAFI"] or afi_hint[1]).lower(),
-                rib_entries=int(head["RIB_ENTRIES"]) if head["RIB_ENTRIES"] else None,
+                rib_entries=parse_count(head["RIB_ENTRIES"], field="RIB entries")
+                if head["RIB_ENTRIES"]
+                else None,
             )
         )
     return out
@@ -137,11 +144,21 @@ def summaries_from_rows(
 
 def _neighbor(row: dict[str, Any]) -> BgpNeighbor:
     address, interface, hostname = parse_neighbor_name(row["NEIGHBOR"])
+    where = f"neighbor {shown(row['NEIGHBOR'])}"
+
+    def count(key: str, what: str, hi: int | None = None) -> int:
+        field = f"{where}: {what}"
+        return (
+            parse_count(row[key], field=field)
+            if hi is None
+            else parse_count(row[key], field=field, hi=hi)
+        )
+
     state_text: str = row["STATE_PFXRCD"]
     received: int | None = None
     blocked_in = False
     if state_text.isdigit():
-        state, received = SessionState.ESTABLISHED, int(state_text)
+        state, received = SessionState.ESTABLISHED, count("STATE_PFXRCD", "State/PfxRcd")
     elif state_text in ("(Policy)", "(NoNeg)"):
         state, blocked_in = SessionState.ESTABLISHED, state_text == "(Policy)"
     else:
@@ -150,20 +167,20 @@ def _neighbor(row: dict[str, Any]) -> BgpNeighbor:
     description = row["DESCRIPTION"] or None
     return BgpNeighbor(
         address=address,
-        remote_as=parse_asn(row["REMOTE_AS"]),
+        remote_as=parse_asn(row["REMOTE_AS"], field=f"{where}: AS", lo=0),
         state=state,
         interface=interface,
         hostname=hostname,
         description=None if description == "N/A" else description,
-        version=int(row["VERSION"]),
-        messages_received=int(row["MSG_RCVD"]),
-        messages_sent=int(row["MSG_SENT"]),
-        table_version=int(row["TABLE_VERSION"]),
-        in_queue=int(row["IN_QUEUE"]),
-        out_queue=int(row["OUT_QUEUE"]),
-        uptime=parse_uptime(row["UPTIME"]),
+        version=count("VERSION", "V", hi=255),
+        messages_received=count("MSG_RCVD", "MsgRcvd"),
+        messages_sent=count("MSG_SENT", "MsgSent"),
+        table_version=count("TABLE_VERSION", "TblVer"),
+        in_queue=count("IN_QUEUE", "InQ"),
+        out_queue=count("OUT_QUEUE", "OutQ"),
+        uptime=_uptime(row["UPTIME"], where),
         prefixes_received=received,
-        prefixes_sent=int(sent_text) if sent_text.isdigit() else None,
+        prefixes_sent=count("PFXSNT", "PfxSnt") if sent_text.isdigit() else None,
         policy_blocked_in=blocked_in,
         policy_blocked_out=sent_text == "(Policy)",
         dynamic=row.get("DYNAMIC") == "*",
@@ -203,15 +220,29 @@ def routes_from_rows(rows: Sequence[dict[str, Any]], *, suite: str) -> list[Rout
     """One Route per route entry; NH_STATUS/NEXTHOP lists become NextHop tuples."""
     out = []
     for row in rows:
-        prefix = ipaddress.ip_network(row["PREFIX"], strict=False)
+        try:
+            prefix = ipaddress.ip_network(row["PREFIX"], strict=False)
+        except ValueError as exc:
+            raise ParseError(f"route {shown(row['PREFIX'])}: not a prefix") from exc
+        where = f"route {prefix}"
         code: str = row["PROTOCOL"]
         protocol = (PROTOCOLS_V6.get(code) if prefix.version == 6 else None) or PROTOCOLS.get(
             code, code
         )
         statuses: list[str] = row["NH_STATUS"]
-        nexthops = tuple(_nexthop(s, nh) for s, nh in zip(statuses, row["NEXTHOP"], strict=True))
-        distance = int(row["DISTANCE"]) if row["DISTANCE"] else None
-        metric = int(row["METRIC"]) if row["METRIC"] else None
+        nexthops = tuple(
+            _nexthop(s, nh, where) for s, nh in zip(statuses, row["NEXTHOP"], strict=True)
+        )
+        distance = (
+            parse_count(row["DISTANCE"], field=f"{where}: distance", hi=255)
+            if row["DISTANCE"]
+            else None
+        )
+        metric = (
+            parse_count(row["METRIC"], field=f"{where}: metric", hi=ASN_MAX)
+            if row["METRIC"]
+            else None
+        )
         if distance is None and suite == "frr" and protocol in _NO_DISTANCE_SHOWN:
             distance = metric = 0
         vrf = row.get("VRF") or None
@@ -223,7 +254,7 @@ def routes_from_rows(rows: Sequence[dict[str, Any]], *, suite: str) -> list[Rout
                 fib=any(s in "*otd" and s != " " for s in statuses),  # t/o/d: installed, see legend
                 distance=distance,
                 metric=metric,
-                uptime=parse_uptime(row["UPTIME"]),
+                uptime=_uptime(row["UPTIME"], where),
                 nexthops=nexthops,
                 rejected="r" in statuses,
                 queued="q" in statuses,
@@ -254,13 +285,24 @@ def _address(text: str) -> IPAddress:
     return ipaddress.ip_address(text)
 
 
-def _nexthop(status: str, text: str) -> NextHop:
+def _uptime(text: str, where: str) -> int | None:
+    try:
+        return parse_uptime(text)
+    except ValueError as exc:
+        raise ParseError(f"{where}: {exc}") from exc
+
+
+def _nexthop(status: str, text: str, where: str) -> NextHop:
     m = _NEXTHOP_FIELDS.fullmatch(text)
     if m is None:  # the template accepted it, so this is a bug in this regex
-        raise ParseError(f"next hop {text!r} passed the template but not the field regex")
+        raise ParseError(f"next hop {shown(text)} passed the template but not the field regex")
     address, unreachable, weight = m["address"], m["unreachable"], m["weight"]
+    try:
+        ip = _address(address) if address else None
+    except ValueError as exc:
+        raise ParseError(f"{where}: next hop {shown(address)} is not an address") from exc
     return NextHop(
-        address=_address(address) if address else None,
+        address=ip,
         interface=m["interface"] or m["conn_if"],
         active=m["inactive"] is None,
         fib=status == "*",
@@ -269,6 +311,6 @@ def _nexthop(status: str, text: str) -> NextHop:
         onlink=m["onlink"] is not None,
         blackhole=unreachable == "blackhole" or m["bh"] is not None,
         unreachable=m["unreach_any"] is not None or bool(m["bh"] or m["rej"]),
-        weight=int(weight) if weight else None,
+        weight=parse_count(weight, field=f"{where}: weight") if weight else None,
         vrf=m["vrf"],
     )

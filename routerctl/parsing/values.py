@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Any
 
+from routerctl.errors import ParseError
 from routerctl.model import IPAddress, SessionState
 
-_HMS = re.compile(r"(\d+):(\d\d):(\d\d)")
-_DHM = re.compile(r"(\d+)d(\d\d)h(\d\d)m")
-_WDH = re.compile(r"(\d+)w(\d)d(\d\d)h")
-_YWD = re.compile(r"(\d+)y(\d+)w(\d+)d")
+ASN_MAX = 4294967295  # 4-byte AS numbers (RFC 6793)
+COUNTER_MAX = 2**64 - 1  # FRR's counters are at most 64-bit
+_MAX_DIGITS = 20  # more digits than any counter, AS number or uptime part can have
+
+_HMS = re.compile(r"(\d{1,9}):(\d\d):(\d\d)")
+_DHM = re.compile(r"(\d{1,9})d(\d\d)h(\d\d)m")
+_WDH = re.compile(r"(\d{1,9})w(\d)d(\d\d)h")
+_YWD = re.compile(r"(\d{1,9})y(\d{1,9})w(\d{1,9})d")
 _DAY = 86400
 _WEEK = 7 * _DAY
 _YEAR = 365 * _DAY
@@ -18,8 +24,11 @@ _YEAR = 365 * _DAY
 _STATES = {s.value.lower(): s for s in SessionState}
 
 
-def parse_uptime(text: str | None) -> int | None:
-    """``00:01:02`` / ``1d02h03m`` / ``02w3d04h`` / ``01y02w3d`` to seconds; ``never`` to None."""
+def parse_uptime(text: object) -> int | None:
+    """``00:01:02`` / ``1d02h03m`` / ``02w3d04h`` / ``01y02w3d`` to seconds; ``never`` to None.
+    Anything else (a number, another format) raises ``ValueError``."""
+    if not isinstance(text, str | None):
+        raise ValueError(f"unknown uptime format {shown(text)}")
     if text is None or text in ("", "never") or text.startswith("XX"):
         return None
     if m := _HMS.fullmatch(text):
@@ -30,27 +39,66 @@ def parse_uptime(text: str | None) -> int | None:
         return int(m[1]) * _WEEK + int(m[2]) * _DAY + int(m[3]) * 3600
     if m := _YWD.fullmatch(text):
         return int(m[1]) * _YEAR + int(m[2]) * _WEEK + int(m[3]) * _DAY
-    raise ValueError(f"unknown uptime format {text!r}")
+    raise ValueError(f"unknown uptime format {shown(text)}")
 
 
-def parse_state(text: str) -> SessionState:
+def parse_state(text: object) -> SessionState:
     """FSM state text (``Idle (Admin)``, ``Established``...) to SessionState."""
-    state = _STATES.get(text.strip().lower())
+    state = _STATES.get(text.strip().lower()) if isinstance(text, str) else None
     if state is None:
-        raise ValueError(f"unknown BGP state {text!r}")
+        raise ValueError(f"unknown BGP state {shown(text)}")
     return state
 
 
-def parse_asn(text: str | int) -> int:
-    """``65001`` or asdot ``1.10`` to an int AS number."""
-    if isinstance(text, int):
-        return text
-    high, dot, low = text.partition(".")
-    return int(high) * 65536 + int(low) if dot else int(high)
+def shown(value: Any, limit: int = 60) -> str:
+    """A router-supplied value for an error message: repr (control characters escaped),
+    at most ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def parse_ip(text: str) -> IPAddress | None:
+def _digits(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= _MAX_DIGITS else None
+
+
+def parse_asn(value: object, *, field: str, lo: int = 1) -> int:
+    """``65001``, asdot ``1.10`` or a JSON integer to an AS number in ``lo``..4294967295;
+    anything else is a ``ParseError`` naming ``field``. (FRR prints remote AS 0 for a
+    neighbor whose AS is not known yet: callers pass ``lo=0`` there.)"""
+    asn: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        asn = value
+    elif isinstance(value, str):
+        high, dot, low = value.partition(".")
+        h, l_ = _digits(high), _digits(low) if dot else 0
+        if h is not None and l_ is not None and (not dot or (h <= 65535 and l_ <= 65535)):
+            asn = h * 65536 + l_ if dot else h
+    if asn is None or not lo <= asn <= ASN_MAX:
+        raise ParseError(
+            f"{field}: {shown(value)} is not an AS number",
+            hint=f"an AS number is {lo}..{ASN_MAX} (or asdot 1.10)",
+        )
+    return asn
+
+
+def parse_count(value: object, *, field: str, hi: int = COUNTER_MAX) -> int:
+    """A counter (an int, or a string of digits) in 0..``hi``; else a ``ParseError``."""
+    count: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        count = value
+    elif isinstance(value, str):
+        count = _digits(value.strip())
+    if count is None or not 0 <= count <= hi:
+        raise ParseError(
+            f"{field}: {shown(value)} is not a count", hint=f"expected an integer 0..{hi}"
+        )
+    return count
+
+
+def parse_ip(text: object) -> IPAddress | None:
     """An address, or None when ``text`` is not one (interface names, masked values)."""
+    if not isinstance(text, str):
+        return None
     try:
         return ipaddress.ip_address(text)
     except ValueError:
