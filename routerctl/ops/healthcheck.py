@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import posixpath
+import re
 import shlex
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -27,6 +29,34 @@ UCI_PATH = "/etc/config/routerctl"
 SCRIPT_PATH = "/usr/sbin/routerctl-health"
 CRONTAB = "/etc/crontabs/root"
 DEFAULT_STATUS = "/var/run/routerctl-health.json"
+
+# Where the check may write (and `uninstall` may delete) its run-time files: directories
+# that are tmpfs on OpenWrt (/var is a symlink to /tmp there, so no flash wear) and hold
+# no system files. /var/lib/node_exporter/textfile_collector is node_exporter's usual
+# textfile directory, /var/prometheus the one OpenWrt's prometheus-node-exporter-lua
+# textfile collector reads. Not /etc, /www, /overlay, /usr: flash, served, or the system.
+RUNTIME_DIRS = ("/tmp/", "/var/run/", "/var/lib/", "/var/prometheus/")
+_SAFE_PATH = re.compile(r"[A-Za-z0-9._+/-]{1,240}")
+
+
+def runtime_path_problem(path: str, *, suffix: str) -> str | None:
+    """Why ``path`` is not acceptable as a run-time file of the check, or None.
+
+    A normalized absolute file path (no ``..``, ``.``, ``//``, trailing ``/``), of plain
+    characters, under one of ``RUNTIME_DIRS``, named ``*{suffix}``.
+    """
+    if not _SAFE_PATH.fullmatch(path):
+        return "must be an absolute path of letters, digits and . _ + - / (no spaces or quotes)"
+    if not path.startswith("/"):
+        return "must be an absolute path"
+    if posixpath.normpath(path) != path or path.startswith("//") or path.endswith("/"):
+        return "must be a normalized file path (no '..', '.', '//' or trailing '/')"
+    if not any(path.startswith(d) and len(path) > len(d) for d in RUNTIME_DIRS):
+        return "must be a file under " + ", ".join(RUNTIME_DIRS)
+    name = posixpath.basename(path)
+    if not name.endswith(suffix) or name == suffix or name.startswith("."):
+        return f"must name a {suffix} file"
+    return None
 
 
 @dataclass(frozen=True)
@@ -57,13 +87,17 @@ class HealthSettings:
             if not lo <= value <= hi:
                 opt = "--" + name.replace("_", "-")
                 raise UsageError(f"{opt} {value} is out of range", hint=f"use {lo}..{hi}")
-        for name, path in (
-            ("status-file", self.status_file),
-            ("prometheus-file", self.prometheus_file),
+        for name, path, suffix in (
+            ("status-file", self.status_file, ".json"),
+            ("prometheus-file", self.prometheus_file, ".prom"),
         ):
-            if path and (not path.startswith("/") or any(c in path for c in "'\"\\ \n")):
+            problem = runtime_path_problem(path, suffix=suffix) if path else None
+            if problem:
                 raise UsageError(
-                    f"--{name} {path!r} must be an absolute path without quotes or spaces"
+                    f"--{name} {path!r} {problem}",
+                    hint="e.g. /var/lib/node_exporter/textfile_collector/routerctl.prom"
+                    if suffix == ".prom"
+                    else None,
                 )
 
 
@@ -310,10 +344,15 @@ def uninstall(transport: Transport, *, timeout: float = 120.0) -> UninstallResul
         timeout=timeout,
     )
     paths = dict(ln.split("=", 1) for ln in res.stdout.splitlines() if "=" in ln)
+    # the router's config may be hand-edited or from an older routerctl: delete only
+    # paths that pass today's rule (never `rm -rf /etc`), and files with `rm -f`
     status_file = paths.get("status_file") or DEFAULT_STATUS
-    run_files = [status_file, f"{status_file}.state", f"{status_file}.lock"]
-    if paths.get("prometheus_file"):
-        run_files.append(paths["prometheus_file"])
+    if runtime_path_problem(status_file, suffix=".json"):
+        status_file = DEFAULT_STATUS
+    run_files = [status_file, f"{status_file}.state"]
+    prom = paths.get("prometheus_file", "")
+    if prom and not runtime_path_problem(prom, suffix=".prom"):
+        run_files.append(prom)
     if installed:
         res = transport.run(pm.remove.format(name=PACKAGE), timeout=timeout)
         result.output += [ln for ln in res.stdout.splitlines() if ln.strip()]
@@ -321,12 +360,13 @@ def uninstall(transport: Transport, *, timeout: float = 120.0) -> UninstallResul
             raise BackendError(f"{transport.host}: removing {PACKAGE} failed: {_failure(res)}")
         result.removed_package = True
     quoted = " ".join(shlex.quote(f) for f in run_files)
+    lock = shlex.quote(f"{status_file}.lock")  # the check's lock is a directory
     cleanup = (
-        f"rm -rf {quoted} {UCI_PATH} {UCI_PATH}-opkg; "
+        f"rm -f {quoted} {UCI_PATH} {UCI_PATH}-opkg; rm -rf {lock}; "
         f"if [ -f {CRONTAB} ] && grep -q routerctl-health {CRONTAB}; then "
         f"grep -v routerctl-health {CRONTAB} > {CRONTAB}.routerctl; "
         f"mv {CRONTAB}.routerctl {CRONTAB}; fi; "
-        f'for f in {SCRIPT_PATH} {UCI_PATH} {quoted}; do [ -e "$f" ] && echo left=$f; done; '
+        f'for f in {SCRIPT_PATH} {UCI_PATH} {quoted} {lock}; do [ -e "$f" ] && echo left=$f; done; '
         f"grep -q routerctl-health {CRONTAB} 2>/dev/null && echo left={CRONTAB}; true"
     )
     res = transport.run(cleanup, timeout=timeout)
