@@ -109,6 +109,29 @@ def feed_package_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "openwrt-feed" / "net" / PACKAGE
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def uci_quote(value: object) -> str:
+    """``value`` as one UCI word: single-quoted, ``'`` as ``'\\''``.
+
+    Control characters (newlines included) are refused: uci would keep them inside the
+    quotes, but the health check reads ``uci show`` line by line.
+    """
+    text = str(value)
+    bad = _CONTROL.search(text)
+    if bad:
+        raise UsageError(
+            f"cannot write {text!r} into {UCI_PATH}: it holds the control character {bad.group()!r}"
+        )
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def _uci_comment(text: str) -> str:
+    """``text`` made safe for a ``#`` comment line: control characters escaped."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def render_uci(topology: Topology, router: Router, settings: HealthSettings) -> str:
     """``/etc/config/routerctl`` for ``router``: its nodes, the IPv4 pools and services."""
     settings.validate()
@@ -121,31 +144,35 @@ def render_uci(topology: Topology, router: Router, settings: HealthSettings) -> 
         )
     pools = [n for n in topology.iter_pool_networks() if n.version == 4]
     routes = [s.address for s in topology.services if s.address.version == 4]
+    source = _uci_comment(str(topology.source or "the topology"))
     lines = [
-        "# Rendered by `routerctl healthcheck install` from "
-        f"{topology.source or 'the topology'} for router {router.name}.",
+        f"# Rendered by `routerctl healthcheck install` from {source} "
+        f"for router {_uci_comment(router.name)}.",
         "# Options are described in the package's default /etc/config/routerctl.",
         "",
         "config health",
-        "\toption enabled '1'",
-        f"\toption interval '{settings.interval}'",
     ]
-    lines += [f"\tlist neighbor '{n.address}'" for n in nodes]
-    lines.append(f"\toption min_established '{settings.min_established}'")
-    lines += [f"\tlist pool '{p}'" for p in pools]
-    lines += [f"\tlist route '{ipaddress.ip_network(a)}'" for a in sorted(set(routes))]
-    lines += [
-        f"\toption check_routes '{int(settings.check_routes)}'",
-        f"\toption status_file '{settings.status_file}'",
-        f"\toption prometheus_file '{settings.prometheus_file}'",
-        f"\toption vtysh_timeout '{settings.vtysh_timeout}'",
-        f"\toption self_heal '{int(settings.self_heal)}'",
-        f"\toption heal_after '{settings.heal_after}'",
-        f"\toption max_restarts '{settings.max_restarts}'",
-        f"\toption backoff '{settings.backoff}'",
-        "\toption init_script ''",
-        "\toption bgpd_pidfile ''",
+    entries: list[tuple[str, str, object]] = [
+        ("option", "enabled", 1),
+        ("option", "interval", settings.interval),
     ]
+    entries += [("list", "neighbor", n.address) for n in nodes]
+    entries.append(("option", "min_established", settings.min_established))
+    entries += [("list", "pool", p) for p in pools]
+    entries += [("list", "route", ipaddress.ip_network(a)) for a in sorted(set(routes))]
+    entries += [
+        ("option", "check_routes", int(settings.check_routes)),
+        ("option", "status_file", settings.status_file),
+        ("option", "prometheus_file", settings.prometheus_file),
+        ("option", "vtysh_timeout", settings.vtysh_timeout),
+        ("option", "self_heal", int(settings.self_heal)),
+        ("option", "heal_after", settings.heal_after),
+        ("option", "max_restarts", settings.max_restarts),
+        ("option", "backoff", settings.backoff),
+        ("option", "init_script", ""),
+        ("option", "bgpd_pidfile", ""),
+    ]
+    lines += [f"\t{kind} {name} {uci_quote(value)}" for kind, name, value in entries]
     return "\n".join(lines) + "\n"
 
 
