@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from routerctl import __version__
+from routerctl.cli_common import safe
 from routerctl.commands import healthcheck, lab, metallb, parse, provision, render, verify
 from routerctl.errors import ExitCode, RouterctlError
 
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     except RouterctlError as exc:
         if _debug():
             traceback.print_exc()
-        print(f"routerctl: error: {exc.one_line()}", file=sys.stderr)
+        print(f"routerctl: error: {safe(exc.one_line(), markup=False)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("routerctl: interrupted", file=sys.stderr)
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         if _debug():
             traceback.print_exc()
         print(
-            f"routerctl: internal error: {type(exc).__name__}: {exc} "
+            f"routerctl: internal error: {type(exc).__name__}: {safe(exc, markup=False)} "
             "(this is a bug; rerun with --debug and report the traceback)",
             file=sys.stderr,
         )
