@@ -20,8 +20,9 @@ from routerctl.cli_common import (
     stderr,
     stdout,
 )
-from routerctl.errors import ExitCode, UsageError
+from routerctl.errors import EnvironmentProblem, ExitCode, UsageError
 from routerctl.ipk import build_ipk, parse_makefile
+from routerctl.localfile import write_atomic
 from routerctl.ops import healthcheck as hc
 from routerctl.topology import DEFAULT_TOPOLOGY
 from routerctl.transport import connect
@@ -172,7 +173,10 @@ def build_cmd(
     if not out.is_dir():
         raise UsageError(f"--out {out}: not a directory", hint="create it first")
     path = out / spec.filename
-    path.write_bytes(data)
+    try:
+        write_atomic(path, data, mode=0o644)  # a package, no secret; a planted symlink is replaced
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot write {path}: {exc.strerror or exc}") from exc
     typer.echo(str(path))
 
 

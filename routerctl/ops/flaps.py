@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from routerctl.errors import EnvironmentProblem
+from routerctl.localfile import write_atomic
 from routerctl.model import BgpNeighbor, FlapHistory
 from routerctl.topology import Router
 
@@ -81,10 +81,7 @@ def save(path: Path, router: str, neighbors: Iterable[BgpNeighbor], *, now: floa
     text = json.dumps({"version": VERSION, "routers": routers}, indent=1, sort_keys=True)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".flaps.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-        os.replace(tmp, path)
+        write_atomic(path, (text + "\n").encode("utf-8"), mode=0o600)
     except OSError as exc:
         raise EnvironmentProblem(
             f"cannot write the flap state file {path}: {exc.strerror}",

@@ -8,6 +8,7 @@ Makefile the OpenWrt SDK uses (``routerctl.ipk``).
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import posixpath
@@ -270,15 +271,21 @@ def install(
             hint="install the 'uci' package (part of every OpenWrt image)",
         )
     spec, ipk = build_package(config_text)
-    remote = f"/tmp/{spec.filename}"
-    transport.write_file(remote, ipk, mode=0o644)
+    private = _private_tmpdir(transport)
+    remote = f"{private}/{spec.filename}"
     result = InstallResult(transport.host, spec.name, spec.version, UCI_PATH)
-    res = transport.run(
-        str(pm.install_file).format(path=shlex.quote(remote))
-        + f"; rc=$?; rm -f {shlex.quote(remote)}"
-        "; exit $rc",
-        timeout=timeout,
-    )
+    try:
+        transport.write_file(remote, ipk, mode=0o644)
+        res = transport.run(
+            str(pm.install_file).format(path=shlex.quote(remote))
+            + f"; rc=$?; rm -rf {shlex.quote(private)}"
+            "; exit $rc",
+            timeout=timeout,
+        )
+    except BaseException:
+        with contextlib.suppress(Exception):
+            transport.run(f"rm -rf {shlex.quote(private)}", timeout=30.0)
+        raise
     result.output += [ln for ln in res.stdout.splitlines() if ln.strip()]
     if not res.ok:
         raise BackendError(
@@ -295,6 +302,28 @@ def install(
     if run_check:
         result.check_exit, result.status = run_now(transport)
     return result
+
+
+_PRIVATE_TMP = re.compile(r"/tmp/routerctl\.[A-Za-z0-9]{6,}")
+
+
+def _private_tmpdir(transport: Transport) -> str:
+    """A fresh 0700 directory on the router (``mktemp -d``) for the package upload, so no
+    other user can plant a symlink at a predictable /tmp name."""
+    res = transport.run("mktemp -d /tmp/routerctl.XXXXXX", timeout=30.0)
+    path = res.stdout.strip()
+    if not res.ok or not _PRIVATE_TMP.fullmatch(path):
+        raise BackendError(
+            f"{transport.host}: could not make a private temporary directory "
+            f"(mktemp -d answered {safe_repr(path)})",
+            hint="is /tmp writable? is mktemp (busybox) available?",
+        )
+    return path
+
+
+def safe_repr(text: str, limit: int = 60) -> str:
+    """A short, one-line ``repr`` of router output for a message."""
+    return repr(text[:limit] + ("..." if len(text) > limit else ""))
 
 
 def run_now(transport: Transport, *, timeout: float = 120.0) -> tuple[int, dict[str, Any]]:

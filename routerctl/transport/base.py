@@ -7,6 +7,7 @@ Implementations: ``routerctl.transport.ssh`` (paramiko) and ``routerctl.transpor
 
 from __future__ import annotations
 
+import posixpath
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,10 +70,20 @@ class Transport(Protocol):
 
 
 def write_file_command(path: str, *, mode: int) -> str:
-    """The POSIX-sh command that atomically writes stdin to ``path`` with ``mode``."""
-    tmp = f"{path}.routerctl-tmp"
-    q, qt = shlex.quote(path), shlex.quote(tmp)
-    return f"umask 077 && cat > {qt} && chmod {mode:o} {qt} && mv -f {qt} {q}"
+    """The POSIX-sh command that atomically writes stdin to ``path`` with ``mode``.
+
+    The temporary file is a fresh ``mktemp`` name next to ``path`` (created 0600 with
+    O_EXCL, so a symlink planted at a predictable name is never followed); ``mv`` renames
+    it over ``path`` (replacing a symlink there, not writing through it). On failure the
+    temporary file is removed and the command fails.
+    """
+    directory, name = posixpath.split(path)
+    template = f"{directory or '.'}/.{name[:64]}.routerctl.XXXXXX"
+    q = shlex.quote(path)
+    return (
+        f"umask 077 && t=$(mktemp {shlex.quote(template)}) && "
+        f'{{ cat > "$t" && chmod {mode:o} "$t" && mv -f "$t" {q} || {{ rm -f "$t"; false; }}; }}'
+    )
 
 
 __all__ = ["CommandResult", "SshTarget", "Transport", "write_file_command"]
