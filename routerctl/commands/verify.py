@@ -200,6 +200,9 @@ def register(app: typer.Typer) -> None:
             progress=lambda line: stderr.print(
                 safe(line, markup=False), highlight=False, markup=False
             ),
+            warn=lambda line: typer.echo(
+                f"routerctl: warning: {safe(line, markup=False)}", err=True
+            ),
         )
         multi = len(targets) > 1
         code = _exit_code(results, nagios=nagios)
