@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 import traceback
@@ -55,6 +56,8 @@ def _root(
     """Turn an OpenWrt router into a correct, verified BGP peer for MetalLB."""
     if debug:
         os.environ["ROUTERCTL_DEBUG"] = "1"
+        # library details (paramiko's negotiation, ...) only with --debug, on stderr
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
 
 
 for _module in (render, metallb, parse, lab, provision, verify, healthcheck):

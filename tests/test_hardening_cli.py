@@ -1,8 +1,13 @@
 """The command-line boundary (issue 12 item 16): any unknown option, missing or malformed
 value is one line on stderr, ``routerctl: <command>: <problem> (try --help)``, exit 2 --
-never rich's multi-line box, never a traceback."""
+never rich's multi-line box, never a traceback. Also --debug (and only it) turns on
+library debug logging."""
 
 from __future__ import annotations
+
+import logging
+import subprocess
+import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -92,6 +97,26 @@ def test_help_and_no_args_still_print_help(capsys: pytest.CaptureFixture[str]) -
     out, err = capsys.readouterr()
     assert code in (0, 2)
     assert "verify" in out + err
+
+
+def test_debug_enables_library_logging() -> None:
+    prog = (
+        "import logging, sys\n"
+        "from routerctl.cli import main\n"
+        "main(sys.argv[1:])\n"
+        "print(logging.getLogger().getEffectiveLevel())\n"
+    )
+    without = subprocess.run(
+        [sys.executable, "-c", prog, "parse", "--help"], capture_output=True, text=True, check=True
+    )
+    assert without.stdout.splitlines()[-1] == str(logging.WARNING)
+    with_debug = subprocess.run(
+        [sys.executable, "-c", prog, "--debug", "parse", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert with_debug.stdout.splitlines()[-1] == str(logging.DEBUG)
 
 
 # --- property-based ----------------------------------------------------------------------
