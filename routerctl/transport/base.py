@@ -47,8 +47,20 @@ class Transport(Protocol):
     host: str  # a display name for messages, e.g. "rtr (198.51.100.2:22)"
     exec_count: int  # exec channels opened so far (one per round trip)
 
-    def run(self, command: str, *, stdin: bytes | None = None, timeout: float) -> CommandResult:
-        """Run ``command`` in the router's shell; feed ``stdin``; wait up to ``timeout``."""
+    def run(
+        self,
+        command: str,
+        *,
+        stdin: bytes | None = None,
+        timeout: float,
+        max_output_bytes: int | None = None,
+        max_output_lines: int | None = None,
+    ) -> CommandResult:
+        """Run ``command`` in the router's shell; feed ``stdin``; wait up to ``timeout``.
+
+        Output past ``max_output_bytes`` / ``max_output_lines`` (None: the transport's
+        defaults) is a ``TransportError``; ops raise them for a call known to be large.
+        """
         ...
 
     def write_file(
