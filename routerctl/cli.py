@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import sys
 import traceback
 from typing import Annotated
 
 import typer
+import typer.core
+import typer.main
+from typer import Abort
+
+try:  # recent typer vendors click; older typer uses click itself
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click.exceptions import (  # type: ignore[import-not-found,no-redef,unused-ignore]
+        ClickException,
+        NoArgsIsHelpError,
+    )
 
 from routerctl import __version__
+from routerctl.cli_common import safe
 from routerctl.commands import healthcheck, lab, metallb, parse, provision, render, verify
 from routerctl.errors import ExitCode, RouterctlError
 
@@ -42,6 +56,8 @@ def _root(
     """Turn an OpenWrt router into a correct, verified BGP peer for MetalLB."""
     if debug:
         os.environ["ROUTERCTL_DEBUG"] = "1"
+        # library details (paramiko's negotiation, ...) only with --debug, on stderr
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
 
 
 for _module in (render, metallb, parse, lab, provision, verify, healthcheck):
@@ -52,10 +68,55 @@ def _debug() -> bool:
     return "--debug" in sys.argv[1:] or os.environ.get("ROUTERCTL_DEBUG", "") not in ("", "0")
 
 
+@functools.cache
+def _command() -> typer.core.TyperGroup:
+    """The click command tree of ``app`` (built once: it costs ~20 ms)."""
+    command = typer.main.get_command(app)
+    assert isinstance(command, typer.core.TyperGroup)
+    return command
+
+
+def _command_words(command: object, argv: list[str]) -> str:
+    """The subcommand path named in ``argv`` (``healthcheck install``), walking the tree."""
+    words: list[str] = []
+    for arg in argv:
+        sub = getattr(command, "commands", {}).get(arg)
+        if sub is None:
+            if arg.startswith("-"):
+                continue  # a root option (--debug) before the subcommand
+            break
+        words.append(arg)
+        command = sub
+    return " ".join(words)
+
+
+def _usage_line(exc: ClickException, command: object, argv: list[str]) -> str:
+    """``routerctl: <command>: <problem> (try --help)``: one line, whatever click says."""
+    ctx = getattr(exc, "ctx", None)  # some parser errors carry no context: walk argv
+    where = ctx.command_path.partition(" ")[2] if ctx else _command_words(command, argv)
+    message = " ".join(exc.format_message().split())
+    message = message[:1].lower() + message[1:]
+    head = f"routerctl: {where}: " if where else "routerctl: "
+    return safe(f"{head}{message} (try --help)", markup=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; map every error to one line on stderr and an exit code."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = _command()
     try:
-        app(args=argv, prog_name="routerctl")  # standalone: usage errors exit 2 via SystemExit
+        # not standalone: click's usage errors come here as exceptions, not rich boxes
+        rv = command.main(args=argv, prog_name="routerctl", standalone_mode=False)
+        return rv if isinstance(rv, int) else ExitCode.OK
+    except NoArgsIsHelpError as exc:
+        exc.show()  # `routerctl` alone (or a group alone): its help
+        return ExitCode.USAGE
+    except ClickException as exc:
+        print(_usage_line(exc, command, argv), file=sys.stderr)
+        return exc.exit_code if exc.exit_code else ExitCode.USAGE
+    except Abort:
+        print("routerctl: aborted", file=sys.stderr)
+        return ExitCode.FAILED
     except SystemExit as exc:
         code = exc.code
         if code is None:
@@ -64,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     except RouterctlError as exc:
         if _debug():
             traceback.print_exc()
-        print(f"routerctl: error: {exc.one_line()}", file=sys.stderr)
+        print(f"routerctl: error: {safe(exc.one_line(), markup=False)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("routerctl: interrupted", file=sys.stderr)
@@ -75,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         if _debug():
             traceback.print_exc()
         print(
-            f"routerctl: internal error: {type(exc).__name__}: {exc} "
+            f"routerctl: internal error: {type(exc).__name__}: {safe(exc, markup=False)} "
             "(this is a bug; rerun with --debug and report the traceback)",
             file=sys.stderr,
         )

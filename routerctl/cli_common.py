@@ -12,17 +12,39 @@ import enum
 import ipaddress
 import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from routerctl.platform import SUITE_NAMES
 from routerctl.topology import DEFAULT_TOPOLOGY, Topology, load_topology
 
 stdout = Console(soft_wrap=True)
 stderr = Console(stderr=True, soft_wrap=True)
+
+
+# C0 (tab and newline too), DEL and C1: ESC/CSI/OSC sequences start with one of these
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_KEEP_NEWLINES = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+
+
+def safe(value: object, *, markup: bool = True, newlines: bool = False) -> str:
+    """A router-supplied (or other foreign) string made safe to print.
+
+    Control characters become visible ``\\xNN`` text, so no escape sequence (screen
+    clear, OSC 8 hyperlink, title change) reaches the terminal; newlines are kept only
+    with ``newlines=True``. With ``markup=True`` (for rich: tables, ``Console.print``)
+    rich markup is escaped, so ``[/]`` or ``[link=...]`` shows as typed.
+    """
+    pattern = _CONTROL_KEEP_NEWLINES if newlines else _CONTROL
+    text = pattern.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+    if markup:
+        text = escape(text)
+    return text
 
 
 # The routing suites every command offers (--suite), built from the platform profiles.

@@ -18,7 +18,7 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
 def test_unknown_command_is_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["no-such-command"]) == 2
     err = capsys.readouterr().err
-    assert "No such command" in err
+    assert err == "routerctl: no such command 'no-such-command'. (try --help)\n"
     assert "Traceback" not in err
 
 

@@ -79,7 +79,7 @@ def test_render_uci_settings() -> None:
         (hc.HealthSettings(interval=60), "--interval 60 is out of range"),
         (hc.HealthSettings(vtysh_timeout=0), "--vtysh-timeout 0 is out of range"),
         (hc.HealthSettings(prometheus_file="metrics.prom"), "must be an absolute path"),
-        (hc.HealthSettings(prometheus_file="/tmp/a b"), "without quotes or spaces"),
+        (hc.HealthSettings(prometheus_file="/tmp/a b"), "no spaces or quotes"),
         (hc.HealthSettings(min_established=3), "more than the 2 nodes"),
     ],
 )

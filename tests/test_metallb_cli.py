@@ -64,7 +64,7 @@ def test_convert_output_round_trips(capsys: pytest.CaptureFixture[str]) -> None:
     ("args", "message"),
     [
         (["render", "metallb", "-t", "/nonexistent/routerctl.yaml"], "topology file not found"),
-        (["render", "metallb", "-t", "examples/seed.yaml", "--format", "helm"], "Invalid value"),
+        (["render", "metallb", "-t", "examples/seed.yaml", "--format", "helm"], "invalid value"),
         (
             ["render", "metallb", "-t", "examples/seed.yaml", "-f", "configmap"],
             "pass --include-secret",
@@ -80,7 +80,7 @@ def test_convert_output_round_trips(capsys: pytest.CaptureFixture[str]) -> None:
             "examples/seed.yaml:1: no MetalLB config here",
         ),
         (["metallb", "import", "examples/seed.yaml"], "document 1: no 'kind'"),
-        (["metallb", "import"], "Missing argument"),
+        (["metallb", "import"], "missing argument"),
     ],
 )
 def test_errors_are_one_line_exit_2(

@@ -50,11 +50,25 @@ class Recorder:
     def exec_count(self) -> int:  # type: ignore[override]
         return self.inner.exec_count
 
-    def run(self, command: str, *, stdin: bytes | None = None, timeout: float) -> CommandResult:
+    def run(
+        self,
+        command: str,
+        *,
+        stdin: bytes | None = None,
+        timeout: float,
+        max_output_bytes: int | None = None,
+        max_output_lines: int | None = None,
+    ) -> CommandResult:
         if self.rewrite is not None:
             command, stdin = self.rewrite(command, stdin)
         self.commands.append((command, stdin))
-        return self.inner.run(command, stdin=stdin, timeout=timeout)
+        return self.inner.run(
+            command,
+            stdin=stdin,
+            timeout=timeout,
+            max_output_bytes=max_output_bytes,
+            max_output_lines=max_output_lines,
+        )
 
     def write_file(
         self, path: str, data: bytes, *, mode: int = 0o600, timeout: float = 30.0

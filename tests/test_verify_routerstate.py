@@ -78,7 +78,15 @@ class NsTransport:
         self.frr = frr
         self.exec_count = 0
 
-    def run(self, command: str, *, stdin: bytes | None = None, timeout: float) -> CommandResult:
+    def run(
+        self,
+        command: str,
+        *,
+        stdin: bytes | None = None,
+        timeout: float,
+        max_output_bytes: int | None = None,
+        max_output_lines: int | None = None,
+    ) -> CommandResult:
         self.exec_count += 1
         p = subprocess.run(
             ["nsenter", "-t", str(self.frr.pid), "-m", "-n", "sh", "-c", command],

@@ -16,11 +16,13 @@ from routerctl.cli_common import (
     TopologyOption,
     get_topology,
     print_json,
+    safe,
     stderr,
     stdout,
 )
-from routerctl.errors import ExitCode, UsageError
+from routerctl.errors import EnvironmentProblem, ExitCode, UsageError
 from routerctl.ipk import build_ipk, parse_makefile
+from routerctl.localfile import write_atomic
 from routerctl.ops import healthcheck as hc
 from routerctl.topology import DEFAULT_TOPOLOGY
 from routerctl.transport import connect
@@ -88,24 +90,34 @@ PromOpt = Annotated[
 ]
 
 
+def _items(value: object) -> list[dict[str, Any]]:
+    """The objects of a list in the router's status file (anything else: none)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def _status_table(router: str, status: dict[str, Any]) -> Table:
+    """The router's status file as a table; every string in it is the router's, so safe()."""
     age = status.get("age_seconds")
     title = f"{router}: {status.get('state')} - {status.get('summary')}" + (
         f" ({age}s ago)" if age is not None else ""
     )
-    table = Table(title=title, title_justify="left")
+    table = Table(title=safe(title), title_justify="left")
     for col in ("neighbor / route", "state", "prefixes / next hops", "note"):
         table.add_column(col)
-    for n in status.get("neighbors", []):
+    for n in _items(status.get("neighbors")):
         note = "no inbound policy (Policy)" if n.get("policy_blocked") else ""
-        table.add_row(n["address"], n["state"], str(n["prefixes_received"]), note)
-    routes = status.get("routes", {})
-    for r in routes.get("pool_routes", []):
-        via = ", ".join(r.get("nexthops", [])) or "-"
+        cells = (n.get("address", "?"), n.get("state", "?"), n.get("prefixes_received", "-"))
+        table.add_row(*(safe(c) for c in cells), note)
+    routes = status.get("routes")
+    routes = routes if isinstance(routes, dict) else {}
+    for r in _items(routes.get("pool_routes")):
+        hops = r.get("nexthops")
+        via = ", ".join(map(str, hops)) if isinstance(hops, list) and hops else "-"
         flag = "" if r.get("selected") and r.get("fib") else "not installed"
-        table.add_row(r["prefix"], "BGP route", via, flag)
-    for m in routes.get("missing", []):
-        table.add_row(m, "missing", "-", "expected service route")
+        table.add_row(safe(r.get("prefix", "?")), "BGP route", safe(via), flag)
+    missing = routes.get("missing")
+    for m in missing if isinstance(missing, list) else []:
+        table.add_row(safe(m), "missing", "-", "expected service route")
     return table
 
 
@@ -161,7 +173,10 @@ def build_cmd(
     if not out.is_dir():
         raise UsageError(f"--out {out}: not a directory", hint="create it first")
     path = out / spec.filename
-    path.write_bytes(data)
+    try:
+        write_atomic(path, data, mode=0o644)  # a package, no secret; a planted symlink is replaced
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot write {path}: {exc.strerror or exc}") from exc
     typer.echo(str(path))
 
 
@@ -203,10 +218,13 @@ def install_cmd(
         print_json(result)
         return
     for line in result.output:
-        stderr.print(f"  {line}", markup=False, highlight=False)
+        stderr.print(f"  {safe(line, markup=False)}", markup=False, highlight=False)
     stdout.print(
-        f"{rtr.name}: installed {result.package} {result.version}, cron every "
-        f"{settings.interval} min, config {result.config}",
+        safe(
+            f"{rtr.name}: installed {result.package} {result.version}, cron every "
+            f"{settings.interval} min, config {result.config}",
+            markup=False,
+        ),
         markup=False,
         highlight=False,
     )
@@ -244,7 +262,7 @@ def status_cmd(
         stdout.print(_status_table(rtr.name, status))
         if stale:
             stderr.print(
-                f"status is {status['age_seconds']}s old (> {max_age}s): is cron running?",
+                safe(f"status is {status['age_seconds']}s old (> {max_age}s): is cron running?"),
                 markup=False,
             )
     if status.get("state") != "ok" or stale:
@@ -268,7 +286,7 @@ def uninstall_cmd(
         print_json(result)
         return
     for line in result.output:
-        stderr.print(f"  {line}", markup=False, highlight=False)
+        stderr.print(f"  {safe(line, markup=False)}", markup=False, highlight=False)
     what = "removed" if result.removed_package else "was not installed; cleaned up"
     stdout.print(
         f"{rtr.name}: {hc.PACKAGE} {what}; no cron line, config or status file left",

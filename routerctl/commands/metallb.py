@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from routerctl.cli_common import RouterOption, TopologyOption, get_topology
+from routerctl.cli_common import RouterOption, TopologyOption, get_topology, safe
 from routerctl.commands.render import render_app
 from routerctl.errors import UsageError
 from routerctl.metallb.convert import convert_legacy, legacy_config
@@ -40,7 +40,7 @@ FileArgument = Annotated[
 
 
 def _note(text: str) -> None:
-    typer.echo(f"routerctl: note: {text}", err=True)
+    typer.echo(f"routerctl: note: {safe(text, markup=False)}", err=True)
 
 
 @render_app.command("metallb")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from routerctl.cli_common import OutputFormat, OutputOption, Suite, print_json, stdout
+from routerctl.cli_common import OutputFormat, OutputOption, Suite, print_json, safe, stdout
 from routerctl.errors import UsageError
 from routerctl.model import BgpNeighbor, BgpSummary, Route
 from routerctl.parsing import Parsed, parse
@@ -77,7 +77,7 @@ def _print_table(parsed: Parsed) -> None:
                 + (f" vrf {s.vrf}" if s.vrf else "")
                 + f" — router-id {s.router_id or '?'}, local AS {s.local_as or '?'}"
             )
-            stdout.print(_neighbor_table(title, list(s.neighbors)))
+            stdout.print(_neighbor_table(safe(title), list(s.neighbors)))
         return
     stdout.print(_route_table([r for r in parsed if isinstance(r, Route)]))
 
@@ -96,9 +96,8 @@ def _neighbor_table(title: str, neighbors: list[BgpNeighbor]) -> Table:
             name = f"{n.hostname}({name})"
         rcd = "(Policy)" if n.policy_blocked_in else _dash(n.prefixes_received)
         snt = "(Policy)" if n.policy_blocked_out else _dash(n.prefixes_sent)
-        table.add_row(
-            name, str(n.remote_as), n.state.value, _dash(n.uptime), rcd, snt, n.description or ""
-        )
+        cells = (name, n.remote_as, n.state.value, _dash(n.uptime), rcd, snt, n.description or "")
+        table.add_row(*(safe(c) for c in cells))
     return table
 
 
@@ -121,12 +120,12 @@ def _route_table(routes: list[Route]) -> Table:
         prefix = str(r.prefix) + (f" vrf {r.vrf}" if r.vrf else "")
         status = "r" if r.rejected else "q" if r.queued else "*" if r.fib else ""
         table.add_row(
-            prefix,
-            r.protocol,
+            safe(prefix),
+            safe(r.protocol),
             ">" if r.selected else "",
             status,
-            f"{_dash(r.distance)}/{_dash(r.metric)}",
-            "\n".join(hops),
+            safe(f"{_dash(r.distance)}/{_dash(r.metric)}"),
+            "\n".join(safe(h) for h in hops),
         )
     return table
 

@@ -15,6 +15,7 @@ from routerctl.cli_common import (
     TopologyOption,
     get_topology,
     print_json,
+    safe,
     stderr,
 )
 from routerctl.errors import UsageError
@@ -45,7 +46,7 @@ def _plan(
         print_json([p.to_json() for p in plans])
         return
     for p in plans:
-        typer.echo(p.describe())
+        typer.echo(safe(p.describe(), markup=False, newlines=True))
 
 
 def _provision(
@@ -79,10 +80,10 @@ def _provision(
         )
 
     def progress(msg: str) -> None:
-        stderr.print(f"[bold cyan]>[/] {msg}", highlight=False, markup=True)
+        stderr.print(f"[bold cyan]>[/] {safe(msg)}", highlight=False, markup=True)
 
     def confirm(plan: Plan) -> bool:
-        text = plan.describe()
+        text = safe(plan.describe(), markup=False, newlines=True)
         if output is OutputFormat.json:
             stderr.print(text, highlight=False, markup=False)
         else:
@@ -110,7 +111,7 @@ def _provision(
             )
         results.append(res)
         if output is OutputFormat.table:
-            typer.echo(_summary(res))
+            typer.echo(safe(_summary(res), markup=False))
     if output is OutputFormat.json:
         print_json([res.to_json() for res in results])
     if any(not res.plan.empty and not res.applied for res in results):

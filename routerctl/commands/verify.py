@@ -18,6 +18,7 @@ from routerctl.cli_common import (
     TopologyOption,
     get_topology,
     print_json,
+    safe,
     stderr,
     stdout,
 )
@@ -77,8 +78,14 @@ def _render_table(results: list[CheckResult], *, multi: bool) -> None:
     }
     for r in results:
         status = f"[{styles[r.severity]}]{r.severity.value.upper()}[/]"
-        row = [r.name, status, r.expected, r.observed, *((r.hint or "",) if hints else ())]
-        table.add_row(*([r.router or ""] if multi else []), *row)
+        row = [
+            safe(r.name),
+            status,
+            safe(r.expected),
+            safe(r.observed),
+            *((safe(r.hint or ""),) if hints else ()),
+        ]
+        table.add_row(*([safe(r.router or "")] if multi else []), *row)
     stdout.print(table)
 
 
@@ -176,7 +183,7 @@ def register(app: typer.Typer) -> None:
         except RouterctlError as exc:
             if not nagios:
                 raise
-            typer.echo(f"ROUTERCTL UNKNOWN - {exc.one_line()}")
+            typer.echo(f"ROUTERCTL UNKNOWN - {safe(exc.one_line(), markup=False)}")
             raise typer.Exit(3) from exc
         results, targets = run_verify(
             topo,
@@ -190,7 +197,12 @@ def register(app: typer.Typer) -> None:
             state_file=None if no_state else (state_file or flaps.default_path()),
             interval=interval,
             timeout=timeout,
-            progress=lambda line: stderr.print(line, highlight=False, markup=False),
+            progress=lambda line: stderr.print(
+                safe(line, markup=False), highlight=False, markup=False
+            ),
+            warn=lambda line: typer.echo(
+                f"routerctl: warning: {safe(line, markup=False)}", err=True
+            ),
         )
         multi = len(targets) > 1
         code = _exit_code(results, nagios=nagios)
@@ -214,7 +226,7 @@ def register(app: typer.Typer) -> None:
             )
         else:
             if nagios:
-                typer.echo(_summary_line(results, multi=multi))
+                typer.echo(safe(_summary_line(results, multi=multi), markup=False))
             _render_table(results, multi=multi)
         raise typer.Exit(code)
 

@@ -19,6 +19,7 @@ from routerctl import __version__
 from routerctl.checks import CheckResult, verify_router
 from routerctl.cluster import ClusterState
 from routerctl.errors import EnvironmentProblem, RouterctlError
+from routerctl.localfile import write_atomic
 from routerctl.model import RouterState
 from routerctl.ops import gather
 from routerctl.topology import Router, Topology
@@ -109,16 +110,18 @@ def write_bundle(
     manifest["files"] = sorted(files)
     files["manifest.json"] = json.dumps(manifest, indent=2)
     target = directory / f"{name}.tar.gz"
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        for fname, text in sorted(files.items()):
+            data = redact(text, secrets_).encode("utf-8")
+            info = tarfile.TarInfo(f"{name}/{fname}")
+            info.size = len(data)
+            info.mtime = int(now)
+            info.mode = 0o600
+            tar.addfile(info, io.BytesIO(data))
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(target, "w:gz") as tar:
-            for fname, text in sorted(files.items()):
-                data = redact(text, secrets_).encode("utf-8")
-                info = tarfile.TarInfo(f"{name}/{fname}")
-                info.size = len(data)
-                info.mtime = int(now)
-                info.mode = 0o600
-                tar.addfile(info, io.BytesIO(data))
+        write_atomic(target, archive.getvalue(), mode=0o600)  # a planted symlink is replaced
     except OSError as exc:
         raise EnvironmentProblem(
             f"cannot write the support bundle to {directory}: {exc.strerror}",

@@ -10,13 +10,15 @@ It is a cache: an unreadable or foreign file counts as "no history" and is rewri
 from __future__ import annotations
 
 import json
+import math
 import os
-import tempfile
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from routerctl.errors import EnvironmentProblem
+from routerctl.localfile import write_atomic
 from routerctl.model import BgpNeighbor, FlapHistory
 from routerctl.topology import Router
 
@@ -38,37 +40,103 @@ def router_key(router: Router) -> str:
     return key
 
 
-def _read(path: Path) -> dict[str, Any]:
+MAX_BYTES = 4 * 1024 * 1024  # far more than any real history; past it: no history
+MAX_COUNTER = 2**63 - 1
+
+
+def _read(path: Path) -> tuple[dict[str, Any], str | None]:
+    """The ``routers`` mapping of the cache, and why it was unusable (None: fine or absent).
+
+    Never raises: a missing file is no history; a special file (FIFO, device, directory),
+    an oversized, non-UTF-8, non-JSON, too deeply nested or foreign file is no history
+    plus a reason, and the next ``save`` rewrites it.
+    """
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return {}, None
+    except OSError as exc:
+        return {}, exc.strerror or str(exc)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return {}, "not a regular file"
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        return {}, exc.strerror or str(exc)
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_BYTES:
+        return {}, f"larger than {MAX_BYTES} bytes"
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return {}, "not a routerctl flap history (unreadable JSON)"
     if not isinstance(data, dict) or data.get("version") != VERSION:
-        return {}
+        return {}, "not a routerctl flap history (unknown format)"
     routers = data.get("routers")
-    return routers if isinstance(routers, dict) else {}
+    if not isinstance(routers, dict):
+        return {}, "not a routerctl flap history (no routers)"
+    return routers, None
+
+
+def _counter(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_COUNTER:
+        return value
+    return None
+
+
+def _entry(entry: object) -> tuple[float, dict[str, int], list[str] | None] | None:
+    """One router's record, checked: (time, dropped counters, established), or None."""
+    if not isinstance(entry, dict):
+        return None
+    dropped, when, up = entry.get("dropped"), entry.get("time"), entry.get("up")
+    if not isinstance(dropped, dict) or isinstance(when, bool):
+        return None
+    if not isinstance(when, int | float) or not 0 <= when <= 2**53 or not math.isfinite(when):
+        return None
+    clean = {str(k): c for k, v in dropped.items() if (c := _counter(v)) is not None}
+    established = [a for a in up if isinstance(a, str)] if isinstance(up, list) else None
+    return float(when), clean, established
+
+
+def load_all(
+    path: Path, routers: Iterable[str], *, now: float
+) -> tuple[dict[str, FlapHistory | None], str | None]:
+    """The history of each of ``routers`` (None: none yet), read once; and why the file
+    was ignored, if it was (for one warning)."""
+    data, problem = _read(path)
+    out: dict[str, FlapHistory | None] = {}
+    for router in routers:
+        parsed = _entry(data.get(router))
+        if parsed is None:
+            out[router] = None
+            continue
+        when, dropped, up = parsed
+        out[router] = FlapHistory(
+            dropped=dropped,
+            seconds_since=max(0.0, now - when),
+            established=frozenset(up) if up is not None else None,
+        )
+    return out, problem
 
 
 def load(path: Path, router: str, *, now: float) -> FlapHistory | None:
-    """The history for ``router``, or None when there is none yet."""
-    entry = _read(path).get(router)
-    if not isinstance(entry, dict):
-        return None
-    dropped = entry.get("dropped")
-    when = entry.get("time")
-    if not isinstance(dropped, dict) or not isinstance(when, int | float):
-        return None
-    clean = {str(k): int(v) for k, v in dropped.items() if isinstance(v, int)}
-    up = entry.get("up")
-    established = frozenset(str(a) for a in up) if isinstance(up, list) else None
-    return FlapHistory(
-        dropped=clean, seconds_since=max(0.0, now - float(when)), established=established
-    )
+    """The history for ``router``, or None when there is none yet (or it is unusable)."""
+    return load_all(path, [router], now=now)[0][router]
 
 
 def save(path: Path, router: str, neighbors: Iterable[BgpNeighbor], *, now: float) -> None:
     """Record this run's drop counters for ``router`` (atomic replace)."""
-    routers = _read(path)
+    # keep the other routers' records, each checked and rebuilt (nothing odd survives)
+    routers: dict[str, Any] = {}
+    for key, entry in _read(path)[0].items():
+        parsed = _entry(entry)
+        if parsed is not None and isinstance(key, str) and key != router:
+            when, dropped, up = parsed
+            routers[key] = {"time": when, "dropped": dropped}
+            if up is not None:
+                routers[key]["up"] = sorted(up)
     routers[router] = {
         "time": now,
         "dropped": {
@@ -81,10 +149,7 @@ def save(path: Path, router: str, neighbors: Iterable[BgpNeighbor], *, now: floa
     text = json.dumps({"version": VERSION, "routers": routers}, indent=1, sort_keys=True)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".flaps.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-        os.replace(tmp, path)
+        write_atomic(path, (text + "\n").encode("utf-8"), mode=0o600)
     except OSError as exc:
         raise EnvironmentProblem(
             f"cannot write the flap state file {path}: {exc.strerror}",

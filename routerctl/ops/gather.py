@@ -14,7 +14,7 @@ import secrets
 import shlex
 from collections.abc import Sequence
 
-from routerctl.errors import CommandError
+from routerctl.errors import CommandError, ParseError
 from routerctl.model import BgpSummary, IPAddress, PoolPath, Route, RouterState
 from routerctl.parsing import parse_bgp_summary, parse_routes
 from routerctl.parsing.frr_state import (
@@ -178,9 +178,13 @@ def parse_state(
     # "FRRouting 8.4.4 (OpenWrt) on Linux(6.1.0)." -> "FRRouting 8.4.4 (OpenWrt)"
     version = sec.get(version_key, "").strip().split(" on ", 1)[0] or None
     suite_key = next((k for k in sec if k.startswith("suite ")), "suite none")
-    suite: str | None = suite_key.split()[1]
-    if suite == "none":
-        suite = None
+    named = [*suite_key.split(), "none"][1]
+    suite: str | None = None if named == "none" else named
+    if suite is not None and suite not in COMMANDS:
+        raise ParseError(
+            f"the state script on {router.name} named an unknown suite {suite[:40]!r}",
+            hint="see 'routerctl support-bundle' for the raw output",
+        )
     raw: list[tuple[str, str]] = [("cat /etc/openwrt_release", sec.get("release", ""))]
     raw.append(("vtysh -c 'show version'", sec.get(version_key, "")))
     summary4: BgpSummary | None = None
@@ -257,6 +261,19 @@ def parse_state(
     )
 
 
+# What a parser may raise on output it did not foresee (instead of a ParseError)
+ROUTER_OUTPUT_BUGS = (
+    ValueError,
+    TypeError,
+    AttributeError,
+    KeyError,
+    IndexError,
+    RecursionError,
+    OverflowError,
+    ZeroDivisionError,
+)
+
+
 def new_marker() -> str:
     return f"@@ROUTERCTL-{secrets.token_hex(6)}"
 
@@ -277,4 +294,14 @@ def gather(
     marker = new_marker()
     script = build_script(topology, router, marker, addresses=addresses, bundle=bundle)
     res = transport.run("sh -s", stdin=script.encode(), timeout=timeout)
-    return parse_state(res.stdout, marker, topology=topology, router=router, addresses=addresses)
+    try:
+        return parse_state(
+            res.stdout, marker, topology=topology, router=router, addresses=addresses
+        )
+    except ROUTER_OUTPUT_BUGS as exc:
+        # the router-output boundary: whatever a parser missed is a parse error (exit 6,
+        # one line), not an internal error; --debug shows the traceback (chained)
+        raise ParseError(
+            f"{transport.host}: unexpected router output ({type(exc).__name__}: {str(exc)[:120]})",
+            hint="rerun with --debug and report it; 'routerctl support-bundle' saves the output",
+        ) from exc

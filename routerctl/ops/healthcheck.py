@@ -8,8 +8,11 @@ Makefile the OpenWrt SDK uses (``routerctl.ipk``).
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
+import posixpath
+import re
 import shlex
 from dataclasses import dataclass, field
 from importlib.resources import files
@@ -27,6 +30,34 @@ UCI_PATH = "/etc/config/routerctl"
 SCRIPT_PATH = "/usr/sbin/routerctl-health"
 CRONTAB = "/etc/crontabs/root"
 DEFAULT_STATUS = "/var/run/routerctl-health.json"
+
+# Where the check may write (and `uninstall` may delete) its run-time files: directories
+# that are tmpfs on OpenWrt (/var is a symlink to /tmp there, so no flash wear) and hold
+# no system files. /var/lib/node_exporter/textfile_collector is node_exporter's usual
+# textfile directory, /var/prometheus the one OpenWrt's prometheus-node-exporter-lua
+# textfile collector reads. Not /etc, /www, /overlay, /usr: flash, served, or the system.
+RUNTIME_DIRS = ("/tmp/", "/var/run/", "/var/lib/", "/var/prometheus/")
+_SAFE_PATH = re.compile(r"[A-Za-z0-9._+/-]{1,240}")
+
+
+def runtime_path_problem(path: str, *, suffix: str) -> str | None:
+    """Why ``path`` is not acceptable as a run-time file of the check, or None.
+
+    A normalized absolute file path (no ``..``, ``.``, ``//``, trailing ``/``), of plain
+    characters, under one of ``RUNTIME_DIRS``, named ``*{suffix}``.
+    """
+    if not _SAFE_PATH.fullmatch(path):
+        return "must be an absolute path of letters, digits and . _ + - / (no spaces or quotes)"
+    if not path.startswith("/"):
+        return "must be an absolute path"
+    if posixpath.normpath(path) != path or path.startswith("//") or path.endswith("/"):
+        return "must be a normalized file path (no '..', '.', '//' or trailing '/')"
+    if not any(path.startswith(d) and len(path) > len(d) for d in RUNTIME_DIRS):
+        return "must be a file under " + ", ".join(RUNTIME_DIRS)
+    name = posixpath.basename(path)
+    if not name.endswith(suffix) or name == suffix or name.startswith("."):
+        return f"must name a {suffix} file"
+    return None
 
 
 @dataclass(frozen=True)
@@ -57,13 +88,17 @@ class HealthSettings:
             if not lo <= value <= hi:
                 opt = "--" + name.replace("_", "-")
                 raise UsageError(f"{opt} {value} is out of range", hint=f"use {lo}..{hi}")
-        for name, path in (
-            ("status-file", self.status_file),
-            ("prometheus-file", self.prometheus_file),
+        for name, path, suffix in (
+            ("status-file", self.status_file, ".json"),
+            ("prometheus-file", self.prometheus_file, ".prom"),
         ):
-            if path and (not path.startswith("/") or any(c in path for c in "'\"\\ \n")):
+            problem = runtime_path_problem(path, suffix=suffix) if path else None
+            if problem:
                 raise UsageError(
-                    f"--{name} {path!r} must be an absolute path without quotes or spaces"
+                    f"--{name} {path!r} {problem}",
+                    hint="e.g. /var/lib/node_exporter/textfile_collector/routerctl.prom"
+                    if suffix == ".prom"
+                    else None,
                 )
 
 
@@ -73,6 +108,29 @@ def feed_package_dir() -> Path:
     if packaged.is_dir():
         return Path(str(packaged))
     return Path(__file__).resolve().parents[2] / "openwrt-feed" / "net" / PACKAGE
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def uci_quote(value: object) -> str:
+    """``value`` as one UCI word: single-quoted, ``'`` as ``'\\''``.
+
+    Control characters (newlines included) are refused: uci would keep them inside the
+    quotes, but the health check reads ``uci show`` line by line.
+    """
+    text = str(value)
+    bad = _CONTROL.search(text)
+    if bad:
+        raise UsageError(
+            f"cannot write {text!r} into {UCI_PATH}: it holds the control character {bad.group()!r}"
+        )
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def _uci_comment(text: str) -> str:
+    """``text`` made safe for a ``#`` comment line: control characters escaped."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def render_uci(topology: Topology, router: Router, settings: HealthSettings) -> str:
@@ -87,31 +145,35 @@ def render_uci(topology: Topology, router: Router, settings: HealthSettings) -> 
         )
     pools = [n for n in topology.iter_pool_networks() if n.version == 4]
     routes = [s.address for s in topology.services if s.address.version == 4]
+    source = _uci_comment(str(topology.source or "the topology"))
     lines = [
-        "# Rendered by `routerctl healthcheck install` from "
-        f"{topology.source or 'the topology'} for router {router.name}.",
+        f"# Rendered by `routerctl healthcheck install` from {source} "
+        f"for router {_uci_comment(router.name)}.",
         "# Options are described in the package's default /etc/config/routerctl.",
         "",
         "config health",
-        "\toption enabled '1'",
-        f"\toption interval '{settings.interval}'",
     ]
-    lines += [f"\tlist neighbor '{n.address}'" for n in nodes]
-    lines.append(f"\toption min_established '{settings.min_established}'")
-    lines += [f"\tlist pool '{p}'" for p in pools]
-    lines += [f"\tlist route '{ipaddress.ip_network(a)}'" for a in sorted(set(routes))]
-    lines += [
-        f"\toption check_routes '{int(settings.check_routes)}'",
-        f"\toption status_file '{settings.status_file}'",
-        f"\toption prometheus_file '{settings.prometheus_file}'",
-        f"\toption vtysh_timeout '{settings.vtysh_timeout}'",
-        f"\toption self_heal '{int(settings.self_heal)}'",
-        f"\toption heal_after '{settings.heal_after}'",
-        f"\toption max_restarts '{settings.max_restarts}'",
-        f"\toption backoff '{settings.backoff}'",
-        "\toption init_script ''",
-        "\toption bgpd_pidfile ''",
+    entries: list[tuple[str, str, object]] = [
+        ("option", "enabled", 1),
+        ("option", "interval", settings.interval),
     ]
+    entries += [("list", "neighbor", n.address) for n in nodes]
+    entries.append(("option", "min_established", settings.min_established))
+    entries += [("list", "pool", p) for p in pools]
+    entries += [("list", "route", ipaddress.ip_network(a)) for a in sorted(set(routes))]
+    entries += [
+        ("option", "check_routes", int(settings.check_routes)),
+        ("option", "status_file", settings.status_file),
+        ("option", "prometheus_file", settings.prometheus_file),
+        ("option", "vtysh_timeout", settings.vtysh_timeout),
+        ("option", "self_heal", int(settings.self_heal)),
+        ("option", "heal_after", settings.heal_after),
+        ("option", "max_restarts", settings.max_restarts),
+        ("option", "backoff", settings.backoff),
+        ("option", "init_script", ""),
+        ("option", "bgpd_pidfile", ""),
+    ]
+    lines += [f"\t{kind} {name} {uci_quote(value)}" for kind, name, value in entries]
     return "\n".join(lines) + "\n"
 
 
@@ -209,15 +271,21 @@ def install(
             hint="install the 'uci' package (part of every OpenWrt image)",
         )
     spec, ipk = build_package(config_text)
-    remote = f"/tmp/{spec.filename}"
-    transport.write_file(remote, ipk, mode=0o644)
+    private = _private_tmpdir(transport)
+    remote = f"{private}/{spec.filename}"
     result = InstallResult(transport.host, spec.name, spec.version, UCI_PATH)
-    res = transport.run(
-        str(pm.install_file).format(path=shlex.quote(remote))
-        + f"; rc=$?; rm -f {shlex.quote(remote)}"
-        "; exit $rc",
-        timeout=timeout,
-    )
+    try:
+        transport.write_file(remote, ipk, mode=0o644)
+        res = transport.run(
+            str(pm.install_file).format(path=shlex.quote(remote))
+            + f"; rc=$?; rm -rf {shlex.quote(private)}"
+            "; exit $rc",
+            timeout=timeout,
+        )
+    except BaseException:
+        with contextlib.suppress(Exception):
+            transport.run(f"rm -rf {shlex.quote(private)}", timeout=30.0)
+        raise
     result.output += [ln for ln in res.stdout.splitlines() if ln.strip()]
     if not res.ok:
         raise BackendError(
@@ -234,6 +302,28 @@ def install(
     if run_check:
         result.check_exit, result.status = run_now(transport)
     return result
+
+
+_PRIVATE_TMP = re.compile(r"/tmp/routerctl\.[A-Za-z0-9]{6,}")
+
+
+def _private_tmpdir(transport: Transport) -> str:
+    """A fresh 0700 directory on the router (``mktemp -d``) for the package upload, so no
+    other user can plant a symlink at a predictable /tmp name."""
+    res = transport.run("mktemp -d /tmp/routerctl.XXXXXX", timeout=30.0)
+    path = res.stdout.strip()
+    if not res.ok or not _PRIVATE_TMP.fullmatch(path):
+        raise BackendError(
+            f"{transport.host}: could not make a private temporary directory "
+            f"(mktemp -d answered {safe_repr(path)})",
+            hint="is /tmp writable? is mktemp (busybox) available?",
+        )
+    return path
+
+
+def safe_repr(text: str, limit: int = 60) -> str:
+    """A short, one-line ``repr`` of router output for a message."""
+    return repr(text[:limit] + ("..." if len(text) > limit else ""))
 
 
 def run_now(transport: Transport, *, timeout: float = 120.0) -> tuple[int, dict[str, Any]]:
@@ -310,10 +400,15 @@ def uninstall(transport: Transport, *, timeout: float = 120.0) -> UninstallResul
         timeout=timeout,
     )
     paths = dict(ln.split("=", 1) for ln in res.stdout.splitlines() if "=" in ln)
+    # the router's config may be hand-edited or from an older routerctl: delete only
+    # paths that pass today's rule (never `rm -rf /etc`), and files with `rm -f`
     status_file = paths.get("status_file") or DEFAULT_STATUS
-    run_files = [status_file, f"{status_file}.state", f"{status_file}.lock"]
-    if paths.get("prometheus_file"):
-        run_files.append(paths["prometheus_file"])
+    if runtime_path_problem(status_file, suffix=".json"):
+        status_file = DEFAULT_STATUS
+    run_files = [status_file, f"{status_file}.state"]
+    prom = paths.get("prometheus_file", "")
+    if prom and not runtime_path_problem(prom, suffix=".prom"):
+        run_files.append(prom)
     if installed:
         res = transport.run(pm.remove.format(name=PACKAGE), timeout=timeout)
         result.output += [ln for ln in res.stdout.splitlines() if ln.strip()]
@@ -321,12 +416,13 @@ def uninstall(transport: Transport, *, timeout: float = 120.0) -> UninstallResul
             raise BackendError(f"{transport.host}: removing {PACKAGE} failed: {_failure(res)}")
         result.removed_package = True
     quoted = " ".join(shlex.quote(f) for f in run_files)
+    lock = shlex.quote(f"{status_file}.lock")  # the check's lock is a directory
     cleanup = (
-        f"rm -rf {quoted} {UCI_PATH} {UCI_PATH}-opkg; "
+        f"rm -f {quoted} {UCI_PATH} {UCI_PATH}-opkg; rm -rf {lock}; "
         f"if [ -f {CRONTAB} ] && grep -q routerctl-health {CRONTAB}; then "
         f"grep -v routerctl-health {CRONTAB} > {CRONTAB}.routerctl; "
         f"mv {CRONTAB}.routerctl {CRONTAB}; fi; "
-        f'for f in {SCRIPT_PATH} {UCI_PATH} {quoted}; do [ -e "$f" ] && echo left=$f; done; '
+        f'for f in {SCRIPT_PATH} {UCI_PATH} {quoted} {lock}; do [ -e "$f" ] && echo left=$f; done; '
         f"grep -q routerctl-health {CRONTAB} 2>/dev/null && echo left={CRONTAB}; true"
     )
     res = transport.run(cleanup, timeout=timeout)

@@ -118,15 +118,19 @@ def run_verify(
     interval: float | None = None,
     timeout: float = 30.0,
     progress: Callable[[str], None] | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> tuple[list[CheckResult], list[Target]]:
     """Verify every router (concurrently) or the one named; poll until green with --wait."""
     routers = topology.select_routers(router_name)
     targets = [Target(r) for r in routers]
     now = time.time()
-    history = {
-        r.name: (flaps.load(state_file, flaps.router_key(r), now=now) if state_file else None)
-        for r in routers
-    }
+    history: dict[str, FlapHistory | None] = {r.name: None for r in routers}
+    if state_file is not None:
+        keys = {r.name: flaps.router_key(r) for r in routers}
+        found, problem = flaps.load_all(state_file, keys.values(), now=now)
+        history = {name: found[key] for name, key in keys.items()}
+        if problem is not None and warn is not None:
+            warn(f"ignoring the flap history {state_file}: {problem}; it will be rewritten")
     deadline = time.monotonic() + (wait or 0)
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(16, len(targets)))) as pool:

@@ -7,6 +7,7 @@ Implementations: ``routerctl.transport.ssh`` (paramiko) and ``routerctl.transpor
 
 from __future__ import annotations
 
+import posixpath
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +47,20 @@ class Transport(Protocol):
     host: str  # a display name for messages, e.g. "rtr (198.51.100.2:22)"
     exec_count: int  # exec channels opened so far (one per round trip)
 
-    def run(self, command: str, *, stdin: bytes | None = None, timeout: float) -> CommandResult:
-        """Run ``command`` in the router's shell; feed ``stdin``; wait up to ``timeout``."""
+    def run(
+        self,
+        command: str,
+        *,
+        stdin: bytes | None = None,
+        timeout: float,
+        max_output_bytes: int | None = None,
+        max_output_lines: int | None = None,
+    ) -> CommandResult:
+        """Run ``command`` in the router's shell; feed ``stdin``; wait up to ``timeout``.
+
+        Output past ``max_output_bytes`` / ``max_output_lines`` (None: the transport's
+        defaults) is a ``TransportError``; ops raise them for a call known to be large.
+        """
         ...
 
     def write_file(
@@ -69,10 +82,20 @@ class Transport(Protocol):
 
 
 def write_file_command(path: str, *, mode: int) -> str:
-    """The POSIX-sh command that atomically writes stdin to ``path`` with ``mode``."""
-    tmp = f"{path}.routerctl-tmp"
-    q, qt = shlex.quote(path), shlex.quote(tmp)
-    return f"umask 077 && cat > {qt} && chmod {mode:o} {qt} && mv -f {qt} {q}"
+    """The POSIX-sh command that atomically writes stdin to ``path`` with ``mode``.
+
+    The temporary file is a fresh ``mktemp`` name next to ``path`` (created 0600 with
+    O_EXCL, so a symlink planted at a predictable name is never followed); ``mv`` renames
+    it over ``path`` (replacing a symlink there, not writing through it). On failure the
+    temporary file is removed and the command fails.
+    """
+    directory, name = posixpath.split(path)
+    template = f"{directory or '.'}/.{name[:64]}.routerctl.XXXXXX"
+    q = shlex.quote(path)
+    return (
+        f"umask 077 && t=$(mktemp {shlex.quote(template)}) && "
+        f'{{ cat > "$t" && chmod {mode:o} "$t" && mv -f "$t" {q} || {{ rm -f "$t"; false; }}; }}'
+    )
 
 
 __all__ = ["CommandResult", "SshTarget", "Transport", "write_file_command"]

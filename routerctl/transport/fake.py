@@ -26,11 +26,22 @@ class FakeTransport:
     exec_count: int = 0
     commands: list[tuple[str, bytes | None]] = field(default_factory=list)
     files: dict[str, tuple[bytes, int]] = field(default_factory=dict)  # path -> (data, mode)
+    # the output caps asked for, per run (recorded, not enforced)
+    caps: list[tuple[int | None, int | None]] = field(default_factory=list)
     closed: bool = False
 
-    def run(self, command: str, *, stdin: bytes | None = None, timeout: float) -> CommandResult:
+    def run(
+        self,
+        command: str,
+        *,
+        stdin: bytes | None = None,
+        timeout: float,
+        max_output_bytes: int | None = None,
+        max_output_lines: int | None = None,
+    ) -> CommandResult:
         self.exec_count += 1
         self.commands.append((command, stdin))
+        self.caps.append((max_output_bytes, max_output_lines))
         answer = self.respond(command, stdin)
         return answer if isinstance(answer, CommandResult) else CommandResult(0, answer, "")
 
