@@ -731,3 +731,31 @@ def test_file_options_must_name_files(
     assert run.rc == 3
     assert message in run.stderr
     assert tmp_path.is_dir()
+
+
+# --- planted symlinks (issue 12 item 12) ----------------------------------------------
+
+
+def test_planted_symlinks_at_the_old_temp_names_are_not_followed(router: Router) -> None:
+    """The check used to write `<status>.tmp` / `<prom>.tmp`: a symlink planted there sent
+    its output (as root) into the link's target. Now it writes to fresh mktemp names."""
+    prom = router.run_dir / "routerctl.prom"
+    router.options["prometheus_file"] = str(prom)
+    router.run_dir.mkdir()
+    victims = []
+    for name in (f"{router.status.name}.tmp", f"{prom.name}.tmp"):
+        victim = router.tmp / f"victim-{name}"
+        victim.write_text("precious\n")
+        (router.run_dir / name).symlink_to(victim)
+        victims.append(victim)
+    run = router.run("quagga_vyos_healthy")
+    assert run.rc == 0, run.stderr
+    assert run.status["state"] == "ok"
+    assert "routerctl_health_state 0" in prom.read_text()
+    assert [v.read_text() for v in victims] == ["precious\n", "precious\n"]
+    assert oct(router.status.stat().st_mode & 0o777) == "0o644"
+    leftovers = sorted(p.name for p in router.run_dir.iterdir())
+    assert leftovers == sorted(
+        ["routerctl-health.json", "routerctl.prom", f"{router.status.name}.tmp", f"{prom.name}.tmp"]
+        + [p.name for p in router.run_dir.iterdir() if p.name.endswith((".state", ".lock"))]
+    )
