@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced by scripts/build/lab-build, which reads these
 # apk-tools 3: OpenWrt 25.12's package manager (/usr/bin/apk, /usr/lib/libapk.so.*). meson, ~10 s.
 VERSION=3.0.6
 SOURCE=apk-tools-3.0.6.tar.gz

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced by scripts/build/lab-build, which reads these
 # opkg-lede: OpenWrt's package manager up to 24.10 (/bin/opkg). cmake; libubox linked in
 # statically as OpenWrt does, so opkg runs in a router that has no libubox yet.
 VERSION=38eccbb

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced by scripts/build/lab-build, which reads these
 # uci: OpenWrt's config library and CLI (/sbin/uci). cmake against libubox, ~5 s.
 VERSION=66127cd
 SOURCE=uci-66127cd.tar.gz
