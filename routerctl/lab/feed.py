@@ -58,6 +58,7 @@ bytes; a second call with the same inputs returns the existing directory.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import hashlib
 import io
@@ -192,7 +193,19 @@ class Entry:
         if self.data is not None:
             return self.data
         assert self.source is not None
-        return self.source.read_bytes()
+        return _stripped(self.source)
+
+
+@functools.lru_cache(maxsize=256)
+def _stripped(path: Path) -> bytes:
+    """A file's bytes; an ELF file ``strip --strip-all``'d first, as OpenWrt's RSTRIP does."""
+    raw = path.read_bytes()
+    if not raw.startswith(b"\x7fELF"):
+        return raw
+    with tempfile.TemporaryDirectory(prefix="routerctl-strip.") as tmp:
+        out = Path(tmp) / path.name
+        _run(["strip", "--strip-all", "-o", out, path], what=f"strip {path}")
+        return out.read_bytes()
 
 
 @dataclass
@@ -217,17 +230,17 @@ class Package:
         )
 
     # OpenWrt's $(INSTALL_DIR), $(INSTALL_BIN), $(INSTALL_CONF), $(CP)
-    def install_dir(self, path: str, mode: int = 0o755) -> None:
+    def install_dir(self, path: str, mode: int | None = None) -> None:
+        """``$(INSTALL_DIR)`` (0755), then ``chmod MODE`` when ``mode`` is given."""
         parts = PurePosixPath(path).parts[1:]
         for i in range(1, len(parts) + 1):
             d = "/" + "/".join(parts[:i])
-            last = i == len(parts)
-            existing = [e for e in self.entries if e.dest == d]
-            if existing:
-                if last and existing[0].mode != mode:
-                    self.entries[self.entries.index(existing[0])] = Entry(d, "dir", mode)
-                continue
-            self.entries.append(Entry(d, "dir", mode if last else 0o755))
+            at = next((j for j, e in enumerate(self.entries) if e.dest == d), None)
+            if at is None:
+                self.entries.append(Entry(d, "dir", 0o755))
+                at = len(self.entries) - 1
+            if i == len(parts) and mode is not None:
+                self.entries[at] = Entry(d, "dir", mode)
 
     def install(self, source: Path, dest: str, mode: int) -> None:
         if not source.is_file():
