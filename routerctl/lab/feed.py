@@ -121,6 +121,11 @@ def openwrt_reference() -> Path:
     return Path(os.environ.get("ROUTERCTL_LAB_OPENWRT_REF", default))
 
 
+@functools.lru_cache(maxsize=32)
+def _tree_cached(name: str) -> Path:
+    return tree(name)
+
+
 def tree(name: str) -> Path:
     """``NAME-KEY/root`` of a built component.
 
@@ -196,9 +201,12 @@ class Entry:
         return _stripped(self.source)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=64)
 def _stripped(path: Path) -> bytes:
-    """A file's bytes; an ELF file ``strip --strip-all``'d first, as OpenWrt's RSTRIP does."""
+    """A file's bytes; an ELF file ``strip --strip-all``'d first, as OpenWrt's RSTRIP does.
+
+    Cached by path: the cache trees are immutable (a rebuild is a new ``NAME-KEY`` dir).
+    """
     raw = path.read_bytes()
     if not raw.startswith(b"\x7fELF"):
         return raw
@@ -349,7 +357,7 @@ def _prerm(name: str, pkg: str) -> str:
 def _quagga_packages() -> tuple[list[Package], tuple[str, ...]]:
     ref = openwrt_reference() / "quagga-1.2.4-openwrt"
     files = ref / "files"
-    root = tree("quagga")
+    root = _tree_cached("quagga")
     version = _component_version(root, "quagga")
     release = int(_makefile_var(ref / "Makefile", "PKG_RELEASE"))
     common = _Origin(
@@ -409,8 +417,8 @@ def _quagga_packages() -> tuple[list[Package], tuple[str, ...]]:
 def _frr_packages() -> tuple[list[Package], tuple[str, ...]]:
     ref = openwrt_reference() / "frr-openwrt"
     files = ref / "files"
-    root = tree("frr")
-    yroot = tree("libyang")
+    root = _tree_cached("frr")
+    yroot = _tree_cached("libyang")
     release = int(_makefile_var(ref / "Makefile", "PKG_RELEASE"))
     common = _Origin(
         version=_component_version(root, "frr"),
@@ -495,7 +503,7 @@ def _tar_gz(members: Iterable[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
             info.uid = info.gid = 0
             info.uname = info.gname = "root"
             tar.addfile(info, io.BytesIO(data) if data is not None else None)
-    return gzip.compress(raw.getvalue(), mtime=_MTIME)
+    return gzip.compress(raw.getvalue(), compresslevel=6, mtime=_MTIME)  # gzip -n (6)
 
 
 def _member(
@@ -587,7 +595,7 @@ def _packages_index(ipks: Sequence[Path]) -> str:
 
 
 def _apk_tool() -> tuple[Path, dict[str, str]]:
-    root = tree("apk-tools")
+    root = _tree_cached("apk-tools")
     env = dict(os.environ)
     env["LD_LIBRARY_PATH"] = os.pathsep.join(
         [str(root / "usr/lib"), *filter(None, [env.get("LD_LIBRARY_PATH")])]
@@ -719,7 +727,7 @@ def _input_hash(pkg: str, suite: str, extra: Sequence[Path]) -> str:
     if pkg == "apk":
         names.append("apk-tools")
     for name in names:
-        h.update(f"tree={tree(name).parent.name}\n".encode())
+        h.update(f"tree={_tree_cached(name).parent.name}\n".encode())
     refdir = openwrt_reference() / ("quagga-1.2.4-openwrt" if suite == "quagga" else "frr-openwrt")
     for ref in sorted([refdir / "Makefile", *(refdir / "files").iterdir()]):
         h.update(f"ref={ref.name} {hashlib.sha256(ref.read_bytes()).hexdigest()}\n".encode())
@@ -734,6 +742,7 @@ def build_feed(*, pkg: str, suite: str, dest: Path, extra: Sequence[Path] = ()) 
     ``extra``: already-built package files (``.ipk`` for opkg, ``.apk`` for apk; e.g. the
     health check) added to the same feed and index.
     """
+    _tree_cached.cache_clear()  # look the trees up once per call, afresh each call
     if pkg not in PKGS:
         raise FeedError(f"unknown package manager {pkg!r}", hint=f"one of {', '.join(PKGS)}")
     if suite not in SUITES:
@@ -850,6 +859,7 @@ def build_healthcheck_apk(dest: Path) -> Path:
     the new one written as ``.apk-new``); the list also goes to
     ``/lib/apk/packages/NAME.conffiles`` as on OpenWrt 25.12.
     """
+    _tree_cached.cache_clear()
     spec = parse_makefile(HEALTHCHECK_DIR)
     version, _, release = spec.version.rpartition("-")
     p = Package(
