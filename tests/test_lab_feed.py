@@ -16,6 +16,7 @@ import gzip
 import hashlib
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -381,3 +382,70 @@ def test_bad_arguments_are_refused(workdir: Path) -> None:
         build_feed(pkg="opkg", suite="bird", dest=workdir / "x")
     with pytest.raises(FeedError):
         build_feed(pkg="opkg", suite="quagga", dest=workdir / "x", extra=[workdir / "nope.apk"])
+
+
+@pytest.fixture
+def httpd(workdir: Path) -> Iterator[tuple[str, Path]]:
+    """busybox httpd serving workdir/feeds on a free loopback port; a PATH dir with wget."""
+    busybox = tool_roots()["busybox-static"] / "bin/busybox"
+    bindir = workdir / "bin"
+    bindir.mkdir(exist_ok=True)
+    if not (bindir / "gzip").exists():
+        (bindir / "gzip").symlink_to(busybox)
+    (bindir / "wget").write_text(feedmod.wget_shim(str(busybox)))
+    (bindir / "wget").chmod(0o755)
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [str(busybox), "httpd", "-f", "-p", f"127.0.0.1:{port}", "-h", str(workdir / "feeds")]
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.05)  # poll interval, bounded by the deadline
+        yield f"http://127.0.0.1:{port}", bindir
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_opkg_and_apk_install_over_http_with_busybox_wget(
+    feeds: dict[tuple[str, str], Feed], workdir: Path, httpd: tuple[str, Path]
+) -> None:
+    base, bindir = httpd
+    path = {"PATH": f"{bindir}:{os.environ['PATH']}"}  # busybox wget, as on the router
+    feed = feeds["opkg", "quagga"]
+    opkg = Opkg(workdir / "root-http-opkg", feed.root)
+    opkg.conf.write_text(feedmod.opkg_conf(f"{base}/{feed.root.name}"))
+    args = ("-f", opkg.conf, "-o", opkg.root, "--offline-root", opkg.root)
+    assert run(opkg.binary, *args, "update", env=path).returncode == 0
+    proc = run(opkg.binary, *args, "install", "quagga-bgpd", env=path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (opkg.root / "usr/sbin/bgpd").is_file()
+    afeed = feeds["apk", "frr"]
+    apk = Apk(workdir / "root-http-apk", afeed)
+    (apk.root / "etc/apk/repositories").write_text(
+        feedmod.apk_repositories(f"{base}/{afeed.root.name}")
+    )
+    proc = run(
+        apk.binary,
+        "--root",
+        apk.root,
+        "--initdb",
+        "--no-scripts",
+        "add",
+        "--arch",
+        "x86_64",
+        "frr-bgpd",
+        env={**apk.env, **path},
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (apk.root / "usr/sbin/bgpd").is_file()

@@ -840,6 +840,30 @@ def opkg_conf(url: str, *, name: str = "routerctl_lab") -> str:
     )
 
 
+def wget_shim(busybox: str = "/bin/busybox") -> str:
+    """A ``/usr/bin/wget`` for the router that drops ``-T SECONDS`` and runs busybox wget.
+
+    apk's URL backend runs ``wget -q -T N URL -O -``; Debian 12's busybox-static 1.35 wget
+    segfaults (SIGSEGV, exit 139) whenever ``-T`` is given, so apk over HTTP fails with
+    "wget: killed by signal 11". opkg runs ``wget -q -O FILE URL`` (no ``-T``) and is
+    unaffected.
+    """
+    return (
+        "#!/bin/sh\n"
+        "# apk passes -T N; busybox 1.35's wget segfaults on -T (routerctl.lab.feed.wget_shim)\n"
+        "n=$#\n"
+        "while [ $n -gt 0 ]; do\n"
+        "\ta=$1; shift; n=$((n - 1))\n"
+        "\tcase $a in\n"
+        "\t-T) shift; n=$((n - 1)) ;;\n"
+        "\t-T?*) ;;\n"
+        '\t*) set -- "$@" "$a" ;;\n'
+        "\tesac\n"
+        "done\n"
+        f'exec {busybox} wget "$@"\n'
+    )
+
+
 def apk_repositories(url: str) -> str:
     """The ``/etc/apk/repositories`` line for the feed at ``url`` (its base URL)."""
     return f"{url.rstrip('/')}/packages.adb\n"
