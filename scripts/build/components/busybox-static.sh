@@ -20,5 +20,12 @@ build_steps() {
   cd "$WORK" || exit 1
   step download apt-get download busybox-static
   step unpack dpkg-deb -x "$(ls "$WORK"/busybox-static_*.deb)" "$DESTDIR"
+  # Debian 13's package ships it as /usr/bin/busybox (merged /usr), 12's as /bin/busybox: the
+  # tree keeps bin/busybox (the lab's feed and tests take it from there) on both
+  if [[ ! -e $DESTDIR/bin/busybox && -f $DESTDIR/usr/bin/busybox ]]; then
+    step "move to /bin/busybox" install -D -m 0755 "$DESTDIR/usr/bin/busybox" "$DESTDIR/bin/busybox"
+    step "move to /bin/busybox" rm "$DESTDIR/usr/bin/busybox"
+    rmdir "$DESTDIR/usr/bin" 2>/dev/null || true
+  fi
   step check "$DESTDIR/bin/busybox" crond --help
 }
