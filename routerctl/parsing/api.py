@@ -137,7 +137,14 @@ def _afi_hint(command: str) -> tuple[str, str]:
 def parse_bgp_summaries(
     output: str, *, suite: str | None = None, command: str | None = None
 ) -> list[BgpSummary]:
-    """Every (VRF, AFI/SAFI) section of a ``show ... bgp ... summary`` output, text or JSON."""
+    """Every (VRF, AFI/SAFI) section of a ``show ... bgp ... summary`` output, text or JSON.
+
+    Quagga 1.2.4 prints nothing at all (exit 0) when there is no ``router bgp`` -- and also
+    when bgpd is not running (tell those apart by the daemons, not by this output): with
+    ``suite="quagga"`` empty output is ``instance_missing``; without a suite it stays an error.
+    """
+    if suite == "quagga" and not output.strip():
+        return [BgpSummary(router_id=None, local_as=None, instance_missing=True)]
     prepared = _prepare(output)
     cmd = normalise_command(command) if command else prepared.command
     if not cmd or not _BGP_SUMMARY.fullmatch(cmd):

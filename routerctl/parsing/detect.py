@@ -136,7 +136,7 @@ def detect_command(text: str) -> str | None:
         return _detect_json_command(body)
     if re.search(
         r"^(?:Neighbor\s+V\s|BGP router identifier|% BGP instance not found|"
-        r"%? ?No BGP (?:process is configured|neighbors found))",
+        r"%? ?No BGP (?:process is configured|neighbors found)|No IPv[46] neighbor is configured)",
         body,
         re.M,
     ):
