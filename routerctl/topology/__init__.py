@@ -17,6 +17,7 @@ from routerctl.topology.model import (
     Secret,
     Service,
     Topology,
+    labels_match,
 )
 from routerctl.topology.validation import ASN_MAX, ASN_TRANS, ECMP_MAX, PROBE_SOURCES, SUITES
 from routerctl.transport.base import SshTarget
@@ -38,5 +39,6 @@ __all__ = [
     "Service",
     "SshTarget",
     "Topology",
+    "labels_match",
     "load_topology",
 ]

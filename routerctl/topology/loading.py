@@ -158,7 +158,7 @@ def load_topology(path: Path) -> Topology:
         if router.asn == cluster_asn or bgp.ebgp_multihop:
             continue
         for node, nm in nodes:
-            if not _selected(node, router):
+            if not router.selects(node):
                 continue
             if not any(node.address in net for net, _ in lan_vals):
                 lans = ", ".join(str(n) for n, _ in lan_vals)
@@ -173,7 +173,7 @@ def load_topology(path: Path) -> Topology:
                 "quagga's bgpd has no BFD, but bgp.bfd is true",
                 "use suite frr (or auto), or set bgp.bfd: false",
             )
-        if router.node_selector and not any(_selected(n, router) for n, _ in nodes):
+        if router.node_selector and not any(router.selects(n) for n, _ in nodes):
             rm["node_selector"].error(
                 f"selects none of the nodes for router {router.name!r}",
                 "check the labels against cluster.nodes[].labels",
@@ -216,8 +216,3 @@ def load_topology(path: Path) -> Topology:
         probe_from=probe_from,
         field_lines=tuple(sorted(field_lines.items())),
     )
-
-
-def _selected(node: Node, router: Router) -> bool:
-    labels = node.label_map()
-    return all(labels.get(k) == v for k, v in router.node_selector)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +14,14 @@ from routerctl.model import IPAddress, IPNetwork
 from routerctl.transport.base import SshTarget
 
 DEFAULT_TOPOLOGY = Path("routerctl.yaml")
+
+
+def labels_match(selector: Iterable[tuple[str, str]], labels: Mapping[str, str]) -> bool:
+    """Kubernetes ``matchLabels``: every (key, value) of ``selector`` is in ``labels``.
+
+    The one node-selection rule: an empty selector selects every node.
+    """
+    return all(labels.get(k) == v for k, v in selector)
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,14 @@ class Router:
     lan: tuple[IPNetwork, ...] = ()  # prefixes facing the nodes; checks needing it skip if empty
     node_selector: tuple[tuple[str, str], ...] = ()  # match-labels; empty = every node
     suite: str = "auto"  # auto | frr | quagga
+
+    def selects(self, node: Node) -> bool:
+        """True when ``node`` peers with this router (its ``node_selector`` applied)."""
+        return labels_match(self.node_selector, node.label_map())
+
+    def nodes(self, nodes: Iterable[Node]) -> tuple[Node, ...]:
+        """The ones of ``nodes`` that peer with this router, in order."""
+        return tuple(n for n in nodes if self.selects(n))
 
 
 @dataclass(frozen=True)
@@ -196,12 +212,7 @@ class Topology:
 
     def nodes_for(self, router: Router) -> tuple[Node, ...]:
         """The nodes that peer with ``router`` (its node selector applied)."""
-        if not router.node_selector:
-            return self.cluster.nodes
-        want = dict(router.node_selector)
-        return tuple(
-            n for n in self.cluster.nodes if all(n.label_map().get(k) == v for k, v in want.items())
-        )
+        return router.nodes(self.cluster.nodes)
 
     def pool_for(self, addr: IPAddress) -> Pool | None:
         for pool in self.cluster.pools:

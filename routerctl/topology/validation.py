@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 import yaml
 
+from routerctl.durations import whole_seconds
 from routerctl.errors import TopologyError
 from routerctl.model import IPAddress, IPNetwork
 from routerctl.topology.model import (
@@ -32,7 +33,6 @@ _DNS1123_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[
 _LABEL_NAME_RE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _LABEL_VALUE_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 _TOP_KEYS = ("routers", "cluster", "bgp", "services", "verify")
 _VERIFY_KEYS = ("probe_from",)
@@ -197,11 +197,10 @@ class _Val:
         if isinstance(value, int):
             seconds = value
         else:
-            m = _DURATION_RE.match(str(value).strip())
-            if not m or not any(m.groups()):
-                self.error(f"{self.shown()} is not a duration", hint)
-            h, mi, s = (int(g) if g else 0 for g in m.groups())
-            seconds = h * 3600 + mi * 60 + s
+            try:
+                seconds = whole_seconds(str(value))
+            except ValueError:
+                self.error(f"{self.shown()} is not a duration in whole seconds", hint)
         if not lo <= seconds <= hi:
             self.error(f"{seconds}s is out of range", hint)
         return seconds
