@@ -254,11 +254,3 @@ def desired_global_lines(text: str) -> tuple[list[str], dict[str, list[str]]]:
         if m and m.group(2) is None:
             return list(st.lines), {k: list(v) for k, v in st.families.items()}
     return [], {}
-
-
-_SECRET = re.compile(r"(\bpassword\s+)(\S+)")
-
-
-def redact(line: str) -> str:
-    """Replace a BGP password in a config line with ``<redacted>``."""
-    return _SECRET.sub(r"\1<redacted>", line)

@@ -38,7 +38,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("topology", ("topology",)),
     ("transport", ("transport",)),
-    ("base", ("model", "errors", "durations", "")),  # "": the package's own __init__ (version)
+    (
+        "base",
+        ("model", "errors", "durations", "redact", ""),
+    ),  # "": the package's own __init__ (version)
 )
 
 
