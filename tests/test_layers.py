@@ -38,10 +38,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("topology", ("topology",)),
     ("transport", ("transport",)),
-    (
-        "base",
-        ("model", "errors", "durations", "redact", ""),
-    ),  # "": the package's own __init__ (version)
+    # "": the package's own __init__ (version); the rest: shapes and rules every layer shares
+    ("base", ("model", "errors", "durations", "redact", "names", "")),
 )
 
 

@@ -223,7 +223,7 @@ def split_gathered(stdout: str, marker: str) -> Gathered:
     return Gathered(facts=facts, running=config)
 
 
-_PROMPT = re.compile(r"^[^\s#]+(?:\([^)]*\))?#\s?(.*)$")
+_PROMPT = re.compile(r"[^\s#]+(?:\([^)]*\))?#\s?(.*)")
 
 
 def vtysh_errors(output: str) -> list[str]:
@@ -239,7 +239,7 @@ def vtysh_errors(output: str) -> list[str]:
         if line.startswith("%"):
             failures.append(f"{redact(last_cmd)!r}: {redact(line)}")
             continue
-        m = _PROMPT.match(line)
+        m = _PROMPT.fullmatch(line)
         if m:
             last_cmd = m.group(1).strip()
     return failures

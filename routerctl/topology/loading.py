@@ -36,12 +36,44 @@ from routerctl.topology.validation import (
     _Val,
 )
 
+TOPOLOGY_MAX = 1024 * 1024  # bytes: a topology is a few KiB; /dev/zero is not one
+DEPTH_MAX = 32  # YAML nesting: a topology is about 6 levels deep
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe composer with a nesting limit: recursion (and PyYAML's slow scan of
+    deep flow collections) stops at ``DEPTH_MAX`` instead of the interpreter's limit."""
+
+    _depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > DEPTH_MAX:
+                raise _TooDeep(int(self.peek_event().start_mark.line) + 1)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
 
 def load_topology(path: Path) -> Topology:
     """Read and validate a topology file. Raises ``TopologyError``."""
     file = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with Path(path).open("rb") as f:
+            data = f.read(TOPOLOGY_MAX + 1)
+        if len(data) > TOPOLOGY_MAX:
+            raise TopologyError(
+                f"larger than {TOPOLOGY_MAX // 1024} KiB: not a topology file",
+                file=file,
+                hint="pass the routerctl.yaml with -t FILE",
+            )
+        text = data.decode("utf-8")
     except FileNotFoundError:
         raise TopologyError(
             "topology file not found",
@@ -58,8 +90,17 @@ def load_topology(path: Path) -> Topology:
         ) from None
     except OSError as exc:
         raise TopologyError(f"cannot read: {exc.strerror}", file=file) from None
+    except ValueError:  # a path with NUL
+        raise TopologyError("not a valid file path", file=file) from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=_Loader)
+    except (_TooDeep, RecursionError) as exc:
+        raise TopologyError(
+            f"the YAML is nested more than {DEPTH_MAX} levels deep",
+            file=file,
+            line=exc.line if isinstance(exc, _TooDeep) else None,
+            hint="a topology is a few levels deep",
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = int(mark.line) + 1 if mark is not None else None

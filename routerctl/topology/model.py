@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +98,12 @@ class Cluster:
     pools: tuple[Pool, ...]
 
 
+SECRET_FILE_MAX = 4096  # bytes; a password file longer than this is the wrong file
+# an environment variable name shown in messages: the usual upper-case form. Any other
+# name may be a password pasted into {env: ...} by mistake, so it is not echoed.
+_SHOWN_ENV_RE = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
+
+
 @dataclass(frozen=True)
 class Secret:
     """A password source: an environment variable or a file, never inline."""
@@ -105,28 +112,59 @@ class Secret:
     file: Path | None = None
 
     def describe(self) -> str:
-        return f"env {self.env}" if self.env else f"file {self.file}"
+        return f"env {self.env_shown}" if self.env else f"file {self.file}"
+
+    @property
+    def env_shown(self) -> str:
+        """The variable's name for messages, unless it looks like a pasted password."""
+        if self.env is not None and _SHOWN_ENV_RE.fullmatch(self.env):
+            return self.env
+        return "named in bgp.password.env (not shown: not an upper-case name)"
 
     def resolve(self) -> str:
         if self.env is not None:
             value = os.environ.get(self.env)
             if not value:
                 raise TopologyError(
-                    f"environment variable {self.env} is not set or empty",
+                    f"environment variable {self.env_shown} is not set or empty",
                     field="bgp.password.env",
-                    hint=f"export {self.env}=... before running routerctl",
+                    hint=f"export {self.env}=... before running routerctl"
+                    if self.env_shown == self.env
+                    else "export it before running routerctl",
                 )
             return value
         assert self.file is not None
+        field_ = "bgp.password.file"
         try:
-            value = self.file.read_text(encoding="utf-8").strip()
-        except OSError as exc:
+            with self.file.open("rb") as f:
+                data = f.read(SECRET_FILE_MAX + 1)
+        except OSError as exc:  # the path is not echoed: a password may be pasted there
             raise TopologyError(
-                f"cannot read password file {self.file}: {exc.strerror}",
-                field="bgp.password.file",
-            ) from exc
+                f"cannot read the password file: {exc.strerror or type(exc).__name__}",
+                field=field_,
+            ) from None
+        except ValueError:  # an embedded NUL (only when built without the validator)
+            raise TopologyError("the password file's path is invalid", field=field_) from None
+        if len(data) > SECRET_FILE_MAX:
+            raise TopologyError(
+                f"the password file is larger than {SECRET_FILE_MAX} bytes",
+                field=field_,
+                hint="point bgp.password.file at a file holding only the password",
+            )
+        try:
+            value = data.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise TopologyError(
+                "the password file is not UTF-8 text", field=field_, hint="save it as text"
+            ) from None
         if not value:
-            raise TopologyError(f"password file {self.file} is empty", field="bgp.password.file")
+            raise TopologyError("the password file is empty", field=field_)
+        if any(c < " " or c == "\x7f" for c in value):
+            raise TopologyError(
+                "the password file holds control characters (a binary file?)",
+                field=field_,
+                hint="write the password alone on one line",
+            )
         return value
 
 

@@ -14,6 +14,7 @@ import yaml
 from routerctl.durations import whole_seconds
 from routerctl.errors import TopologyError
 from routerctl.model import IPAddress, IPNetwork
+from routerctl.names import control_character, plain_host, plain_user
 from routerctl.topology.model import (
     AddressRange,
     BgpOptions,
@@ -28,11 +29,15 @@ ASN_MAX = 4294967295
 ASN_TRANS = 23456  # AS_TRANS (RFC 6793): reserved, never a real ASN
 ECMP_MAX = 256
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
-_DNS1123_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL_NAME_RE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-_LABEL_VALUE_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
-_ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# full matches only (``fullmatch``): a ``$`` anchor would let a trailing newline through
+_NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
+_DNS1123_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL_NAME_RE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+_LABEL_VALUE_RE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
+_ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PATH_PART_RE = re.compile(r"[A-Za-z0-9._/-]+")
+SHOWN_MAX = 60  # characters of a user's value quoted in a message
+NOT_SHOWN = "a value that is not shown (it may be a secret)"
 
 _TOP_KEYS = ("routers", "cluster", "bgp", "services", "verify")
 _VERIFY_KEYS = ("probe_from",)
@@ -61,13 +66,21 @@ class _Val:
     """A YAML node with its field path: typed accessors raise ``TopologyError``."""
 
     def __init__(
-        self, node: yaml.Node, path: str, file: str, base: Path, lines: dict[str, int]
+        self,
+        node: yaml.Node,
+        path: str,
+        file: str,
+        base: Path,
+        lines: dict[str, int],
+        *,
+        secret: bool = False,
     ) -> None:
         self.node = node
         self.path = path
         self.file = file
         self.base = base
         self.lines = lines  # shared: field path -> line, for errors found after loading
+        self.secret = secret  # where a secret may be pasted by mistake: never echo values
         lines.setdefault(path, int(node.start_mark.line) + 1)
 
     @property
@@ -80,13 +93,21 @@ class _Val:
         )
 
     def _child(self, node: yaml.Node, path: str) -> _Val:
-        return _Val(node, path, self.file, self.base, self.lines)
+        return _Val(node, path, self.file, self.base, self.lines, secret=self.secret)
+
+    def as_secret(self) -> _Val:
+        """This node, and everything under it, as a place where values are never echoed."""
+        return _Val(self.node, self.path, self.file, self.base, self.lines, secret=True)
 
     def shown(self) -> str:
-        """The value as the user wrote it, for messages."""
+        """The value as the user wrote it, for messages (shortened; escaped by repr)."""
         if isinstance(self.node, yaml.ScalarNode):
-            return repr(self.node.value)
+            return NOT_SHOWN if self.secret else short(self.node.value)
         return "a list" if isinstance(self.node, yaml.SequenceNode) else "a mapping"
+
+    def quoted(self, text: str) -> str:
+        """``text`` (derived from this node's value) for a message."""
+        return NOT_SHOWN if self.secret else short(text)
 
     def _scalar(self) -> Any:
         if not isinstance(self.node, yaml.ScalarNode):
@@ -111,15 +132,22 @@ class _Val:
                 else None
             )
             if not isinstance(key, str) or key not in keys:
-                close = difflib.get_close_matches(str(key), keys, n=1)
+                close = difflib.get_close_matches(str(key)[:SHOWN_MAX], keys, n=1)
                 hint = (
                     f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(keys)}"
                 )
+                if self.secret:
+                    what, hint = (
+                        "an unknown key (not shown: it may be a secret)",
+                        (f"allowed keys: {', '.join(keys)}"),
+                    )
+                else:
+                    what = f"unknown key {short(key)}"
                 raise TopologyError(
-                    f"unknown key {key!r}",
+                    what,
                     file=self.file,
                     line=int(knode.start_mark.line) + 1,
-                    field=f"{prefix}{key}",
+                    field=f"{prefix}{field_part(key)}" if not self.secret else self.path,
                     hint=hint,
                 )
             if key in out:
@@ -157,9 +185,9 @@ class _Val:
         for knode, vnode in self.node.value:
             k = self._child(knode, self.path)
             if isinstance(knode, yaml.ScalarNode):
-                k = self._child(knode, f"{self.path}.{knode.value}")
+                k = self._child(knode, f"{self.path}.{field_part(knode.value)}")
                 if knode.value in seen:
-                    k.error(f"duplicate key {knode.value!r}", "each key may appear once")
+                    k.error(f"duplicate key {short(knode.value)}", "each key may appear once")
                 seen.add(knode.value)
             out.append((k, self._child(vnode, k.path)))
         return out
@@ -172,6 +200,12 @@ class _Val:
             return str(self.node.value)
         if not isinstance(value, str):
             self.error(f"expected {what}, got {self.shown()}")
+        bad = control_character(value)
+        if bad is not None:
+            self.error(
+                f"{self.shown()} contains a control character ({unicode_name(bad)})",
+                "remove it; no topology string may hold control characters or line breaks",
+            )
         return value
 
     def as_int(self, lo: int, hi: int, *, what: str = "an integer") -> int:
@@ -214,7 +248,7 @@ class _Val:
 
     def name(self, what: str) -> str:
         text = self.as_str(what=what)
-        if not _NAME_RE.match(text):
+        if not _NAME_RE.fullmatch(text):
             self.error(
                 f"{text!r} contains characters vtysh or a shell would interpret",
                 "use only letters, digits, '.', '_' and '-'",
@@ -223,8 +257,33 @@ class _Val:
 
     def path_value(self) -> Path:
         text = self.as_str(what="a path")
-        p = Path(text).expanduser()
+        try:
+            p = Path(text).expanduser()
+        except RuntimeError:  # ~user with no such user, or ~ with no home directory
+            self.error(
+                f"cannot expand {self.quoted(text.partition('/')[0])}: no such user or no home "
+                "directory",
+                "write the path out in full",
+            )
         return p if p.is_absolute() else self.base / p
+
+
+def short(value: object) -> str:
+    """``value`` quoted for a message: repr (so control characters are escaped), cut."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_MAX else f"{text[: SHOWN_MAX - 4]}...{text[-1]}"
+
+
+def field_part(key: object) -> str:
+    """A mapping key as one part of a field path: as written when plain, else quoted."""
+    text = str(key)
+    if _PATH_PART_RE.fullmatch(text) and len(text) <= SHOWN_MAX:
+        return text
+    return f"[{short(key)}]"
+
+
+def unicode_name(c: str) -> str:
+    return f"U+{ord(c):04X}"
 
 
 _NOT_SCALAR = object()
@@ -247,21 +306,33 @@ def _asn(v: _Val) -> int:
     return asn
 
 
+def _host(v: _Val) -> str:
+    """A host name, IPv4/IPv6 address or ssh_config alias: it may reach a ProxyCommand's
+    ``sh -c`` through ``%h``, so nothing a shell would interpret (``routerctl.names``)."""
+    host = v.as_str(what="a host name, address or ~/.ssh/config alias")
+    if not plain_host(host):
+        v.error(
+            f"{v.shown()} is not a host name, address or alias",
+            "use letters, digits, '.', '-' and '_' (not first: '-', '.'), an IPv4 or an IPv6 "
+            "address, e.g. 'openwrt' or '192.0.2.1'",
+        )
+    return host
+
+
 def _ssh(v: _Val) -> SshTarget:
     if isinstance(v.node, yaml.ScalarNode):
-        host = v.as_str(what="an SSH host or ~/.ssh/config alias")
-        if not host.strip() or any(c.isspace() for c in host) or host.startswith("-"):
-            v.error(f"{host!r} is not a host name or alias", "use e.g. 'openwrt' or '192.0.2.1'")
-        return SshTarget(host=host)
+        return SshTarget(host=_host(v))
     m = v.mapping(_SSH_KEYS, required=("host",))
-    host = m["host"].as_str(what="a host name, address or ~/.ssh/config alias")
-    if not host.strip() or any(c.isspace() for c in host) or host.startswith("-"):
-        m["host"].error(
-            f"{host!r} is not a host name or alias", "use e.g. 'openwrt' or '192.0.2.1'"
-        )
+    host = _host(m["host"])
     user = None
     if "user" in m:
-        user = m["user"].name("a user name")
+        user = m["user"].as_str(what="a user name")
+        if not plain_user(user):
+            m["user"].error(
+                f"{m['user'].shown()} contains characters a shell would interpret, or is not a"
+                " user name",
+                "use letters, digits, '.', '-' and '_' (not first: '-', '.'), at most 64",
+            )
     return SshTarget(
         host=host,
         port=m["port"].as_int(1, 65535, what="a TCP port") if "port" in m else None,
@@ -278,16 +349,16 @@ def _labels(v: _Val, *, what: str) -> tuple[tuple[str, str], ...]:
         key = k.as_str(what="a label name")
         prefix, _, name = key.rpartition("/")
         if (
-            not _LABEL_NAME_RE.match(name)
+            not _LABEL_NAME_RE.fullmatch(name)
             or len(name) > 63
-            or (prefix and not _DNS1123_RE.match(prefix))
+            or (prefix and not _DNS1123_RE.fullmatch(prefix))
         ):
             k.error(
                 f"{key!r} is not a valid {what} key",
                 "use a Kubernetes label key like 'zone' or 'example.com/rack'",
             )
         value = val.as_str(what="a label value")
-        if not _LABEL_VALUE_RE.match(value) or len(value) > 63:
+        if not _LABEL_VALUE_RE.fullmatch(value) or len(value) > 63:
             val.error(
                 f"{value!r} is not a valid label value",
                 "use letters, digits, '-', '_', '.' (at most 63)",
@@ -377,7 +448,7 @@ def _range(v: _Val) -> AddressRange:
 def _pool(v: _Val) -> tuple[Pool, list[tuple[AddressRange, _Val]]]:
     m = v.mapping(_POOL_KEYS, required=("name", "addresses"))
     name = m["name"].as_str(what="a pool name")
-    if not _DNS1123_RE.match(name) or len(name) > 253:
+    if not _DNS1123_RE.fullmatch(name) or len(name) > 253:
         m["name"].error(
             f"{name!r} is not a valid pool name",
             "MetalLB pool names are DNS-1123: lowercase letters, digits, '-' and '.'",
@@ -397,6 +468,7 @@ def _pool(v: _Val) -> tuple[Pool, list[tuple[AddressRange, _Val]]]:
 
 
 def _secret(v: _Val) -> Secret:
+    v = v.as_secret()  # a password pasted by mistake must not be echoed
     if isinstance(v.node, yaml.ScalarNode):
         v.error(
             "an inline password is not allowed",
@@ -407,9 +479,10 @@ def _secret(v: _Val) -> Secret:
         v.error("give exactly one of 'env' or 'file'", "e.g. {env: ROUTERCTL_BGP_PASSWORD}")
     if "env" in m:
         name = m["env"].as_str(what="an environment variable name")
-        if not _ENV_RE.match(name):
+        if not _ENV_RE.fullmatch(name):
             m["env"].error(
-                f"{name!r} is not an environment variable name", "use letters, digits and '_'"
+                f"{m['env'].shown()} is not an environment variable name",
+                "use letters, digits and '_', e.g. {env: ROUTERCTL_BGP_PASSWORD}",
             )
         return Secret(env=name)
     return Secret(file=m["file"].path_value())
@@ -456,7 +529,7 @@ def _service(v: _Val) -> Service:
     ns, _, name = qname.rpartition("/")
     ns = ns or "default"
     for part in (ns, name):
-        if not _DNS1123_RE.match(part) or len(part) > 253:
+        if not _DNS1123_RE.fullmatch(part) or len(part) > 253:
             m["name"].error(
                 f"{qname!r} is not a Kubernetes namespace/name",
                 "use lowercase letters, digits, '-' and '.', e.g. default/nginx-lb",
