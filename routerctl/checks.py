@@ -134,12 +134,7 @@ def _fmt_uptime(seconds: int | None) -> str:
 
 def expected_nodes(topology: Topology, router: Router, cluster: ClusterState) -> tuple[Node, ...]:
     """The nodes that should peer with ``router``: the cluster's, the router's selector applied."""
-    if not router.node_selector:
-        return cluster.nodes
-    want = dict(router.node_selector)
-    return tuple(
-        n for n in cluster.nodes if all(n.label_map().get(k) == v for k, v in want.items())
-    )
+    return router.nodes(cluster.nodes)
 
 
 def _summary_for(state: RouterState, addr: IPAddress) -> BgpSummary | None:

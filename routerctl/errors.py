@@ -6,6 +6,8 @@ to fix it. ``exit_code`` is what the CLI exits with (documented in the README).
 
 from __future__ import annotations
 
+from routerctl.redact import redact
+
 
 class ExitCode:
     """Process exit codes (documented in the README)."""
@@ -25,8 +27,12 @@ class RouterctlError(Exception):
     """Base of every error routerctl raises on purpose."""
 
     exit_code: int = ExitCode.FAILED
+    # the message may quote the router (its output, a config line): redact its secrets
+    router_output: bool = False
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
+        if self.router_output:
+            message = redact(message)
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -69,12 +75,14 @@ class ParseError(RouterctlError):
     """Router output a parser could not read (names template, line number, line)."""
 
     exit_code = ExitCode.PARSE
+    router_output = True
 
 
 class TransportError(RouterctlError):
     """SSH connection problems: unreachable, auth, host key, timeouts."""
 
     exit_code = ExitCode.UNREACHABLE
+    router_output = True
 
 
 class HostKeyError(TransportError):
@@ -84,19 +92,25 @@ class HostKeyError(TransportError):
 class CommandError(RouterctlError):
     """A command on the router failed (non-zero exit or an error marker)."""
 
+    router_output = True
+
 
 class BackendError(RouterctlError):
     """Package manager / routing suite problems on the router."""
+
+    router_output = True
 
 
 class RefusedError(RouterctlError):
     """The router holds something routerctl will not touch, or is busy."""
 
     exit_code = ExitCode.REFUSED
+    router_output = True
 
 
 class RolledBackError(RouterctlError):
     exit_code = ExitCode.ROLLED_BACK
+    router_output = True
 
 
 class LabError(RouterctlError):

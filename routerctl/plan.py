@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from routerctl.errors import RefusedError
+from routerctl.redact import redact
 from routerctl.runningconfig import (
     PEER_GROUP,
     OwnedConfig,
@@ -21,7 +22,6 @@ from routerctl.runningconfig import (
     neighbor_of,
     normalise_prefix_lists,
     parse_stanzas,
-    redact,
 )
 
 

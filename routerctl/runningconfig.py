@@ -44,9 +44,9 @@ _GLOBAL_VALUE_CMDS = (
     ("timers", "bgp"),
     ("bgp", "cluster-id"),
 )
-_ROUTER_BGP = re.compile(r"^router bgp (\d+)(?:\s+(vrf|view)\s+(\S+))?$")
-_PREFIX_LIST = re.compile(r"^(ipv6 |ip )prefix-list (\S+) (?:seq (\d+) )?(.*)$")
-_ROUTE_MAP = re.compile(r"^route-map (\S+) (permit|deny) (\d+)$")
+_ROUTER_BGP = re.compile(r"router bgp (\d+)(?:\s+(vrf|view)\s+(\S+))?")
+_PREFIX_LIST = re.compile(r"(ipv6 |ip )prefix-list (\S+) (?:seq (\d+) )?(.*)")
+_ROUTE_MAP = re.compile(r"route-map (\S+) (permit|deny) (\d+)")
 _BLOCK_END = frozenset({"!", "exit", "end", "exit-address-family", "exit-vrf", "quit"})
 
 
@@ -154,7 +154,7 @@ def line_key(line: str) -> str:
             # "neighbor X peer-group" alone defines a group; with a name it is membership
             return " ".join(words[:3]) if len(words) > 3 else line
         return line
-    m = _PREFIX_LIST.match(line)
+    m = _PREFIX_LIST.fullmatch(line)
     if m:
         return f"{m.group(1)}prefix-list {m.group(2)} seq {m.group(3)}"
     for lead in _GLOBAL_VALUE_CMDS:
@@ -168,7 +168,7 @@ def normalise_prefix_lists(lines: list[str]) -> list[str]:
     out: list[str] = []
     last: dict[tuple[str, str], int] = {}
     for line in lines:
-        m = _PREFIX_LIST.match(line)
+        m = _PREFIX_LIST.fullmatch(line)
         if not m:
             continue
         fam, name, seq, rest = m.group(1), m.group(2), m.group(3), m.group(4)
@@ -195,7 +195,7 @@ def extract_owned(text: str, *, asn: int | None = None) -> OwnedConfig:
     prefix_raw: list[str] = []
     route_maps: list[tuple[str, tuple[str, ...]]] = []
     for st in stanzas:
-        m = _ROUTER_BGP.match(st.header)
+        m = _ROUTER_BGP.fullmatch(st.header)
         if m and m.group(2) is None:
             n = int(m.group(1))
             if asn is not None and n != asn:
@@ -203,11 +203,11 @@ def extract_owned(text: str, *, asn: int | None = None) -> OwnedConfig:
                 continue
             found_asn, bgp = n, st
             continue
-        pm = _PREFIX_LIST.match(st.header)
+        pm = _PREFIX_LIST.fullmatch(st.header)
         if pm and pm.group(2).startswith(NAME_PREFIX):
             prefix_raw.append(st.header)
             continue
-        rm = _ROUTE_MAP.match(st.header)
+        rm = _ROUTE_MAP.fullmatch(st.header)
         if rm and rm.group(1).startswith(NAME_PREFIX):
             route_maps.append((st.header, tuple(st.lines)))
     if bgp is None:
@@ -250,15 +250,7 @@ def extract_owned(text: str, *, asn: int | None = None) -> OwnedConfig:
 def desired_global_lines(text: str) -> tuple[list[str], dict[str, list[str]]]:
     """All ``router bgp`` lines of a rendered desired config: (global, per family)."""
     for st in parse_stanzas(text):
-        m = _ROUTER_BGP.match(st.header)
+        m = _ROUTER_BGP.fullmatch(st.header)
         if m and m.group(2) is None:
             return list(st.lines), {k: list(v) for k, v in st.families.items()}
     return [], {}
-
-
-_SECRET = re.compile(r"(\bpassword\s+)(\S+)")
-
-
-def redact(line: str) -> str:
-    """Replace a BGP password in a config line with ``<redacted>``."""
-    return _SECRET.sub(r"\1<redacted>", line)

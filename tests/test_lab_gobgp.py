@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from routerctl.errors import LabError, UsageError
-from routerctl.lab.gobgp import parse_duration, render_toml, rib_add_args, speaker_config
+from routerctl.lab.gobgp import duration_seconds, render_toml, rib_add_args, speaker_config
 from routerctl.lab.spec import LabSpec, node_address, router_address
 from routerctl.render.metallb import render_crds
 
@@ -123,8 +123,8 @@ def test_bad_manifests_are_one_line_lab_errors() -> None:
             [{"kind": "BGPPeer", "spec": {}}], node_name="n", node_address="a", service_ips=[]
         )
     with pytest.raises(LabError, match="bad duration '5 minutes'"):
-        parse_duration("5 minutes", where="BGPPeer x.holdTime")
-    assert parse_duration("1h2m3s", where="x") == 3723
+        duration_seconds("5 minutes", where="BGPPeer x.holdTime")
+    assert duration_seconds("1h2m3s", where="x") == 3723
 
 
 def test_the_lab_topology_renders_to_manifests_the_converter_reads() -> None:

@@ -38,7 +38,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("topology", ("topology",)),
     ("transport", ("transport",)),
-    ("base", ("model", "errors", "localfile", "")),  # "": the package's own __init__ (version)
+    # "": the package's own __init__ (version); the rest: shapes and rules every layer shares
+    ("base", ("model", "errors", "localfile", "durations", "redact", "names", "")),
 )
 
 

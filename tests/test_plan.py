@@ -10,8 +10,9 @@ import pytest
 
 from routerctl.errors import RefusedError
 from routerctl.plan import compute_plan, compute_restore
+from routerctl.redact import redact
 from routerctl.render.router import render_router
-from routerctl.runningconfig import extract_owned, line_key, parse_stanzas, redact
+from routerctl.runningconfig import extract_owned, line_key, parse_stanzas
 from routerctl.topology import Node, Topology, load_topology
 
 # `show running-config` of FRR 8.4.4 (Debian 12) with a foreign neighbor, an OSPF

@@ -12,7 +12,8 @@ import pytest
 from routerctl.cli import main
 from routerctl.errors import EnvironmentProblem
 from routerctl.ops import gather as ops_gather
-from routerctl.ops.bundle import REDACTED, redact, write_bundle
+from routerctl.ops.bundle import write_bundle
+from routerctl.redact import redact
 from routerctl.topology import BgpOptions, Secret
 from tests.test_verify import state, topo
 from tests.test_verify_cli import routers  # noqa: F401 - fixture
@@ -33,8 +34,10 @@ interface br-lan
 """
 
 
-def test_redact_config_lines_and_literal_secret() -> None:
-    out = redact(RUNNING + "log: peer used Pa55-w0rd\n", ["Pa55-w0rd"])
+def test_redact_config_lines_by_position() -> None:
+    # no literal replacement of the secret's text any more (issue 12 item 15: it revealed
+    # the password wherever the same characters appeared); by position only
+    out = redact(RUNNING)
     assert "Pa55-w0rd" not in out
     assert "s3cret-enable" not in out and "password zebra" not in out
     assert "0822455D0A16" not in out and "ospfkey" not in out
@@ -42,7 +45,6 @@ def test_redact_config_lines_and_literal_secret() -> None:
     assert " neighbor 198.51.100.5 password 7 <redacted>" in out
     assert " ip ospf message-digest-key 1 md5 <redacted>" in out
     assert "enable password <redacted>" in out
-    assert f"log: peer used {REDACTED}" in out
     assert " description password policy for guests" in out  # not a secret line
     assert "router bgp 65000" in out
 

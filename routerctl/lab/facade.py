@@ -81,7 +81,7 @@ class Lab:
 
     @classmethod
     def attach(cls, name: str = "lab", *, root: Path = LAB_ROOT) -> Lab:
-        if not NAME_RE.match(name):
+        if not NAME_RE.fullmatch(name):
             raise UsageError(f"bad lab name {name!r}", hint="1-12 lowercase letters and digits")
         return cls(LabState.load(name, root=root))
 
@@ -301,7 +301,7 @@ class Lab:
 def down(name: str = "lab", *, root: Path = LAB_ROOT) -> dict[str, int]:
     """Remove every namespace, mount and process of lab ``name``; idempotent."""
     check_environment()
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise UsageError(f"bad lab name {name!r}", hint="1-12 lowercase letters and digits")
     state_dir = root / name
     pids: set[int] = set()

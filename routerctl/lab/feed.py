@@ -75,6 +75,9 @@ from typing import Any
 
 from routerctl.errors import ExitCode, RouterctlError
 from routerctl.ipk import parse_makefile
+from routerctl.platform import FRR
+
+FRR_CONF = FRR.persisted_files[0]  # the integrated config, as the platform knows it
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAB_BUILD = REPO_ROOT / "scripts/build/lab-build"
@@ -446,18 +449,18 @@ def _frr_packages() -> tuple[list[Package], tuple[str, ...]]:
         arch=ARCH,
         title="The FRRouting (FRR) Software Routing Suite",
         depends=("libyang",),
-        conffiles=("/etc/frr/daemons", "/etc/frr/frr.conf", "/etc/frr/vtysh.conf"),
+        conffiles=("/etc/frr/daemons", FRR_CONF, "/etc/frr/vtysh.conf"),
         **common.fields(),
     )
     frr.install(files / "frrcommon.sh", "/usr/sbin/frrcommon.sh", 0o755)
-    frr.install(files / "frr", "/etc/init.d/frr", 0o755)
+    frr.install(files / "frr", FRR.init_script, 0o755)
     frr.install(root / "usr/bin/vtysh", "/usr/bin/vtysh", 0o755)
     frr.install(root / "usr/sbin/mgmtd", "/usr/sbin/mgmtd", 0o755)
     frr.install_dir("/etc/frr")
     frr.install(files / "vtysh.conf", "/etc/frr/vtysh.conf", 0o600)
     frr.cp(root, "usr/lib/libfrr.so*", "/usr/lib")
     frr.cp(root, "usr/lib/libmgmt_be_nb.so*", "/usr/lib")
-    frr.install(files / "frr.conf", "/etc/frr/frr.conf", 0o600)
+    frr.install(files / PurePosixPath(FRR_CONF).name, FRR_CONF, 0o600)
     frr.install(files / "daemons", "/etc/frr/daemons", 0o600)
 
     watchfrr = Package(

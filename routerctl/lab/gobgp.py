@@ -12,16 +12,15 @@ import base64
 import binascii
 import ipaddress
 import json
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from routerctl.durations import parse_duration
 from routerctl.errors import LabError
+from routerctl.topology import labels_match
 
 IPAddr = ipaddress.IPv4Address | ipaddress.IPv6Address
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
-_UNIT = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
 
 @dataclass(frozen=True)
@@ -53,17 +52,13 @@ class SpeakerConfig:
     announcements: tuple[Announcement, ...]
 
 
-def parse_duration(text: str, *, where: str) -> int:
-    """Kubernetes duration (``90s``, ``1m30s``) to whole seconds."""
-    pos, total = 0, 0.0
-    for m in _DURATION.finditer(text):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _UNIT[m.group(2)]
-        pos = m.end()
-    if pos != len(text) or not text:
-        raise LabError(f"{where}: bad duration {text!r}", hint="write it like 90s or 1m30s")
-    return int(total)
+def duration_seconds(text: str, *, where: str) -> int:
+    """A Kubernetes duration (``90s``, ``1m30s``) as whole seconds (truncated), or a LabError."""
+    try:
+        return int(parse_duration(text))
+    except ValueError:
+        hint = "write it like 90s or 1m30s"
+        raise LabError(f"{where}: bad duration {text!r}", hint=hint) from None
 
 
 def _by_kind(manifests: Iterable[Mapping[str, Any]], kind: str) -> list[Mapping[str, Any]]:
@@ -76,9 +71,8 @@ def _name(m: Mapping[str, Any]) -> str:
 
 def _selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
     """A Kubernetes LabelSelector (matchLabels + matchExpressions) against labels."""
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
+    if not labels_match((selector.get("matchLabels") or {}).items(), labels):
+        return False
     for expr in selector.get("matchExpressions") or []:
         key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
         present = key in labels
@@ -178,7 +172,7 @@ def speaker_config(
 
         def seconds(key: str, _spec: Mapping[str, Any] = spec, _where: str = where) -> int | None:
             value = _spec.get(key)
-            return None if value is None else parse_duration(str(value), where=f"{_where}.{key}")
+            return None if value is None else duration_seconds(str(value), where=f"{_where}.{key}")
 
         asns.add(my_asn)
         neighbors.append(

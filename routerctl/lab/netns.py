@@ -128,8 +128,9 @@ def netns_pids(ns: str) -> list[int]:
 
 def lab_netns(name: str, existing: Iterable[str] | None = None) -> list[str]:
     """This lab's namespaces that exist (exact pattern, so lab ``a`` never matches ``ab``)."""
-    pattern = re.compile(rf"^{re.escape(name)}-(lan|rtr\d*|node\d+|client)$")
-    return [ns for ns in (existing if existing is not None else netns_list()) if pattern.match(ns)]
+    pattern = re.compile(rf"{re.escape(name)}-(lan|rtr\d*|node\d+|client)")
+    names = existing if existing is not None else netns_list()
+    return [ns for ns in names if pattern.fullmatch(ns)]
 
 
 def mounts_under(path: Path) -> list[str]:

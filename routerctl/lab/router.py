@@ -15,6 +15,7 @@ from routerctl.errors import LabError
 from routerctl.lab.netns import poll, run
 from routerctl.lab.spec import CLUSTER_ASN, ROUTER_ASN
 from routerctl.lab.state import RunningLab, write_file
+from routerctl.platform import FRR, QUAGGA
 
 ROUTER_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 # name version installed-KB depends hook (see files/pkglib.sh)
@@ -159,7 +160,7 @@ def prepare_router(lab: RunningLab, router: str) -> str:
     write_file(share / "init/quagga", _resource("quagga.init"), mode=0o755)
     write_file(share / "quagga-vtysh", _resource("quagga-vtysh"), mode=0o755)
     write_file(share / "defaults/frr/daemons", FRR_DAEMONS)
-    write_file(share / "defaults/frr/frr.conf", FRR_CONF)
+    write_file(share / "defaults" / FRR.persisted_files[0].removeprefix("/etc/"), FRR_CONF)
     write_file(share / "defaults/frr/vtysh.conf", "service integrated-vtysh-config\n")
     write_file(share / "defaults/quagga/vtysh.conf", "no service integrated-vtysh-config\n")
     (share / "stash/frr").mkdir(parents=True, exist_ok=True)
@@ -259,10 +260,10 @@ def configure_seed(lab: RunningLab, *, router: str) -> None:
     if spec.suite == "quagga":
         enable = (
             "for d in zebra bgpd; do [ -f /etc/quagga/$d.conf ] || touch /etc/quagga/$d.conf; done"
-            "; chown frr:frr /etc/quagga/*.conf; /etc/init.d/quagga restart"
+            f"; chown frr:frr /etc/quagga/*.conf; {QUAGGA.init_script} restart"
         )
     else:
-        enable = "sed -i 's/^bgpd=no/bgpd=yes/' /etc/frr/daemons; /etc/init.d/frr restart"
+        enable = f"( {FRR.enable_script} ) >/dev/null; {FRR.init_script} restart"
     # the commands (maybe with the password) go through stdin into a 0600 file, never argv
     script = (
         f"set -e; {enable}\n"

@@ -27,7 +27,7 @@ from routerctl.topology import (
 from routerctl.transport import SshTarget
 
 LAB_ROOT = Path("/run/routerctl-lab")
-NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,11}$")
+NAME_RE = re.compile(r"[a-z][a-z0-9]{0,11}")
 PASSWORD_ENV = "ROUTERCTL_BGP_PASSWORD"  # noqa: S105 (a variable name)
 
 ROUTER_ASN = 65000
@@ -80,7 +80,7 @@ class LabSpec:
     root: Path = field(default=LAB_ROOT)
 
     def __post_init__(self) -> None:
-        if not NAME_RE.match(self.name):
+        if not NAME_RE.fullmatch(self.name):
             raise UsageError(
                 f"bad lab name {self.name!r}",
                 hint="use 1-12 lowercase letters and digits, starting with a letter",

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from routerctl.durations import parse_duration
 from routerctl.errors import UsageError
 from routerctl.metallb.reader import Reader
 from routerctl.metallb.yamlio import line_of, load_text, user_input_boundary
@@ -56,39 +57,6 @@ BFD_KEYS = (
     "passive-mode",
     "minimum-ttl",
 )
-
-MAX_DURATION = (2**63 - 1) / 1e9  # seconds: Go's time.Duration is int64 nanoseconds
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
-_UNIT_SECONDS = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "µs": 1e-6,
-    "μs": 1e-6,
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
-}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds in a Go duration (``90s``, ``1m30s``, ``1.5h``). Raises ``ValueError``."""
-    body = text.strip()
-    sign = -1.0 if body.startswith("-") else 1.0
-    body = body.lstrip("+-")
-    if body == "0":
-        return 0.0
-    total, pos = 0.0, 0
-    for match in _DURATION_PART.finditer(body):
-        if match.start() != pos:
-            break
-        total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-        pos = match.end()
-    if not body or pos != len(body):
-        raise ValueError(f"invalid duration {text!r}")
-    if not total <= MAX_DURATION:  # also catches inf from a 400-digit number
-        raise ValueError(f"duration {text[:40]!r} out of range (Go durations end at ~292 years)")
-    return sign * total
 
 
 def format_duration(seconds: int) -> str:

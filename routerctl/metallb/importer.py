@@ -15,12 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from routerctl.durations import parse_duration
 from routerctl.errors import UsageError
 from routerctl.metallb.convert import (
     LEGACY_KEYS,
     convert_legacy,
     legacy_config,
-    parse_duration,
 )
 from routerctl.metallb.reader import Reader
 from routerctl.metallb.yamlio import dump, user_input_boundary

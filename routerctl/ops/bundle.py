@@ -1,7 +1,6 @@
 """Support bundle: raw router outputs, running config, versions, verify results.
 
-Passwords are redacted twice: every ``password``/``secret`` config line, and any
-literal occurrence of the topology's BGP password (when it can be resolved).
+Secrets are redacted by position (``routerctl.redact``), never by searching for their text.
 """
 
 from __future__ import annotations
@@ -18,45 +17,13 @@ from pathlib import Path
 from routerctl import __version__
 from routerctl.checks import CheckResult, verify_router
 from routerctl.cluster import ClusterState
-from routerctl.errors import EnvironmentProblem, RouterctlError
+from routerctl.errors import EnvironmentProblem
 from routerctl.localfile import write_atomic
 from routerctl.model import RouterState
 from routerctl.ops import gather
+from routerctl.redact import redact
 from routerctl.topology import Router, Topology
 from routerctl.transport import Transport
-
-REDACTED = "<redacted>"
-# a secret-bearing keyword, an optional encryption type digit, then the secret
-_SECRET = re.compile(
-    r"(?P<head>\b(?:password|secret|key-string|authentication-key|"
-    r"message-digest-key\s+\d+\s+md5)(?:\s+[0-9])?)\s+\S.*$",
-    re.IGNORECASE,
-)
-
-
-def _redact_line(line: str) -> str:
-    if line.strip().lower().startswith(("description", "!", "#")):
-        return line
-    return _SECRET.sub(lambda m: f"{m.group('head')} {REDACTED}", line, count=1)
-
-
-def redact(text: str, secrets_: Sequence[str] = ()) -> str:
-    """Remove passwords from ``text``: config lines and literal secret values."""
-    text = "\n".join(_redact_line(line) for line in text.split("\n"))
-    for s in secrets_:
-        if s:
-            text = text.replace(s, REDACTED)
-    return text
-
-
-def known_secrets(topology: Topology) -> list[str]:
-    """The BGP password, if it resolves here (never an error: the bundle still gets written)."""
-    if topology.bgp.password is None:
-        return []
-    try:
-        return [topology.bgp.password.resolve()]
-    except RouterctlError:
-        return []
 
 
 def _safe(name: str) -> str:
@@ -75,7 +42,6 @@ def write_bundle(
     now = time.time() if now is None else now
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
     name = f"routerctl-bundle-{_safe(state.router)}-{stamp}"
-    secrets_ = known_secrets(topology)
     files: dict[str, str] = {}
     manifest: dict[str, object] = {
         "routerctl": __version__,
@@ -113,7 +79,7 @@ def write_bundle(
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w:gz") as tar:
         for fname, text in sorted(files.items()):
-            data = redact(text, secrets_).encode("utf-8")
+            data = redact(text).encode("utf-8")
             info = tarfile.TarInfo(f"{name}/{fname}")
             info.size = len(data)
             info.mtime = int(now)

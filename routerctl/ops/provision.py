@@ -37,8 +37,8 @@ from routerctl.ops.suite import Progress
 from routerctl.parsing import parse_bgp_summaries
 from routerctl.plan import Plan, compute_plan, compute_restore
 from routerctl.platform import SuiteProfile, identify, openwrt
+from routerctl.redact import excerpt, redact
 from routerctl.render.router import render_router
-from routerctl.runningconfig import redact
 from routerctl.topology import Router, Topology
 from routerctl.transport import CommandResult, Transport
 
@@ -182,7 +182,7 @@ def read_running(transport: Transport) -> str:
     if not res.ok or "Current configuration" not in res.stdout:
         raise CommandError(
             f"'show running-config' failed on {transport.host} (exit {res.exit_status}): "
-            f"{(res.stderr or res.stdout).strip()[:200]}"
+            f"{excerpt(res.stderr or res.stdout)}"
         )
     return res.stdout
 
@@ -223,7 +223,7 @@ def split_gathered(stdout: str, marker: str) -> Gathered:
     return Gathered(facts=facts, running=config)
 
 
-_PROMPT = re.compile(r"^[^\s#]+(?:\([^)]*\))?#\s?(.*)$")
+_PROMPT = re.compile(r"[^\s#]+(?:\([^)]*\))?#\s?(.*)")
 
 
 def vtysh_errors(output: str) -> list[str]:
@@ -239,7 +239,7 @@ def vtysh_errors(output: str) -> list[str]:
         if line.startswith("%"):
             failures.append(f"{redact(last_cmd)!r}: {redact(line)}")
             continue
-        m = _PROMPT.match(line)
+        m = _PROMPT.fullmatch(line)
         if m:
             last_cmd = m.group(1).strip()
     return failures
@@ -259,7 +259,7 @@ def save_config(transport: Transport, suite_save: str) -> None:
     res = transport.run(f"vtysh -c {shlex.quote(suite_save)}", timeout=VTYSH_TIMEOUT)
     if not res.ok or "[OK]" not in res.stdout + res.stderr:
         raise CommandError(
-            f"'{suite_save}' failed on {transport.host}: {(res.stderr or res.stdout).strip()[:200]}"
+            f"'{suite_save}' failed on {transport.host}: {excerpt(res.stderr or res.stdout)}"
         )
 
 

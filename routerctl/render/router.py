@@ -30,13 +30,13 @@ from dataclasses import dataclass
 from routerctl.errors import TopologyError
 from routerctl.model import IPNetwork
 from routerctl.platform import PROFILES, Dialect
+from routerctl.redact import REDACTED
 from routerctl.topology import Node, Router, Topology
 
 PEER_GROUP = "ROUTERCTL"
 ROUTE_MAP_IN = "ROUTERCTL-IN"
 ROUTE_MAP_OUT = "ROUTERCTL-OUT"
 PREFIX_LIST = {4: "ROUTERCTL-IN-V4", 6: "ROUTERCTL-IN-V6"}
-REDACTED = "<redacted>"
 _MD5_KEY_MAX = 80  # TCP_MD5SIG_MAXKEYLEN
 _PL_KEYWORD = {4: "ip", 6: "ipv6"}
 _MAX_LEN = {4: 32, 6: 128}

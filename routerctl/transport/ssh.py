@@ -27,6 +27,7 @@ from types import TracebackType
 import paramiko
 
 from routerctl.errors import HostKeyError, TransportError
+from routerctl.names import plain_host, plain_user
 from routerctl.transport.base import CommandResult, SshTarget, write_file_command
 
 log = logging.getLogger(__name__)
@@ -90,11 +91,7 @@ class _SshConfig(paramiko.SSHConfig):
 
 
 # What may be substituted into a ProxyCommand (like OpenSSH >= 9.6, which refuses shell
-# metacharacters in %h/%r): a host name, alias or IPv4 address; an IPv6 address with an
-# optional zone; a user name. Full matches, never a leading '-' (an option to nc/ssh).
-_PLAIN_HOST_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}")
-_IPV6_RE = re.compile(r"[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[A-Za-z0-9_.-]{1,32})?")
-_PLAIN_USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+# metacharacters in %h/%r): ``routerctl.names`` (the topology's validators use it too).
 _TOKEN_RE = re.compile(r"%(.?)", re.DOTALL)
 
 
@@ -102,8 +99,8 @@ def _proxy_command(template: str, *, alias: str, hostname: str, port: int, user:
     """Expand %%, %h, %n, %p, %r in ``template``, refusing values that are not plain."""
     where = f"the ProxyCommand for {alias!r}"
 
-    def plain_host(value: str, what: str) -> str:
-        if _PLAIN_HOST_RE.fullmatch(value) or _IPV6_RE.fullmatch(value):
+    def checked_host(value: str, what: str) -> str:
+        if plain_host(value):
             return value
         raise TransportError(
             f"refusing to put {what} {value!r} into {where}: not a plain host name or address",
@@ -116,13 +113,13 @@ def _proxy_command(template: str, *, alias: str, hostname: str, port: int, user:
         if tok == "%":
             return "%"
         if tok == "h":
-            return plain_host(hostname, "host")
+            return checked_host(hostname, "host")
         if tok == "n":
-            return plain_host(alias, "host alias")
+            return checked_host(alias, "host alias")
         if tok == "p":
             return str(port)
         if tok == "r":
-            if _PLAIN_USER_RE.fullmatch(user):
+            if plain_user(user):
                 return user
             raise TransportError(
                 f"refusing to put user {user!r} into {where}: not a plain user name",
