@@ -416,6 +416,7 @@ def _build(lab: Lab, progress: Callable[[str], None] | None) -> None:
         _log(progress, f"the {spec.pkg} feed of OpenWrt {spec.openwrt} ({spec.suite})")
         feed = build_release_feed(spec)
         state.feed_root, state.feed_install = str(feed.root), list(feed.install)
+        state.feed_apk_key = str(feed.apk_key or "")
         state.save()
 
     _log(progress, "network namespaces")

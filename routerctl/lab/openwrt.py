@@ -20,14 +20,13 @@ import stat
 import subprocess
 from importlib.resources import files
 from pathlib import Path
-from typing import Protocol
 
 from routerctl.errors import LabError
+from routerctl.lab import feed
 from routerctl.lab.netns import poll, run
 from routerctl.lab.spec import FEED_ADDR, OPENWRT, LabSpec
 from routerctl.lab.state import RunningLab, write_file
 
-CACHE = Path(os.environ.get("ROUTERCTL_LAB_CACHE", "/var/cache/routerctl-lab"))
 # what each cache tree gives the router: (path in the tree, path in the router)
 TOOL_FILES: dict[str, tuple[tuple[str, str], ...]] = {
     "libubox": (
@@ -44,46 +43,28 @@ TOOL_FILES: dict[str, tuple[tuple[str, str], ...]] = {
     "busybox-static": (("bin/busybox", "/bin/busybox"),),
 }
 # busybox applets OpenWrt has where Debian has another program (or none)
-APPLETS = {
-    "/usr/sbin/crond": "crond",
-    "/usr/bin/crontab": "crontab",
-    "/sbin/syslogd": "syslogd",
-    "/usr/bin/logger": "logger",
-    "/sbin/logread": "logread",
-    "/bin/ash": "ash",
-    "/bin/sh": "sh",
-    "/usr/bin/wget": "wget",
-    "/sbin/start-stop-daemon": "start-stop-daemon",
-}
+APPLETS = (
+    "/usr/sbin/crond",
+    "/usr/bin/crontab",
+    "/sbin/syslogd",
+    "/usr/bin/logger",
+    "/sbin/logread",
+    "/bin/ash",
+    "/bin/sh",
+    "/usr/bin/wget",
+    "/sbin/start-stop-daemon",
+)
 # Debian's FRR (the default lab's suite) must not be seen by a release's router
 DEBIAN_FRR_PACKAGES = ("frr", "frr-pythontools")
 NETWORK_UID = 101
-OPKG_CONF = """\
-dest root /
-dest ram /tmp
-lists_dir ext /var/opkg-lists
-option overlay_root /overlay
-"""
 
 
 def tool_roots() -> dict[str, Path]:
-    """The cache trees the router's userland comes from (``feed.tool_roots`` when present)."""
+    """The cache trees the router's userland comes from."""
     try:
-        from routerctl.lab import feed  # the feed engineer's module  # noqa: PLC0415
-
-        roots: dict[str, Path] = dict(feed.tool_roots())  # type: ignore[attr-defined]
-    except ImportError:
-        roots = {}
-    for name in TOOL_FILES:
-        if name not in roots:
-            roots[name] = CACHE / name / "root"
-    missing = [n for n, r in roots.items() if n in TOOL_FILES and not r.is_dir()]
-    if missing:
-        raise LabError(
-            f"--openwrt needs {', '.join(sorted(missing))} from the build cache ({CACHE})",
-            hint="build them with scripts/setup (scripts/build/lab-build)",
-        )
-    return roots
+        return feed.tool_roots()
+    except feed.FeedError as exc:
+        raise LabError(f"--openwrt: {exc.message}", hint=exc.hint) from exc
 
 
 def in_upper(upper: Path, path: str) -> Path:
@@ -97,9 +78,8 @@ def in_upper(upper: Path, path: str) -> Path:
 def _whiteout(path: Path) -> None:
     """Hide ``path`` of the lower layer (unless it, or a folder above it, is hidden already)."""
     for p in (path, *path.parents):
-        if p.is_symlink() or p.exists():
-            if p == path or stat.S_ISCHR(p.lstat().st_mode):
-                return
+        if (p.is_symlink() or p.exists()) and (p == path or stat.S_ISCHR(p.lstat().st_mode)):
+            return
     path.parent.mkdir(parents=True, exist_ok=True)
     os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(0, 0))
 
@@ -122,10 +102,10 @@ def _debian_frr_paths() -> list[str]:
 
 
 def resource(name: str) -> bytes:
-    return files("routerctl.lab").joinpath("files", "openwrt", name).read_bytes()
+    return files("routerctl.lab").joinpath("files").joinpath("openwrt").joinpath(name).read_bytes()
 
 
-def prepare_upper(spec: LabSpec, upper: Path, feed_root: Path) -> None:
+def prepare_upper(spec: LabSpec, upper: Path, feed_root: Path, apk_key: str) -> None:
     """OpenWrt's userland, users, package manager config and init scripts in ``upper``."""
     assert spec.openwrt is not None
     roots = tool_roots()
@@ -137,7 +117,7 @@ def prepare_upper(spec: LabSpec, upper: Path, feed_root: Path) -> None:
             shutil.copy2(roots[name] / src, target, follow_symlinks=True)
     if spec.pkg == "apk":
         os.symlink("libapk.so.3.0.0", in_upper(upper, "/usr/lib/libapk.so.3.0"))
-    for path, applet in APPLETS.items():
+    for path in APPLETS:
         target = in_upper(upper, path)
         if target.is_symlink() or target.exists():
             target.unlink()
@@ -174,26 +154,23 @@ def prepare_upper(spec: LabSpec, upper: Path, feed_root: Path) -> None:
         "\toption log_size '64'\n\toption cronloglvl '5'\n",
     )
     # the package manager, pointed at the lab's feed
-    path, text = feed_config(spec, feed_root)
-    write_file(in_upper(upper, path), text)
     if spec.pkg == "opkg":
-        write_file(in_upper(upper, "/etc/opkg.conf"), OPKG_CONF)
+        write_file(in_upper(upper, "/etc/opkg.conf"), feed.opkg_conf(spec.feed_url))
         (in_upper(upper, "/usr/lib/opkg/info/x")).parent.mkdir(parents=True, exist_ok=True)
         write_file(in_upper(upper, "/usr/lib/opkg/status"), "")
     else:
-        write_file(in_upper(upper, "/etc/apk/arch"), "x86_64\n")
-        write_file(in_upper(upper, "/etc/apk/world"), "")
-        # the lab's feed is not signed with OpenWrt's keys (apk 3 reads its options here)
-        write_file(in_upper(upper, "/etc/apk/config"), "allow-untrusted\n")
-        (in_upper(upper, "/etc/apk/keys/x")).parent.mkdir(parents=True, exist_ok=True)
-        db = in_upper(upper, "/lib/apk/db/installed")
-        write_file(db, "")
-        for f in ("triggers", "scripts.tar"):
-            write_file(db.with_name(f), "")
-        write_file(db.with_name("lock"), "")
+        write_file(in_upper(upper, "/etc/apk/repositories"), feed.apk_repositories(spec.feed_url))
+        write_file(in_upper(upper, "/etc/apk/arch"), f"{feed.ARCH}\n")
+        key = Path(apk_key)
+        shutil.copy2(key, _mkparent(in_upper(upper, f"/etc/apk/keys/{key.name}")))
         (in_upper(upper, "/var/cache/apk/x")).parent.mkdir(parents=True, exist_ok=True)
     (in_upper(upper, "/var/lock/x")).parent.mkdir(parents=True, exist_ok=True)
     (in_upper(upper, "/var/log/x")).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _mkparent(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def release_file(spec: LabSpec) -> str:
@@ -210,19 +187,6 @@ def release_file(spec: LabSpec) -> str:
         f"DISTRIB_REVISION='{revision}'\nDISTRIB_TARGET='x86/64'\nDISTRIB_ARCH='x86_64'\n"
         f"DISTRIB_DESCRIPTION='OpenWrt {release} {revision}'\nDISTRIB_TAINTS=''\n"
     )
-
-
-def feed_config(spec: LabSpec, feed_root: Path) -> tuple[str, str]:
-    """(path in the router, text): the package manager's feed list, for the feed's index."""
-    index = "Packages.gz" if spec.pkg == "opkg" else "packages.adb"
-    found = sorted(feed_root.rglob(index), key=lambda p: len(p.parts))
-    if not found:
-        raise LabError(f"the lab's feed {feed_root} has no {index}")
-    rel = found[0].parent.relative_to(feed_root).as_posix()
-    url = f"http://{FEED_ADDR}" + ("" if rel == "." else f"/{rel}")
-    if spec.pkg == "opkg":
-        return "/etc/opkg/distfeeds.conf", f"src/gz openwrt_routing {url}\n"
-    return "/etc/apk/repositories.d/distfeeds.list", f"{url}/packages.adb\n"
 
 
 def start_feed_server(lab: RunningLab, feed_root: Path) -> int:
@@ -249,9 +213,11 @@ def start_feed_server(lab: RunningLab, feed_root: Path) -> int:
 
 
 def boot_services(lab: RunningLab, router: str) -> None:
-    """What OpenWrt's boot does for the enabled services (/etc/rc.d/S*), in order."""
+    """What OpenWrt's boot does for the enabled services (/etc/rc.d/S*), in order; apk's
+    database is initialised as an image build leaves it."""
+    initdb = "apk add --initdb --quiet >/dev/null || exit 1\n" if lab.spec.pkg == "apk" else ""
     lab.router_sh(
-        'for s in /etc/rc.d/S*; do [ -x "$s" ] && "$s" boot; done; exit 0', router=router
+        initdb + 'for s in /etc/rc.d/S*; do [ -x "$s" ] && "$s" boot; done; exit 0', router=router
     )
 
     def logging() -> bool:
@@ -260,27 +226,12 @@ def boot_services(lab: RunningLab, router: str) -> None:
     poll(logging, timeout=5, what="syslogd's /dev/log in the router")
 
 
-FEED_CACHE = CACHE / "feeds"
-
-
-class Feed(Protocol):
-    @property
-    def root(self) -> Path: ...
-    @property
-    def install(self) -> tuple[str, ...]: ...
-
-
-def build_release_feed(spec: LabSpec) -> Feed:
-    """The release's feed (``routerctl.lab.feed``), built once and cached."""
+def build_release_feed(spec: LabSpec) -> feed.Feed:
+    """The release's feed, built once per machine and cached (``routerctl.lab.feed``)."""
     try:
-        from routerctl.lab import feed  # noqa: PLC0415 (optional until it lands)
-    except ImportError as exc:
-        raise LabError(
-            "--openwrt needs routerctl.lab.feed (the package feed builder)",
-            hint="it is not in this checkout yet",
-        ) from exc
-    built: Feed = feed.build_feed(pkg=spec.pkg, suite=spec.suite, dest=FEED_CACHE)  # type: ignore[attr-defined]
-    return built
+        return feed.build_feed(pkg=spec.pkg, suite=spec.suite, dest=feed.cache_dir() / "feeds")
+    except feed.FeedError as exc:
+        raise LabError(f"--openwrt {spec.openwrt}: {exc.message}", hint=exc.hint) from exc
 
 
 def install_suite(lab: RunningLab, router: str) -> None:

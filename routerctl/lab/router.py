@@ -156,7 +156,7 @@ def prepare_router(lab: RunningLab, router: str) -> str:
     for d in ("etc/rc.d", "etc/init.d"):
         (upper / d).mkdir(parents=True, exist_ok=True)
     if spec.openwrt is not None:  # the release's own userland, no stand-ins
-        openwrt.prepare_upper(spec, upper, Path(lab.state.feed_root))
+        openwrt.prepare_upper(spec, upper, Path(lab.state.feed_root), lab.state.feed_apk_key)
         write_file(rdir / "boot.sh", openwrt.resource("boot.sh"), mode=0o755)
         write_file(rdir / "reaper.py", openwrt.resource("reaper.py"))
         return pubkey

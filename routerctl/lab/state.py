@@ -39,6 +39,7 @@ class LabState:
     feed_pid: int = 0  # --openwrt: the feed namespace's httpd
     feed_root: str = ""  # --openwrt: what it serves
     feed_install: list[str] = field(default_factory=list)  # --openwrt: the suite's packages
+    feed_apk_key: str = ""  # --openwrt with apk: the public key the feed's index is signed with
     up_seconds: float = 0.0
     owner: str = field(default_factory=lambda: process_token(os.getpid()))
 
@@ -53,6 +54,7 @@ class LabState:
             "feed_pid": self.feed_pid,
             "feed_root": self.feed_root,
             "feed_install": self.feed_install,
+            "feed_apk_key": self.feed_apk_key,
             "up_seconds": self.up_seconds,
             "owner": self.owner,
         }
@@ -83,6 +85,7 @@ class LabState:
             feed_pid=int(data.get("feed_pid", 0)),
             feed_root=str(data.get("feed_root", "")),
             feed_install=[str(p) for p in data.get("feed_install", [])],
+            feed_apk_key=str(data.get("feed_apk_key", "")),
             up_seconds=float(data.get("up_seconds", 0.0)),
             owner=str(data.get("owner", "")),
         )

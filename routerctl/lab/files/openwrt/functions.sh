@@ -10,21 +10,25 @@ add_group_and_user() { # from the package's control: Require-User: user[:group]
 	:
 }
 
+_pkg_initscripts() { # $1: opkg's maintainer script path (opkg) or empty ($pkgname: apk)
+	p=${pkgname:-}
+	[ -n "${1:-}" ] && p=$(basename "${1%.*}")
+	grep -hs '^/etc/init.d/' "/usr/lib/opkg/info/$p.list" "/lib/apk/packages/$p.list"
+}
+
+# OpenWrt's: enable and start the package's init scripts (when installing on the router)
 default_postinst() {
-	root=${IPKG_INSTROOT:-}
-	[ -z "$root" ] || return 0
-	pkgname=${1:-}
-	for i in $(grep -s '^/etc/init.d/' "/usr/lib/opkg/info/$pkgname.list" "/lib/apk/packages/$pkgname.list" 2>/dev/null | sed 's/^[^:]*://'); do
+	[ -z "${IPKG_INSTROOT:-}" ] || return 0
+	for i in $(_pkg_initscripts "${1:-}"); do
 		[ -x "$i" ] || continue
-		"$i" enable
+		[ "${PKG_UPGRADE:-}" = 1 ] || "$i" enable
 		"$i" start
 	done
 	return 0
 }
 
 default_prerm() {
-	pkgname=${1:-}
-	for i in $(grep -s '^/etc/init.d/' "/usr/lib/opkg/info/$pkgname.list" "/lib/apk/packages/$pkgname.list" 2>/dev/null | sed 's/^[^:]*://'); do
+	for i in $(_pkg_initscripts "${1:-}"); do
 		[ -x "$i" ] || continue
 		"$i" disable
 		"$i" stop
