@@ -51,9 +51,10 @@ APPLETS = (
     "/sbin/logread",
     "/bin/ash",
     "/bin/sh",
-    "/usr/bin/wget",
     "/sbin/start-stop-daemon",
 )
+# not wget: busybox-static's (static glibc) segfaults in apk's fetches; the host's wget
+# (GNU wget, or Debian's dynamic busybox) stays visible to apk's wget URL backend
 # Debian's FRR (the default lab's suite) must not be seen by a release's router
 DEBIAN_FRR_PACKAGES = ("frr", "frr-pythontools")
 NETWORK_UID = 101

@@ -56,6 +56,9 @@ OPENWRT: dict[str, tuple[str, str, str, str]] = {  # release: suite, pkg, full r
     "24.10": ("frr", "opkg", "24.10.4", "r28959-29397011cc"),
     "25.12": ("frr", "apk", "25.12.0", "r31245-d6a2b12b3c"),
 }
+# /overlay's free space on a release router unless --overlay-free says otherwise: about what
+# an x86/64 image leaves (FRR 10's packages take ~20 MB installed, more than the default's 16 MB)
+OPENWRT_OVERLAY_KB = 98304
 FEED_ADDR = ipaddress.IPv4Address("198.51.100.250")  # the feed namespace on the LAN (--openwrt)
 MAX_NODES = 40
 MAX_ROUTERS = 8
@@ -111,6 +114,8 @@ class LabSpec:
             # the release decides the suite and the package manager
             object.__setattr__(self, "suite", OPENWRT[self.openwrt][0])
             object.__setattr__(self, "pkg", OPENWRT[self.openwrt][1])
+            if self.overlay_free_kb == DEFAULT_OVERLAY_KB:
+                object.__setattr__(self, "overlay_free_kb", OPENWRT_OVERLAY_KB)
         if self.suite not in SUITES:
             raise UsageError(f"unknown suite {self.suite!r}", hint="use frr or quagga")
         if self.pkg not in PKG_MANAGERS:
