@@ -1,6 +1,6 @@
+# shellcheck shell=sh
 # /lib/functions.sh of the routerctl lab: the few helpers OpenWrt's init scripts and
 # package maintainer scripts use (a stand-in: OpenWrt's base-files is not built here).
-# shellcheck shell=sh
 
 uci_get() { # config.section.option [default]
 	/sbin/uci -q get "$1" 2>/dev/null || { [ -n "${2:-}" ] && echo "$2"; }
