@@ -27,7 +27,7 @@ SOURCES = Path(os.environ.get("ROUTERCTL_LAB_SOURCES", ROOT.parent / "shared/sou
 OPENWRT_REF = Path(
     os.environ.get("ROUTERCTL_LAB_OPENWRT_REF", ROOT.parent / "shared/openwrt-reference")
 )
-COMPONENTS = ["libubox", "uci", "opkg", "apk-tools", "quagga", "libyang", "frr"]
+COMPONENTS = ["libubox", "uci", "opkg", "apk-tools", "busybox-static", "quagga", "libyang", "frr"]
 
 needs_sources = pytest.mark.skipif(
     not SOURCES.is_dir() or not OPENWRT_REF.is_dir(),
@@ -148,18 +148,17 @@ def test_uci_sets_and_shows_on_a_temp_confdir(tmp_path: Path) -> None:
 
 
 def test_busybox_static_has_crond() -> None:
-    busybox = shutil.which("busybox")
-    if busybox is None:
-        if os.geteuid() == 0:
-            pytest.fail("no busybox: scripts/setup installs busybox-static")
-        pytest.skip("busybox not installed (scripts/setup installs busybox-static)")
-    applets = set(
-        subprocess.run(
-            [busybox, "--list"], capture_output=True, text=True, check=True
-        ).stdout.split()
-    )
+    b = tree("busybox-static")
+    applets = set(run(b / "bin/busybox", "--list").stdout.split())
     missing = {"crond", "crontab", "httpd", "wget", "logger", "ash", "nc"} - applets
-    assert not missing, f"{busybox} lacks {sorted(missing)}: scripts/setup installs busybox-static"
+    assert not missing
+    # static: it runs in any namespace without the host's libraries
+    assert (
+        "NEEDED"
+        not in subprocess.run(
+            ["readelf", "-d", str(b / "bin/busybox")], capture_output=True, text=True, check=False
+        ).stdout
+    )
 
 
 def test_a_cached_build_only_checks() -> None:
