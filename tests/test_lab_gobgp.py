@@ -175,8 +175,11 @@ def test_router_scripts_are_posix_sh_shellcheck_clean() -> None:
     if shutil.which("shellcheck") is None:
         pytest.skip("shellcheck not installed (scripts/setup installs it)")
     files = Path(__file__).resolve().parent.parent / "routerctl/lab/files"
-    scripts = sorted(str(p) for p in files.iterdir())
+    scripts = sorted(str(p) for p in files.iterdir() if p.is_file())
     assert len(scripts) == 9
+    # a release router's (lab up --openwrt): boot, rc.common + procd stand-in, init scripts
+    scripts += sorted(str(p) for p in (files / "openwrt").iterdir() if p.suffix != ".py")
+    assert len(scripts) == 9 + 5
     proc = subprocess.run(
         ["shellcheck", "-s", "sh", *scripts], capture_output=True, text=True, check=False
     )

@@ -99,6 +99,14 @@ def up_cmd(  # noqa: PLR0917 (typer options)
     uci: Annotated[
         bool, typer.Option("--uci", help="Give the router a uci stand-in (/etc/config/*).")
     ] = False,
+    openwrt: Annotated[
+        str | None,
+        typer.Option(
+            "--openwrt",
+            help="An OpenWrt release (21.02, 23.05, 24.10, 25.12): its real suite, opkg/apk, "
+            "uci and crond, the suite from a feed the lab serves (overrides --suite, --pkg).",
+        ),
+    ] = None,
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Build the lab (cleaning leftovers of a lab with the same name first)."""
@@ -116,6 +124,7 @@ def up_cmd(  # noqa: PLR0917 (typer options)
         password=password,
         configure=configure,
         uci=uci,
+        openwrt=openwrt,
     )
     t0 = time.monotonic()
     lab = up(spec, progress=None if output is OutputFormat.json else _progress)
@@ -126,7 +135,9 @@ def up_cmd(  # noqa: PLR0917 (typer options)
     if output is OutputFormat.json:
         print_json({"up_seconds": round(elapsed, 2), **lab.status()})
         return
-    layout = f"{suite.value} {'installed' if not no_suite else 'not installed'}, {pkg.value}"
+    layout = f"{spec.suite} {'installed' if not no_suite else 'not installed'}, {spec.pkg}"
+    if spec.openwrt is not None:
+        layout = f"OpenWrt {spec.release}: {layout}"
     typer.echo(f"lab {name} up in {elapsed:.2f} s")
     for r in spec.router_names():
         typer.echo(f"  router {r:<6} {spec.router_addr(r)}  ({layout}; ns {spec.netns(r)})")

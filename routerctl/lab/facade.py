@@ -35,6 +35,7 @@ from routerctl.lab.netns import (
     run,
 )
 from routerctl.lab.nodes import announce, prepare_node, render_manifests, start_gobgpd, start_httpd
+from routerctl.lab.openwrt import build_release_feed, start_feed_server
 from routerctl.lab.router import (
     ROUTER_PATH,
     boot_router,
@@ -148,7 +149,8 @@ class Lab:
     def router_cmd(self, *, router: str | None = None) -> list[str]:
         """argv prefix that runs a command inside the router (its namespaces and root)."""
         holder = self.state.holders[self._router(router)]
-        return ["nsenter", "-t", str(holder), "-m", "-u", "-n", "-r", "-w", "--"]
+        pid_ns = ["-p"] if self.spec.openwrt is not None else []
+        return ["nsenter", "-t", str(holder), "-m", "-u", "-n", *pid_ns, "-r", "-w", "--"]
 
     def router_sh(
         self,
@@ -308,6 +310,8 @@ def down(name: str = "lab", *, root: Path = LAB_ROOT) -> dict[str, int]:
     try:
         st = LabState.load(name, root=root)
         pids |= set(st.holders.values()) | set(st.speakers.values()) | set(st.httpds.values())
+        if st.feed_pid:
+            pids.add(st.feed_pid)
     except LabError:
         pass
     namespaces = lab_netns(name)
@@ -408,8 +412,18 @@ def _build(lab: Lab, progress: Callable[[str], None] | None) -> None:
           "-f", str(spec.identity_file)])  # fmt: skip
     state.save()
 
+    if spec.openwrt is not None:
+        _log(progress, f"the {spec.pkg} feed of OpenWrt {spec.openwrt} ({spec.suite})")
+        feed = build_release_feed(spec)
+        state.feed_root, state.feed_install = str(feed.root), list(feed.install)
+        state.feed_apk_key = str(feed.apk_key or "")
+        state.save()
+
     _log(progress, "network namespaces")
     build_network(spec)
+    if spec.openwrt is not None:
+        state.feed_pid = start_feed_server(lab, Path(state.feed_root))
+        state.save()
 
     _log(progress, "routers")
 

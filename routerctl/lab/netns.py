@@ -15,7 +15,15 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from routerctl.errors import LabError
-from routerctl.lab.spec import CLIENT_ADDR, CLIENT_NET, CLIENT_ROUTER_ADDR, LAN, SERVICES, LabSpec
+from routerctl.lab.spec import (
+    CLIENT_ADDR,
+    CLIENT_NET,
+    CLIENT_ROUTER_ADDR,
+    FEED_ADDR,
+    LAN,
+    SERVICES,
+    LabSpec,
+)
 
 
 def run(
@@ -128,7 +136,7 @@ def netns_pids(ns: str) -> list[int]:
 
 def lab_netns(name: str, existing: Iterable[str] | None = None) -> list[str]:
     """This lab's namespaces that exist (exact pattern, so lab ``a`` never matches ``ab``)."""
-    pattern = re.compile(rf"{re.escape(name)}-(lan|rtr\d*|node\d+|client)")
+    pattern = re.compile(rf"{re.escape(name)}-(lan|rtr\d*|node\d+|client|feed)")
     names = existing if existing is not None else netns_list()
     return [ns for ns in names if pattern.fullmatch(ns)]
 
@@ -184,6 +192,11 @@ def build_network(spec: LabSpec) -> None:
             f"route add default via {first_router}",
         ]
         per_ns[ns] += [f"addr add {addr}/32 dev lo" for _, _, addr in SERVICES]
+    if spec.openwrt is not None:  # the feed's HTTP server sits on the LAN, as a mirror would
+        feed = spec.netns("feed")
+        host.append(f"link add eth0 netns {feed} type veth peer name feed netns {lan}")
+        per_ns[lan] += ["link set feed master sw", "link set feed up"]
+        per_ns[feed] += [f"addr add {FEED_ADDR}/{plen} dev eth0", "link set eth0 up"]
     run(["ip", "-batch", "-"], input="\n".join(host) + "\n")
     for ns, lines in per_ns.items():
         run(["ip", "-n", ns, "-batch", "-"], input="\n".join(lines) + "\n")

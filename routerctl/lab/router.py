@@ -12,6 +12,7 @@ from importlib.resources import files
 from pathlib import Path
 
 from routerctl.errors import LabError
+from routerctl.lab import openwrt
 from routerctl.lab.netns import poll, run
 from routerctl.lab.spec import CLUSTER_ASN, ROUTER_ASN
 from routerctl.lab.state import RunningLab, write_file
@@ -117,14 +118,17 @@ def prepare_router(lab: RunningLab, router: str) -> str:
     (rdir / "home/.ssh").chmod(0o700)
     pub = spec.identity_file.with_suffix(".pub").read_text(encoding="utf-8")
     write_file(rdir / "home/.ssh/authorized_keys", pub, mode=0o600)
-    release = "19.07.10" if spec.suite == "quagga" else spec.release
-    revision, target, arch = RELEASE_INFO[release]
-    write_file(
-        upper / "etc/openwrt_release",
-        f"DISTRIB_ID='OpenWrt'\nDISTRIB_RELEASE='{release}'\nDISTRIB_REVISION='{revision}'\n"
-        f"DISTRIB_TARGET='{target}'\nDISTRIB_ARCH='{arch}'\n"
-        f"DISTRIB_DESCRIPTION='OpenWrt {release} {revision}'\nDISTRIB_TAINTS=''\n",
-    )
+    if spec.openwrt is not None:
+        write_file(upper / "etc/openwrt_release", openwrt.release_file(spec))
+    else:
+        release = "19.07.10" if spec.suite == "quagga" else spec.release
+        revision, target, arch = RELEASE_INFO[release]
+        write_file(
+            upper / "etc/openwrt_release",
+            f"DISTRIB_ID='OpenWrt'\nDISTRIB_RELEASE='{release}'\nDISTRIB_REVISION='{revision}'\n"
+            f"DISTRIB_TARGET='{target}'\nDISTRIB_ARCH='{arch}'\n"
+            f"DISTRIB_DESCRIPTION='OpenWrt {release} {revision}'\nDISTRIB_TAINTS=''\n",
+        )
     passwd = []
     for line in Path("/etc/passwd").read_text(encoding="utf-8").splitlines():
         parts = line.split(":")
@@ -152,6 +156,11 @@ def prepare_router(lab: RunningLab, router: str) -> str:
         _whiteout(upper / hidden)
     for d in ("etc/rc.d", "etc/init.d"):
         (upper / d).mkdir(parents=True, exist_ok=True)
+    if spec.openwrt is not None:  # the release's own userland, no stand-ins
+        openwrt.prepare_upper(spec, upper, Path(lab.state.feed_root), lab.state.feed_apk_key)
+        write_file(rdir / "boot.sh", openwrt.resource("boot.sh"), mode=0o755)
+        write_file(rdir / "reaper.py", openwrt.resource("reaper.py"))
+        return pubkey
     share = upper / "usr/share/routerctl-lab"
     variant = f"{spec.pkg}-{spec.suite}"
     write_file(share / "feed", "\n".join(FEEDS[variant]) + "\n")
@@ -178,9 +187,12 @@ def prepare_router(lab: RunningLab, router: str) -> str:
 def start_holder(lab: RunningLab, router: str) -> int:
     rdir = lab.router_dir(router)
     log = open(rdir / "holder.log", "wb")  # noqa: SIM115 (handed to the child)
+    # a release's router has its own PID namespace too: OpenWrt's init scripts find their
+    # daemons with pidof, which must not see another lab's zebra
+    pid_ns = ["--pid", "--fork"] if lab.spec.openwrt is not None else []
     cmd = [
         "ip", "netns", "exec", lab.spec.netns(router),
-        "unshare", "--mount", "--uts", "--propagation", "private",
+        "unshare", "--mount", "--uts", *pid_ns, "--propagation", "private",
         "/bin/sh", str(rdir / "boot.sh"), str(rdir), str(lab.spec.overlay_free_kb),
     ]  # fmt: skip
     with log:
@@ -198,6 +210,11 @@ def start_holder(lab: RunningLab, router: str) -> int:
         return (rdir / "ready").exists()
 
     poll(ready, timeout=10, what=f"router {router}'s root")
+    if pid_ns:  # the holder is unshare's child (PID 1 of the router's PID namespace)
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        if not children:
+            raise LabError(f"router {router}: its PID namespace has no process")
+        return int(children[0])
     return proc.pid
 
 
@@ -205,6 +222,11 @@ def boot_router(lab: RunningLab, router: str) -> None:
     spec = lab.spec
     variant = f"{spec.pkg}-{spec.suite}"
     start_dropbear(lab, router)
+    if spec.openwrt is not None:
+        openwrt.boot_services(lab, router)
+        if spec.installed:
+            openwrt.install_suite(lab, router)
+        return
     lines = ["set -e"]
     if spec.installed:
         pkgs = " ".join(INSTALLED[variant])

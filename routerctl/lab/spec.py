@@ -48,6 +48,18 @@ PKG_MANAGERS = ("opkg", "apk")
 # What /etc/openwrt_release says per package manager (apk arrived with 25.12).
 RELEASES = {"opkg": "23.05.5", "apk": "25.12.0"}
 DEFAULT_OVERLAY_KB = 16384
+# ``lab up --openwrt R``: the release's suite, package manager and /etc/openwrt_release.
+# 23.05/24.10 ship FRR 10.2.1; the lab's FRR 10.4.1 (the 25.12 one) stands in for it.
+OPENWRT: dict[str, tuple[str, str, str, str]] = {  # release: suite, pkg, full release, revision
+    "21.02": ("quagga", "opkg", "21.02.7", "r16847-f8282da11e"),
+    "23.05": ("frr", "opkg", "23.05.5", "r24106-10cc5fcd00"),
+    "24.10": ("frr", "opkg", "24.10.4", "r28959-29397011cc"),
+    "25.12": ("frr", "apk", "25.12.0", "r31245-d6a2b12b3c"),
+}
+# /overlay's free space on a release router unless --overlay-free says otherwise: about what
+# an x86/64 image leaves (FRR 10's packages take ~20 MB installed, more than the default's 16 MB)
+OPENWRT_OVERLAY_KB = 98304
+FEED_ADDR = ipaddress.IPv4Address("198.51.100.250")  # the feed namespace on the LAN (--openwrt)
 MAX_NODES = 40
 MAX_ROUTERS = 8
 
@@ -77,6 +89,9 @@ class LabSpec:
     password: bool = False
     configure: bool = False
     uci: bool = False  # a uci stand-in on the router (off: tests of "uci missing" rely on it)
+    # an OpenWrt release (OPENWRT): its real suite and userland from the build cache, a feed
+    # namespace; None: today's lab (Debian's FRR behind the shell stand-ins, the fastest)
+    openwrt: str | None = None
     root: Path = field(default=LAB_ROOT)
 
     def __post_init__(self) -> None:
@@ -91,6 +106,16 @@ class LabSpec:
             raise UsageError(
                 f"--routers {self.routers} is out of range", hint=f"use 1..{MAX_ROUTERS}"
             )
+        if self.openwrt is not None:
+            if self.openwrt not in OPENWRT:
+                raise UsageError(
+                    f"unknown OpenWrt release {self.openwrt!r}", hint=f"use {', '.join(OPENWRT)}"
+                )
+            # the release decides the suite and the package manager
+            object.__setattr__(self, "suite", OPENWRT[self.openwrt][0])
+            object.__setattr__(self, "pkg", OPENWRT[self.openwrt][1])
+            if self.overlay_free_kb == DEFAULT_OVERLAY_KB:
+                object.__setattr__(self, "overlay_free_kb", OPENWRT_OVERLAY_KB)
         if self.suite not in SUITES:
             raise UsageError(f"unknown suite {self.suite!r}", hint="use frr or quagga")
         if self.pkg not in PKG_MANAGERS:
@@ -122,6 +147,8 @@ class LabSpec:
 
     def all_netns(self) -> list[str]:
         members = ["lan", *self.router_names(), *self.node_names(), "client"]
+        if self.openwrt is not None:
+            members.append("feed")
         return [self.netns(m) for m in members]
 
     def router_addr(self, router: str) -> ipaddress.IPv4Address:
@@ -132,7 +159,13 @@ class LabSpec:
 
     @property
     def release(self) -> str:
+        if self.openwrt is not None:
+            return OPENWRT[self.openwrt][2]
         return RELEASES[self.pkg]
+
+    @property
+    def feed_url(self) -> str:
+        return f"http://{FEED_ADDR}"
 
     # ---- files -------------------------------------------------------------
     @property
@@ -232,6 +265,7 @@ class LabSpec:
             "password": self.password,
             "configure": self.configure,
             "uci": self.uci,
+            "openwrt": self.openwrt,
         }
 
     @classmethod
@@ -247,5 +281,6 @@ class LabSpec:
             password=bool(data["password"]),
             configure=bool(data["configure"]),
             uci=bool(data.get("uci", False)),
+            openwrt=data.get("openwrt"),
             root=root,
         )

@@ -36,6 +36,10 @@ class LabState:
     httpds: dict[str, int] = field(default_factory=dict)  # node -> HTTP server PID
     host_keys: dict[str, str] = field(default_factory=dict)  # router -> "ssh-ed25519 AAAA..."
     password_source: str | None = None  # "env" | "file"
+    feed_pid: int = 0  # --openwrt: the feed namespace's httpd
+    feed_root: str = ""  # --openwrt: what it serves
+    feed_install: list[str] = field(default_factory=list)  # --openwrt: the suite's packages
+    feed_apk_key: str = ""  # --openwrt with apk: the public key the feed's index is signed with
     up_seconds: float = 0.0
     owner: str = field(default_factory=lambda: process_token(os.getpid()))
 
@@ -47,6 +51,10 @@ class LabState:
             "httpds": self.httpds,
             "host_keys": self.host_keys,
             "password_source": self.password_source,
+            "feed_pid": self.feed_pid,
+            "feed_root": self.feed_root,
+            "feed_install": self.feed_install,
+            "feed_apk_key": self.feed_apk_key,
             "up_seconds": self.up_seconds,
             "owner": self.owner,
         }
@@ -74,6 +82,10 @@ class LabState:
             httpds={k: int(v) for k, v in data["httpds"].items()},
             host_keys=dict(data["host_keys"]),
             password_source=data.get("password_source"),
+            feed_pid=int(data.get("feed_pid", 0)),
+            feed_root=str(data.get("feed_root", "")),
+            feed_install=[str(p) for p in data.get("feed_install", [])],
+            feed_apk_key=str(data.get("feed_apk_key", "")),
             up_seconds=float(data.get("up_seconds", 0.0)),
             owner=str(data.get("owner", "")),
         )
