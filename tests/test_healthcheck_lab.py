@@ -167,16 +167,6 @@ def test_uninstall_leaves_nothing(lab: Any, capsys: pytest.CaptureFixture[str]) 
     assert rc == 1 and err.count("\n") == 1 and "no health status" in err
 
 
-def test_apk_router_is_refused(
-    module_lab_factory: Callable[..., Any], capsys: pytest.CaptureFixture[str]
-) -> None:
-    lab = module_lab_factory(pkg="apk")
-    rc, _, err = cli(lab, "install", capsys=capsys)
-    assert rc == 1
-    assert err.count("\n") == 1
-    assert "apk cannot install .ipk packages" in err and "OpenWrt SDK" in err
-
-
 def test_quagga_layout_install_and_self_heal(
     module_lab_factory: Callable[..., Any], capsys: pytest.CaptureFixture[str]
 ) -> None:

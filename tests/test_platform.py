@@ -67,6 +67,10 @@ def test_profiles_hold_the_capabilities() -> None:
 def test_package_managers_know_every_operation() -> None:
     opkg, apk = PACKAGE_MANAGERS["opkg"], PACKAGE_MANAGERS["apk"]
     assert opkg.install_file and "{path}" in opkg.install_file
-    assert apk.install_file is None  # apk cannot install an .ipk
+    # apk installs a local .apk that routerctl builds on the router with `apk mkpkg`
+    assert apk.install_file and "--allow-untrusted" in apk.install_file
+    assert apk.package_format == "apk" and opkg.package_format == "ipk"
+    assert apk.script_names["postinst"] == ("post-install", "post-upgrade")
+    assert apk.script_names["prerm"] == ("pre-deinstall",)
     for pm in (opkg, apk):
         assert "{name}" in pm.remove and "{name}" in pm.query_installed

@@ -21,7 +21,14 @@ from typing import Any
 
 from routerctl.errors import BackendError, CommandError, ParseError, UsageError
 from routerctl.ipk import PackageSpec, build_ipk, parse_makefile
-from routerctl.platform.openwrt import PACKAGE_MANAGERS, PROBE_ORDER, PackageManager
+from routerctl.platform.openwrt import (
+    APK_PACKAGE_INFO_DIR,
+    PACKAGE_MANAGERS,
+    PROBE_ORDER,
+    PackageManager,
+    apk_mkpkg_command,
+    apk_version,
+)
 from routerctl.topology import Router, Topology
 from routerctl.transport import CommandResult, Transport
 
@@ -229,10 +236,56 @@ def _pm(transport: Transport, found: RouterProbe) -> PackageManager:
         )
     if PACKAGE_MANAGERS[pm].install_file is None:
         raise BackendError(
-            f"{transport.host}: {pm} cannot install .ipk packages (OpenWrt 25.12+)",
+            f"{transport.host}: {pm} cannot install a local package file",
             hint=f"build {PACKAGE} with the OpenWrt SDK from openwrt-feed/ (see the README)",
         )
     return PACKAGE_MANAGERS[pm]
+
+
+def _apk_build_script(
+    spec: PackageSpec, pm: PackageManager, *, private: str, ipk: str
+) -> tuple[str, str, str]:
+    """Turn the uploaded ``.ipk`` into an ``.apk`` on the router itself (apk-tools 3's
+    ``apk mkpkg``): the same files, modes and scripts, one builder for both formats.
+
+    Returns (the sh commands, the .apk's path, the unpacked postinst's path).
+    """
+    q = shlex.quote
+    ctl, root = f"{private}/control", f"{private}/files"
+    out = f"{private}/{spec.name}-{apk_version(spec.version)}.apk"
+    info_dir = root + APK_PACKAGE_INFO_DIR
+    listing = sorted(f.dest for f in spec.files)
+    scripts = {
+        kind: f"{ctl}/{script}"
+        for script in spec.scripts
+        for kind in pm.script_names.get(script, ())
+    }
+    info = {
+        "name": spec.name,
+        "version": apk_version(spec.version),
+        "description": spec.fields.get("TITLE", spec.name),
+        "arch": "noarch" if spec.architecture == "all" else spec.architecture,
+        "license": spec.license,
+        "origin": spec.name,
+        "maintainer": spec.maintainer,
+    }
+    if spec.depends():
+        info["depends"] = " ".join(spec.depends())
+    lines = [
+        f"mkdir {q(ctl)} {q(root)}",
+        f"tar -xzf {q(ipk)} -C {q(ctl)}",
+        f"tar -xzf {q(ctl)}/data.tar.gz -C {q(root)}",
+        f"tar -xzf {q(ctl)}/control.tar.gz -C {q(ctl)}",
+        f"mkdir -p {q(info_dir)}",
+        f"printf '%s\\n' {' '.join(q(x) for x in listing)} > {q(info_dir)}/{spec.name}.list",
+    ]
+    if spec.conffiles:
+        lines.append(
+            f"printf '%s\\n' {' '.join(q(x) for x in spec.conffiles)}"
+            f" > {q(info_dir)}/{spec.name}.conffiles"
+        )
+    lines.append(apk_mkpkg_command(info=info, scripts=scripts, files_dir=root, output=out))
+    return " && ".join(lines), out, f"{ctl}/postinst"
 
 
 @dataclass
@@ -276,29 +329,38 @@ def install(
     result = InstallResult(transport.host, spec.name, spec.version, UCI_PATH)
     try:
         transport.write_file(remote, ipk, mode=0o644)
+        package, postinst = remote, str(pm.postinst).format(name=spec.name)
+        build = ""
+        if pm.package_format == "apk":
+            build, package, postinst = _apk_build_script(spec, pm, private=private, ipk=remote)
+            build = f"{{ {build}; }} || exit 3; "
         res = transport.run(
-            str(pm.install_file).format(path=shlex.quote(remote))
-            + f"; rc=$?; rm -rf {shlex.quote(private)}"
-            "; exit $rc",
-            timeout=timeout,
+            build + str(pm.install_file).format(path=shlex.quote(package)), timeout=timeout
         )
-    except BaseException:
+        result.output += [ln for ln in res.stdout.splitlines() if ln.strip()]
+        if not res.ok:
+            what = (
+                "building the .apk with apk mkpkg"
+                if res.exit_status == 3 and build
+                else (f"installing {posixpath.basename(package)}")
+            )
+            raise BackendError(
+                f"{transport.host}: {what} failed: {_failure(res)}",
+                hint="see the package manager's message; free space with `df /overlay`",
+            )
+        transport.write_file(UCI_PATH, config_text.encode(), mode=0o600)
+        # the upgrade may have kept an older config (and written the new one beside it):
+        # routerctl owns this file, so its rendered config wins; rerun postinst for the
+        # cron line
+        leftover = shlex.quote(pm.conffile_new.format(path=UCI_PATH))
+        res = transport.run(
+            f"rm -f {leftover}; [ -x {postinst} ] && {postinst} configure", timeout=timeout
+        )
+        if not res.ok:
+            raise BackendError(f"{transport.host}: {postinst} failed: {_failure(res)}")
+    finally:
         with contextlib.suppress(Exception):
             transport.run(f"rm -rf {shlex.quote(private)}", timeout=30.0)
-        raise
-    result.output += [ln for ln in res.stdout.splitlines() if ln.strip()]
-    if not res.ok:
-        raise BackendError(
-            f"{transport.host}: installing {spec.filename} failed: {_failure(res)}",
-            hint="see the package manager's message; free space with `df /overlay`",
-        )
-    transport.write_file(UCI_PATH, config_text.encode(), mode=0o600)
-    postinst = str(pm.postinst).format(name=spec.name)
-    res = transport.run(
-        f"rm -f {UCI_PATH}-opkg; [ -x {postinst} ] && {postinst} configure", timeout=timeout
-    )
-    if not res.ok:
-        raise BackendError(f"{transport.host}: {postinst} failed: {_failure(res)}")
     if run_check:
         result.check_exit, result.status = run_now(transport)
     return result
@@ -418,7 +480,8 @@ def uninstall(transport: Transport, *, timeout: float = 120.0) -> UninstallResul
     quoted = " ".join(shlex.quote(f) for f in run_files)
     lock = shlex.quote(f"{status_file}.lock")  # the check's lock is a directory
     cleanup = (
-        f"rm -f {quoted} {UCI_PATH} {UCI_PATH}-opkg; rm -rf {lock}; "
+        f"rm -f {quoted} {UCI_PATH} {shlex.quote(pm.conffile_new.format(path=UCI_PATH))}; "
+        f"rm -rf {lock}; "
         f"if [ -f {CRONTAB} ] && grep -q routerctl-health {CRONTAB}; then "
         f"grep -v routerctl-health {CRONTAB} > {CRONTAB}.routerctl; "
         f"mv {CRONTAB}.routerctl {CRONTAB}; fi; "

@@ -9,7 +9,8 @@ Nothing here talks to a router: ``routerctl.ops.suite`` runs these scripts.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import shlex
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from routerctl.errors import BackendError, UsageError
@@ -45,6 +46,15 @@ class PackageManager:
     install_file: str | None  # {path}: a local package file (None: cannot install .ipk)
     postinst: str | None  # {name}: the package's postinst script, where it is kept
     parse_available: Callable[[str], frozenset[str]] = _names_opkg
+    # the file a package's upgrade writes beside a user-modified conffile
+    conffile_new: str = "{path}-opkg"
+    # its own package format; "apk": built on the router with ``apk mkpkg`` (below)
+    package_format: str = "ipk"
+    # opkg's maintainer-script names -> this manager's (apk runs post-upgrade, not
+    # post-install, on an upgrade, where opkg runs postinst for both)
+    script_names: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: {s: (s,) for s in ("preinst", "postinst", "prerm", "postrm")}
+    )
 
 
 PACKAGE_MANAGERS: dict[str, PackageManager] = {
@@ -72,11 +82,52 @@ PACKAGE_MANAGERS: dict[str, PackageManager] = {
         list_available=None,
         remove="apk del {name}",
         query_installed="apk info -e {name}",
-        # apk installs .apk packages only; build those with the SDK from the feed
-        install_file=None,
-        postinst=None,
+        # a local, unsigned .apk (routerctl builds it on the router: apk_mkpkg_command)
+        install_file="apk add --allow-untrusted {path}",
+        postinst=None,  # kept inside /lib/apk/db/scripts.tar: not runnable in place
+        conffile_new="{path}.apk-new",
+        package_format="apk",
+        script_names={
+            "preinst": ("pre-install", "pre-upgrade"),
+            "postinst": ("post-install", "post-upgrade"),
+            "prerm": ("pre-deinstall",),
+            "postrm": ("post-deinstall",),
+        },
     ),
 }
+
+
+def apk_version(version: str) -> str:
+    """OpenWrt's apk spelling of an opkg ``VERSION-RELEASE``: ``0.1.0-1`` -> ``0.1.0-r1``."""
+    base, sep, release = version.rpartition("-")
+    return f"{base}-r{release}" if sep and release.isdigit() else version
+
+
+def apk_mkpkg_command(
+    *,
+    info: Mapping[str, str],
+    scripts: Mapping[str, str],
+    files_dir: str,
+    output: str,
+) -> str:
+    """``apk mkpkg`` (apk-tools 3, on OpenWrt 25.12's router itself) as one sh command.
+
+    ``info``: ADB package fields (name, version, arch, description, ...); ``scripts``:
+    apk script name (post-install, ...) -> path of the script file; ``files_dir``: the
+    staged root of the package's files (their modes and owners are taken as they are).
+    """
+    words = ["apk", "mkpkg"]
+    for key, value in info.items():
+        words += ["--info", f"{key}:{value}"]
+    for kind, path in scripts.items():
+        words += ["--script", f"{kind}:{path}"]
+    words += ["--files", files_dir, "--output", output]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+# OpenWrt 25.12 keeps NAME.list (the package's files) and NAME.conffiles (kept by
+# sysupgrade) in this directory, shipped inside each .apk
+APK_PACKAGE_INFO_DIR = "/lib/apk/packages"
 
 
 # What OpenWrt releases ship, for when the feed cannot be listed (apk): FRR from
