@@ -46,6 +46,8 @@ from routerctl.lab.router import (
 )
 from routerctl.lab.spec import LAB_ROOT, NAME_RE, PASSWORD_ENV, SERVICE_PORT, LabSpec
 from routerctl.lab.state import LabState, write_file
+from routerctl.parsing import parse_bgp_summary
+from routerctl.platform.suites import QUAGGA
 from routerctl.topology import Secret, Topology
 
 TOOLS: tuple[str, ...] = ("ip", "nsenter", "unshare", "gobgpd", "gobgp", "dropbear", "busybox")
@@ -205,9 +207,24 @@ class Lab:
         return data if isinstance(data, dict) else {}
 
     def sessions(self, *, router: str | None = None) -> dict[str, str]:
-        """Neighbor address -> BGP state, from the router."""
-        peers = self.bgp_summary(router=router).get("peers", {})
-        return {addr: str(p.get("state", "?")) for addr, p in peers.items()}
+        """Neighbor address -> BGP state, from the router.
+
+        FRR's JSON where the suite has it; otherwise (Quagga 1.2.4: ``show ip bgp summary
+        json`` is ``% Unknown command.``) the text summary through routerctl's own parser.
+        """
+        if self.spec.suite != "quagga":
+            peers = self.bgp_summary(router=router).get("peers", {})
+            return {addr: str(p.get("state", "?")) for addr, p in peers.items()}
+        if self.spec.openwrt is None:  # FRR wearing Quagga's layout: JSON still works
+            peers = self.bgp_summary(router=router).get("peers", {})
+            if peers:
+                return {addr: str(p.get("state", "?")) for addr, p in peers.items()}
+        out = self.vtysh(QUAGGA.summary_command, router=router, check=False)
+        try:
+            summary = parse_bgp_summary(out, suite="quagga")
+        except RouterctlError:
+            return {}
+        return {str(n.address): n.state.value for n in summary.neighbors}
 
     def wait_established(self, *, router: str | None = None, timeout: float = 30.0) -> None:
         want = {str(self.spec.node_addr(n)) for n in self.spec.node_names()}
@@ -249,7 +266,16 @@ class Lab:
             holder = self.state.holders.get(r, 0)
             up = pid_alive(holder)
             daemons = {"dropbear": False, "zebra": False, "bgpd": False}
-            if up:
+            if up and self.spec.openwrt is not None:
+                # a release router has its own PID namespace: pidof sees only its daemons
+                # (Quagga keeps no pid files under /run/frr; FRR 10's are in /var/run/frr)
+                out = self.router_sh(
+                    "for d in dropbear zebra bgpd; do pidof $d >/dev/null && echo $d; done; exit 0",
+                    router=r,
+                    check=False,
+                ).stdout.split()
+                daemons = {d: d in out for d in daemons}
+            elif up:
                 for d, pidfile in (
                     ("dropbear", "run/dropbear.pid"),
                     ("zebra", "run/frr/zebra.pid"),
