@@ -181,6 +181,26 @@ def normalise_prefix_lists(lines: list[str]) -> list[str]:
     return out
 
 
+def _drop_inherited(lines: list[str]) -> list[str]:
+    """Drop a member's line that only repeats the peer-group's own line.
+
+    FRR 10 prints a flag the member inherits from its group under the member too
+    (``neighbor 192.0.2.1 graceful-restart`` after ``neighbor ROUTERCTL graceful-restart``);
+    FRR 8.4 does not. It is the group's setting, not one of the member's, so it must not
+    count as a difference (the plan would delete it forever, the read-back never agree).
+    """
+    group = {
+        ln.split(None, 2)[2]
+        for ln in lines
+        if neighbor_of(ln) == PEER_GROUP and len(ln.split()) > 2
+    }
+    return [
+        ln
+        for ln in lines
+        if neighbor_of(ln) == PEER_GROUP or len(ln.split()) < 3 or ln.split(None, 2)[2] not in group
+    ]
+
+
 def extract_owned(text: str, *, asn: int | None = None) -> OwnedConfig:
     """The owned parts of a config (running or rendered).
 
@@ -221,10 +241,10 @@ def extract_owned(text: str, *, asn: int | None = None) -> OwnedConfig:
     members = {PEER_GROUP} | {
         ln.split()[1] for ln in all_lines if ln.split()[2:] == ["peer-group", PEER_GROUP]
     }
-    owned = [ln for ln in bgp.lines if neighbor_of(ln) in members]
+    owned = _drop_inherited([ln for ln in bgp.lines if neighbor_of(ln) in members])
     rest = [ln for ln in bgp.lines if neighbor_of(ln) not in members]
     families = tuple(
-        (hdr, tuple(ln for ln in lines if neighbor_of(ln) in members))
+        (hdr, tuple(_drop_inherited([ln for ln in lines if neighbor_of(ln) in members])))
         for hdr, lines in bgp.families.items()
     )
     fam_rest = [

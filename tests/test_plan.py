@@ -252,3 +252,75 @@ def test_restore_between_two_configs_without_bgp_is_empty() -> None:
     restore = compute_restore(router="rtr", asn=65000, current=with_pl, saved=EMPTY)
     assert restore.script == ("no ip prefix-list ROUTERCTL-X seq 5 permit 10.0.0.0/8",)
     assert compute_restore(router="rtr", asn=65000, current=EMPTY, saved=EMPTY).empty
+
+
+# What FRR 10.3 (Debian 13) prints after applying the desired config with graceful-restart:
+# prefix-lists and route-maps before router bgp, and the group's graceful-restart repeated
+# under every member (inherited, not set on the member; FRR 8.4 prints only the group's).
+FRR10_GR_RUNNING = """\
+Building configuration...
+
+Current configuration:
+!
+frr version 10.3
+frr defaults traditional
+hostname vm
+no ip forwarding
+no ipv6 forwarding
+!
+ip prefix-list ROUTERCTL-IN-V4 seq 5 permit 203.0.113.30/31 le 32
+ip prefix-list ROUTERCTL-IN-V4 seq 10 permit 203.0.113.32/28 le 32
+ip prefix-list ROUTERCTL-IN-V4 seq 15 permit 203.0.113.48/31 le 32
+!
+route-map ROUTERCTL-IN permit 10
+ match ip address prefix-list ROUTERCTL-IN-V4
+exit
+!
+route-map ROUTERCTL-OUT deny 10
+exit
+!
+router bgp 65000
+ bgp router-id 198.51.100.2
+ neighbor ROUTERCTL peer-group
+ neighbor ROUTERCTL remote-as 65001
+ neighbor ROUTERCTL password pl4n-s3cret
+ neighbor ROUTERCTL graceful-restart
+ neighbor 198.51.100.5 peer-group ROUTERCTL
+ neighbor 198.51.100.5 description node1
+ neighbor 198.51.100.5 graceful-restart
+ neighbor 198.51.100.6 peer-group ROUTERCTL
+ neighbor 198.51.100.6 description node2
+ neighbor 198.51.100.6 graceful-restart
+ !
+ address-family ipv4 unicast
+  neighbor ROUTERCTL route-map ROUTERCTL-IN in
+  neighbor ROUTERCTL route-map ROUTERCTL-OUT out
+  maximum-paths 8
+ exit-address-family
+exit
+!
+end
+"""
+
+
+def test_frr10_order_and_inherited_member_flags_are_in_sync(topo: Topology) -> None:
+    gr = replace(topo, bgp=replace(topo.bgp, graceful_restart=True))
+    want = desired(gr)
+    assert " neighbor ROUTERCTL graceful-restart" in want.splitlines()
+    assert " neighbor 198.51.100.5 graceful-restart" not in want.splitlines()
+    plan = compute_plan(router="rtr", asn=65000, running=FRR10_GR_RUNNING, desired=want)
+    assert plan.empty and plan.script == (), plan.describe()
+    # without graceful-restart desired, the group's line goes; the members' echoes with it
+    plan = compute_plan(router="rtr", asn=65000, running=FRR10_GR_RUNNING, desired=desired(topo))
+    assert [(c.action, c.line) for c in plan.changes] == [
+        ("remove", "neighbor ROUTERCTL graceful-restart")
+    ]
+    # a member's own setting that differs from the group's still counts
+    own = FRR10_GR_RUNNING.replace(
+        " neighbor 198.51.100.6 graceful-restart\n",
+        " neighbor 198.51.100.6 graceful-restart-disable\n",
+    )
+    plan = compute_plan(router="rtr", asn=65000, running=own, desired=want)
+    assert [(c.action, c.line) for c in plan.changes] == [
+        ("remove", "neighbor 198.51.100.6 graceful-restart-disable")
+    ]
