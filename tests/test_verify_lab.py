@@ -243,7 +243,7 @@ def test_wrong_asn_on_node(healthy: object, capsys: pytest.CaptureFixture[str]) 
             n = json.loads(out or "{}").get("198.51.100.6", {})
             return "Bad Peer AS" in str(n.get("lastNotificationReason"))
 
-        poll(bad_peer_as, timeout=40, what="the router to refuse node2's OPEN (Bad Peer AS)")
+        poll(bad_peer_as, timeout=90, what="the router to refuse node2's OPEN (Bad Peer AS)")
         code, out, _ = cli(capsys, "-t", topo_file(healthy), "-o", "json", "--nagios")
         s = failing(out)["session node2"]
         assert code == 1
