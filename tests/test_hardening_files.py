@@ -130,8 +130,9 @@ def test_healthcheck_package_is_uploaded_into_a_private_directory() -> None:
     assert ipk == ["/tmp/routerctl.Ab3dE9/routerctl-healthcheck_0.1.0-1_all.ipk"]
     commands = [c for c, _ in t.commands]
     assert any(c.startswith("mktemp -d /tmp/routerctl.") for c in commands)
-    (install,) = [c for c in commands if "install" in c and ".ipk" in c]
-    assert "rm -rf /tmp/routerctl.Ab3dE9" in install
+    (install,) = [i for i, c in enumerate(commands) if "install" in c and ".ipk" in c]
+    # the private directory goes once the package is in (a finally: also when it failed)
+    assert commands[-1] == "rm -rf /tmp/routerctl.Ab3dE9" and install < len(commands) - 1
 
 
 @pytest.mark.parametrize("answer", ["", "/etc\n", "/tmp/x y\n", "/tmp/routerctl.X/../../etc\n"])

@@ -209,8 +209,8 @@ class Lab:
     def sessions(self, *, router: str | None = None) -> dict[str, str]:
         """Neighbor address -> BGP state, from the router.
 
-        FRR's JSON where the suite has it; otherwise (Quagga 1.2.4: ``show ip bgp summary
-        json`` is ``% Unknown command.``) the text summary through routerctl's own parser.
+        FRR's JSON where the suite has it; otherwise (Quagga 1.2.4 has no JSON summary: it
+        answers ``% Unknown command.``) the text summary through routerctl's own parser.
         """
         if self.spec.suite != "quagga":
             peers = self.bgp_summary(router=router).get("peers", {})
