@@ -306,6 +306,13 @@ def test_bgpd_down_reported_by_daemons_check(frr: FrrNs) -> None:
         # FRR >= 10 keeps stdout/stderr open after -d: not on our pipes (see the fixture)
         p = frr.sh("/usr/lib/frr/bgpd -d -f /etc/frr/frr.conf >/dev/null 2>&1")
         assert p.returncode == 0, p.stderr
+        # -d returns before the daemon writes its pid file: without it, the fixture's
+        # teardown (kill by pid file) would leave this bgpd running
+        deadline = time.monotonic() + 10
+        pid_file = frr.run / "bgpd.pid"
+        while not (pid_file.exists() and pid_file.read_text().strip().isdigit()):
+            assert time.monotonic() < deadline, "the restarted bgpd wrote no pid file"
+            time.sleep(0.05)
 
 
 def test_unknown_command_is_command_error(frr: FrrNs) -> None:
