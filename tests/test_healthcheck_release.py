@@ -11,45 +11,23 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from routerctl.errors import LabError, RouterctlError
 from routerctl.ipk import build_ipk, parse_makefile
-from routerctl.lab import Lab, LabSpec, check_environment, down, up
-from routerctl.lab import feed as lab_feed
+from routerctl.lab import Lab
 from routerctl.lab.spec import OPENWRT
 from routerctl.ops import healthcheck as hc
 from routerctl.platform.openwrt import PACKAGE_MANAGERS
+from tests.release_lab import cli, poll, release_lab
 
 pytestmark = pytest.mark.lab
 
 RELEASES = ("21.02", "23.05", "25.12")
 STATUS = hc.DEFAULT_STATUS
 CRON_LINE = "*/1 * * * * /usr/sbin/routerctl-health >/dev/null 2>&1"
-
-
-def _poll(cond: Callable[[], bool], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, f"timed out after {timeout}s waiting for {what}"
-        time.sleep(0.5)  # polling interval, bounded by the deadline
-
-
-def _cli(lab: Lab, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "routerctl", *args, "-t", str(lab.topology_file)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def _sh(lab: Lab, script: str) -> str:
@@ -77,31 +55,11 @@ def _status(lab: Lab) -> dict[str, Any] | None:
 
 @pytest.fixture(scope="module", params=RELEASES)
 def release(request: pytest.FixtureRequest) -> Iterator[Lab]:
-    try:
-        check_environment()
-    except LabError as exc:
-        pytest.skip(f"lab unavailable: {exc.one_line()}")
-    try:
-        lab_feed.tool_roots()
-        lab_feed.tree("quagga" if OPENWRT[request.param][0] == "quagga" else "frr")
-    except RouterctlError as exc:
-        pytest.skip(f"build cache incomplete: {exc.one_line()}")
-    name = f"t{os.getpid()}h{request.param.replace('.', '')}"
-    try:
-        lab = up(LabSpec(name=name, openwrt=request.param, installed=False))
-    except LabError:
-        down(name)
-        raise
-    try:
-        res = _cli(lab, "provision", "--yes", "--confirm-timeout", "60")
-        assert res.returncode == 0, res.stdout + res.stderr
-        yield lab
-    finally:
-        down(name)
+    yield from release_lab(request.param, "h", provision=True)
 
 
 def test_install_runs_postinst_and_crond_runs_the_check(release: Lab) -> None:
-    res = _cli(release, "healthcheck", "install", "--interval", "1")
+    res = cli(release.topology_file, "healthcheck", "install", "--interval", "1")
     assert res.returncode == 0, res.stdout + res.stderr
     assert _installed(release)
     # postinst: exactly one cron line, crond (re)started; the UCI config in place
@@ -117,7 +75,7 @@ def test_install_runs_postinst_and_crond_runs_the_check(release: Lab) -> None:
     # the run install did is gone; a fresh status can only come from crond
     _sh(release, f"rm -f {STATUS} {STATUS}.state")
     t0 = int(_sh(release, "date +%s").strip())
-    _poll(
+    poll(
         lambda: (_status(release) or {}).get("time", 0) >= t0,
         timeout=75,  # crond fires at the top of each minute
         what="crond to run routerctl-health",
@@ -136,7 +94,7 @@ def test_quagga_bgpd_down_is_critical_and_self_heal_restarts_it(release: Lab) ->
     pid = _sh(release, "cat /var/run/quagga/bgpd.pid").strip()
     assert pid.isdigit()
     _sh(release, f"kill {pid}")
-    _poll(
+    poll(
         lambda: _sh(release, f"[ -e /proc/{pid} ] || echo gone").strip() == "gone",
         timeout=15,
         what="bgpd to exit",
@@ -164,7 +122,7 @@ def test_quagga_bgpd_down_is_critical_and_self_heal_restarts_it(release: Lab) ->
         _sh(release, f"{hc.SCRIPT_PATH} >/dev/null")
         return (_status(release) or {}).get("state") == "ok"
 
-    _poll(ok_again, timeout=60, what="bgpd back and the check ok")
+    poll(ok_again, timeout=60, what="bgpd back and the check ok")
     new_pid = _sh(release, "cat /var/run/quagga/bgpd.pid").strip()
     assert new_pid.isdigit() and new_pid != pid
 
@@ -212,6 +170,6 @@ def test_remove_by_the_package_manager_runs_prerm(release: Lab) -> None:
     left = _sh(release, f"ls {STATUS} {STATUS}.state {hc.SCRIPT_PATH} 2>/dev/null; true")
     assert left.strip() == "", left
     # routerctl's own uninstall then finds nothing installed and cleans the config
-    res = _cli(release, "healthcheck", "uninstall")
+    res = cli(release.topology_file, "healthcheck", "uninstall")
     assert res.returncode == 0, res.stdout + res.stderr
     assert _sh(release, "ls /etc/config/ | grep routerctl; true").strip() == ""

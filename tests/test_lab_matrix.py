@@ -10,39 +10,19 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
-from routerctl.errors import LabError, RouterctlError
-from routerctl.lab import Lab, LabSpec, check_environment, down, up
-from routerctl.lab import feed as lab_feed
+from routerctl.errors import LabError
+from routerctl.lab import Lab
 from routerctl.lab.spec import OPENWRT
+from tests.release_lab import cli, poll, release_lab
 
 pytestmark = pytest.mark.lab
 
 SERVICES = ("203.0.113.30", "203.0.113.31")
 NODES = {"198.51.100.5", "198.51.100.6"}
-
-
-def _cli(lab: Lab, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "routerctl", *args, "-t", str(lab.topology_file)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def _poll(cond: Callable[[], bool], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)  # polling interval, bounded by the deadline
 
 
 def _sh(lab: Lab, script: str) -> str:
@@ -51,27 +31,7 @@ def _sh(lab: Lab, script: str) -> str:
 
 @pytest.fixture(scope="module", params=list(OPENWRT))
 def release(request: pytest.FixtureRequest) -> Iterator[Lab]:
-    try:
-        check_environment()
-    except LabError as exc:
-        pytest.skip(f"lab unavailable: {exc.one_line()}")
-    try:
-        lab_feed.tool_roots()
-        lab_feed.tree("quagga" if OPENWRT[request.param][0] == "quagga" else "frr")
-    except RouterctlError as exc:
-        pytest.skip(f"build cache incomplete: {exc.one_line()}")
-    name = f"t{os.getpid()}m{request.param.replace('.', '')}"
-    t0 = time.monotonic()
-    try:
-        lab = up(LabSpec(name=name, openwrt=request.param, installed=False))
-    except LabError:
-        down(name)
-        raise
-    lab.up_time = time.monotonic() - t0  # type: ignore[attr-defined]
-    try:
-        yield lab
-    finally:
-        down(name)
+    yield from release_lab(request.param, "m", provision=False)
 
 
 def test_release_router_has_openwrt_userland_and_no_suite(release: Lab) -> None:
@@ -112,12 +72,12 @@ def test_crond_runs_the_crontab_and_logger_logs(release: Lab) -> None:
     def ran() -> bool:
         return f"{tag}: ran" in _sh(release, "cat /var/log/messages")
 
-    _poll(ran, timeout=75, what="the crontab line to run (crond fires each minute)")
+    poll(ran, timeout=75, what="the crontab line to run (crond fires each minute)")
 
 
 def test_provision_installs_the_suite_and_routes(release: Lab) -> None:
     suite, pkg, _, _ = OPENWRT[release.spec.openwrt or ""]
-    res = _cli(release, "provision", "--yes", "--confirm-timeout", "60")
+    res = cli(release.topology_file, "provision", "--yes", "--confirm-timeout", "60")
     assert res.returncode == 0, res.stdout + res.stderr
     assert "2 sessions Established" in res.stdout, res.stdout
     installed = _sh(release, "opkg list-installed" if pkg == "opkg" else "apk info")
@@ -141,13 +101,13 @@ def test_provision_installs_the_suite_and_routes(release: Lab) -> None:
         except LabError:
             return False
 
-    _poll(routed, timeout=30, what="curl through the router")
+    poll(routed, timeout=30, what="curl through the router")
 
 
 def test_second_provision_changes_nothing_and_verify_is_healthy(release: Lab) -> None:
-    res = _cli(release, "provision", "--yes")
+    res = cli(release.topology_file, "provision", "--yes")
     assert res.returncode == 0 and res.stdout.strip().endswith("rtr: no changes"), res
-    ver = _cli(release, "verify", "-o", "json", "--probe")
+    ver = cli(release.topology_file, "verify", "-o", "json", "--probe")
     doc = json.loads(ver.stdout)
     assert ver.returncode == 0 and doc["status"] == "ok", ver.stdout
     assert doc["routers"][0]["suite"] == OPENWRT[release.spec.openwrt or ""][0]

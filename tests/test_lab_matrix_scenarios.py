@@ -11,18 +11,13 @@ router as it found it (provisioned, both sessions Established). Needs the build 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from routerctl.errors import LabError, RolledBackError, RouterctlError
-from routerctl.lab import Lab, LabSpec, check_environment, down, up
-from routerctl.lab import feed as lab_feed
+from routerctl.errors import RolledBackError
+from routerctl.lab import Lab
 from routerctl.lab.spec import OPENWRT
 from routerctl.ops import provision as provision_mod
 from routerctl.ops.provision import provision
@@ -31,28 +26,12 @@ from routerctl.render.router import render_router
 from routerctl.runningconfig import extract_owned
 from routerctl.topology import load_topology
 from routerctl.transport import connect
+from tests.release_lab import cli, poll, release_lab
 
 pytestmark = pytest.mark.lab
 
 NODES = {"198.51.100.5", "198.51.100.6"}
 NODE2 = "198.51.100.6"
-
-
-def _cli(topology: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "routerctl", *args, "-t", str(topology)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-
-
-def _poll(cond: Callable[[], bool], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)  # polling interval, bounded by the deadline
 
 
 def _running(lab: Lab) -> str:
@@ -117,27 +96,7 @@ def _without_empty_families(block: list[str]) -> list[str]:
 @pytest.fixture(scope="module", params=list(OPENWRT))
 def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
     """A release router provisioned once from no suite; both sessions Established."""
-    try:
-        check_environment()
-    except LabError as exc:
-        pytest.skip(f"lab unavailable: {exc.one_line()}")
-    try:
-        lab_feed.tool_roots()
-        lab_feed.tree("quagga" if OPENWRT[request.param][0] == "quagga" else "frr")
-    except RouterctlError as exc:
-        pytest.skip(f"build cache incomplete: {exc.one_line()}")
-    name = f"t{os.getpid()}s{request.param.replace('.', '')}"
-    try:
-        lab = up(LabSpec(name=name, openwrt=request.param, installed=False))
-    except LabError:
-        down(name)
-        raise
-    try:
-        res = _cli(lab.topology_file, "provision", "--yes", "--confirm-timeout", "60")
-        assert res.returncode == 0, res.stdout + res.stderr
-        yield lab
-    finally:
-        down(name)
+    yield from release_lab(request.param, "s", provision=True)
 
 
 # ---------------------------------------------------------------------------
@@ -163,7 +122,7 @@ def test_render_equals_the_suites_running_config(lab: Lab) -> None:
     asn = lab.topology().routers[0].asn
     assert extract_owned(running, asn=asn) == extract_owned(cfg.text(), asn=asn)
     # the plan agrees: nothing to do
-    plan = _cli(lab.topology_file, "plan")
+    plan = cli(lab.topology_file, "plan")
     assert plan.returncode == 0 and plan.stdout.strip().endswith("no changes"), plan.stdout
 
 
@@ -183,9 +142,9 @@ def _smaller_topology(lab: Lab, tmp_path: Path) -> Path:
 def test_removing_a_node_removes_exactly_its_neighbor(lab: Lab, tmp_path: Path) -> None:
     before = _running(lab)
     smaller = _smaller_topology(lab, tmp_path)
-    plan = _cli(smaller, "plan")
+    plan = cli(smaller, "plan")
     assert f"- neighbor {NODE2}" in plan.stdout and "1 to remove" in plan.stdout, plan.stdout
-    res = _cli(smaller, "provision", "--yes")
+    res = cli(smaller, "provision", "--yes")
     assert res.returncode == 0, res.stdout + res.stderr
     after = _running(lab)
     removed = [ln for ln in before.splitlines() if ln not in after.splitlines()]
@@ -193,10 +152,10 @@ def test_removing_a_node_removes_exactly_its_neighbor(lab: Lab, tmp_path: Path) 
         [f" neighbor {NODE2} peer-group ROUTERCTL", f" neighbor {NODE2} description node2"]
     ), (before, after)
     assert [ln for ln in after.splitlines() if ln not in before.splitlines()] == []
-    _poll(lambda: set(lab.sessions()) == NODES - {NODE2}, timeout=20, what="node2 gone")
-    assert _cli(smaller, "plan").stdout.strip().endswith("no changes")
+    poll(lambda: set(lab.sessions()) == NODES - {NODE2}, timeout=20, what="node2 gone")
+    assert cli(smaller, "plan").stdout.strip().endswith("no changes")
     # and back
-    res = _cli(lab.topology_file, "provision", "--yes", "--confirm-timeout", "60")
+    res = cli(lab.topology_file, "provision", "--yes", "--confirm-timeout", "60")
     assert res.returncode == 0, res.stdout + res.stderr
     assert _running(lab) == before
     assert _established(lab) == NODES
@@ -250,7 +209,7 @@ def test_a_rejected_line_rolls_back_byte_identically(
     assert _persisted(lab) == before_files
     lab.wait_established(timeout=30)
     monkeypatch.undo()
-    assert _cli(lab.topology_file, "plan").stdout.strip().endswith("no changes")
+    assert cli(lab.topology_file, "plan").stdout.strip().endswith("no changes")
 
 
 # ---------------------------------------------------------------------------
@@ -273,11 +232,11 @@ def test_config_survives_the_init_script_restart(lab: Lab) -> None:
     def back() -> bool:
         return "ROUTERCTL" in lab.vtysh("show running-config", check=False)
 
-    _poll(back, timeout=60, what=f"{suite.name} back after {suite.init_script} restart")
+    poll(back, timeout=60, what=f"{suite.name} back after {suite.init_script} restart")
     assert _running(lab) == before
     lab.wait_established(timeout=60)
     assert _established(lab) == NODES
-    assert _cli(lab.topology_file, "plan").stdout.strip().endswith("no changes")
+    assert cli(lab.topology_file, "plan").stdout.strip().endswith("no changes")
 
 
 # ---------------------------------------------------------------------------
@@ -286,7 +245,7 @@ def test_config_survives_the_init_script_restart(lab: Lab) -> None:
 
 
 def _nagios(lab: Lab) -> tuple[int, str]:
-    res = _cli(lab.topology_file, "verify", "--nagios")
+    res = cli(lab.topology_file, "verify", "--nagios")
     return res.returncode, (res.stdout.splitlines() or [""])[0]
 
 
@@ -295,18 +254,18 @@ def test_verify_healthy_degraded_critical(lab: Lab) -> None:
     assert rc == 0 and line.startswith("ROUTERCTL OK"), line
     try:
         lab.stop_speaker("node2")
-        _poll(lambda: _nagios(lab)[0] == 1, timeout=30, what="verify to report degraded")
+        poll(lambda: _nagios(lab)[0] == 1, timeout=30, what="verify to report degraded")
         rc, line = _nagios(lab)
         assert line.startswith("ROUTERCTL WARNING") and "session node2" in line, line
-        plain = _cli(lab.topology_file, "verify")
+        plain = cli(lab.topology_file, "verify")
         assert plain.returncode == 1  # docs/verify.md: a warning is 1 without --nagios too
         lab.stop_speaker("node1")
-        _poll(lambda: _nagios(lab)[0] == 2, timeout=30, what="verify to report critical")
+        poll(lambda: _nagios(lab)[0] == 2, timeout=30, what="verify to report critical")
         rc, line = _nagios(lab)
         assert line.startswith("ROUTERCTL CRITICAL") and "session node1" in line, line
-        assert _cli(lab.topology_file, "verify").returncode == 1
+        assert cli(lab.topology_file, "verify").returncode == 1
     finally:
         lab.start_speaker("node1")
         lab.start_speaker("node2")
     lab.wait_established(timeout=60)
-    _poll(lambda: _nagios(lab)[0] == 0, timeout=30, what="verify healthy again")
+    poll(lambda: _nagios(lab)[0] == 0, timeout=30, what="verify healthy again")
