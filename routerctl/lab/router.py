@@ -4,6 +4,7 @@ and files, the seed's hand configuration, and the SSH files that reach it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -200,6 +201,17 @@ def start_holder(lab: RunningLab, router: str) -> int:
             cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
         )
 
+    def holder() -> int | None:
+        if not pid_ns:
+            return proc.pid
+        # the holder is unshare's child (PID 1 of the router's PID namespace)
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+        with contextlib.suppress(OSError):
+            pids = children.read_text().split()
+            if pids:
+                return int(pids[0])
+        return None
+
     def ready() -> bool:
         if proc.poll() is not None:
             text = (rdir / "holder.log").read_text(errors="replace").strip().splitlines()
@@ -207,15 +219,19 @@ def start_holder(lab: RunningLab, router: str) -> int:
                 f"router {router}: building its root failed: "
                 f"{text[-1] if text else proc.returncode}"
             )
-        return (rdir / "ready").exists()
+        if not (rdir / "ready").exists():
+            return False
+        # boot.sh touches `ready` just before it execs chroot: until the holder's root is
+        # the router's root, `nsenter -r` would run a command (Dropbear) in the host's /
+        # (where the router's host key does not exist: "No hostkeys available" under load)
+        pid = holder()
+        return pid is not None and Path(f"/proc/{pid}/root/etc/openwrt_release").exists()
 
     poll(ready, timeout=10, what=f"router {router}'s root")
-    if pid_ns:  # the holder is unshare's child (PID 1 of the router's PID namespace)
-        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-        if not children:
-            raise LabError(f"router {router}: its PID namespace has no process")
-        return int(children[0])
-    return proc.pid
+    pid = holder()
+    if pid is None:
+        raise LabError(f"router {router}: its PID namespace has no process")
+    return pid
 
 
 def boot_router(lab: RunningLab, router: str) -> None:
