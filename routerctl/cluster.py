@@ -432,9 +432,11 @@ def select_nodes(
     CRDs are not installed. A node speaks when, in this order, it matches
     ``spec.selector``, the speaker DaemonSet's nodeSelector (the speaker runs there),
     carries no ``node.kubernetes.io/exclude-from-external-load-balancers`` label (MetalLB
-    announces nothing from it), is Ready (a NotReady node's speaker is gone or cut off),
-    has an InternalIP of ``spec.family``, and a BGPPeer for one of the routers selects it.
-    Cordoned nodes speak: draining evicts no DaemonSet pod, MetalLB's speaker stays up.
+    announces nothing from it), has an InternalIP of ``spec.family``, and a BGPPeer for
+    one of the routers selects it. Cordoned nodes speak (draining evicts no DaemonSet pod:
+    MetalLB's speaker stays up), and so do NotReady ones: MetalLB has no Ready rule for
+    BGP, a dead node's session drops by itself (hold timer) and its routes with it, and
+    removing its neighbor would turn every rolling upgrade into two applies per node.
     """
     r = _Reader(source)
     if not isinstance(nodes_json, dict) or not isinstance(nodes_json.get("items"), list):
@@ -534,9 +536,6 @@ def select_nodes(
         if EXCLUDE_LABEL in labels:
             verdicts.append(verdict(False, f"labelled {EXCLUDE_LABEL}"))
             continue
-        if not ready:
-            verdicts.append(verdict(False, "NotReady (its speaker is gone or cut off)"))
-            continue
         if address is None:
             fam = "IPv6" if spec.version == 6 else "IPv4"
             verdicts.append(verdict(False, f"no {fam} InternalIP"))
@@ -561,19 +560,21 @@ def select_nodes(
                 names = ", ".join(sorted({p for p, _, _ in peers}))
                 verdicts.append(verdict(False, f"no BGPPeer's nodeSelectors select it ({names})"))
                 continue
-        why = "Ready, cordoned (MetalLB's speaker keeps running)" if cordoned else "Ready"
-        verdicts.append(verdict(True, why, routers))
+        state = ["Ready" if ready else "NotReady (kept: its session drops by itself)"]
+        if cordoned:
+            state.append("cordoned (kept: MetalLB's speaker keeps running)")
+        verdicts.append(verdict(True, ", ".join(state), routers))
     return NodeSelection(tuple(verdicts), tuple(notes), source)
 
 
-def _run_kubectl(
+def kubectl_argv(
     args: list[str],
     *,
-    kubectl: str | None,
-    context: str | None,
-    kubeconfig: Path | None,
-    timeout: float,
-) -> subprocess.CompletedProcess[str]:
+    kubectl: str | None = None,
+    context: str | None = None,
+    kubeconfig: Path | None = None,
+) -> list[str]:
+    """``kubectl [--kubeconfig F] [--context C] ARGS`` ($ROUTERCTL_KUBECTL names another)."""
     exe = kubectl or os.environ.get("ROUTERCTL_KUBECTL") or "kubectl"
     path = shutil.which(exe)
     if path is None:
@@ -587,7 +588,23 @@ def _run_kubectl(
         argv += ["--kubeconfig", str(kubeconfig)]
     if context is not None:
         argv += ["--context", context]
-    argv += [*args, f"--request-timeout={int(timeout)}s"]
+    return argv + args
+
+
+def _run_kubectl(
+    args: list[str],
+    *,
+    kubectl: str | None,
+    context: str | None,
+    kubeconfig: Path | None,
+    timeout: float,
+) -> subprocess.CompletedProcess[str]:
+    argv = kubectl_argv(
+        [*args, f"--request-timeout={int(timeout)}s"],
+        kubectl=kubectl,
+        context=context,
+        kubeconfig=kubeconfig,
+    )
     try:
         return subprocess.run(
             argv, capture_output=True, text=True, timeout=timeout + 5, check=False

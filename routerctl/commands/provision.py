@@ -203,10 +203,10 @@ def _provision(
         return typer.confirm("Apply these changes?", default=False, err=True)
 
     results: list[ProvisionResult] = []
+    rtopos = {r.name: _for_router(topo, selection, r) for r in targets}  # before any router
     if selection is not None:
         nodes = selection.nodes()
         progress(f"{len(nodes)} nodes from {selection.source}: {' '.join(n.name for n in nodes)}")
-    rtopos = {r.name: _for_router(topo, selection, r) for r in targets}  # before any router
     for r in targets:
         progress(f"connecting to {r.name}")
 
