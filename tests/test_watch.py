@@ -4,6 +4,7 @@ the API-server emulation, and the command's clean exit on SIGTERM."""
 
 from __future__ import annotations
 
+import configparser
 import itertools
 import json
 import os
@@ -18,9 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer.main
 
+from routerctl.cli import app
 from routerctl.cluster import NodeSelection, kubectl_argv, live_nodes, select_nodes
-from routerctl.errors import CommandError, RolledBackError
+from routerctl.errors import CommandError, ExitCode, RolledBackError
 from routerctl.ops.provision import ProvisionResult
 from routerctl.ops.watch import (
     Backoff,
@@ -404,3 +407,22 @@ def test_watch_command_exits_cleanly_on_sigterm(api: kubeapi.KubeAPI, tmp_path: 
     assert tail[-2] == "SIGTERM: stopping"
     assert tail[-1].startswith("stopped: ") and "0 applied, 1 failed" in tail[-1]
     assert "Traceback" not in err
+
+
+def test_systemd_unit_matches_the_cli() -> None:
+    """packaging/systemd/routerctl-watch.service runs a `routerctl watch` the CLI accepts,
+    and does not restart on the exit codes that need a human."""
+    unit = Path(__file__).parent.parent / "packaging" / "systemd" / "routerctl-watch.service"
+    cp = configparser.ConfigParser(strict=False, interpolation=None)
+    cp.optionxform = str  # type: ignore[assignment,method-assign]
+    cp.read_string(unit.read_text())
+    argv = cp["Service"]["ExecStart"].split()
+    assert argv[0].endswith("/routerctl") and argv[1] == "watch"
+    watch = typer.main.get_command(app).commands["watch"]  # type: ignore[attr-defined]
+    ctx = watch.make_context("watch", argv[2:], resilient_parsing=True)
+    assert str(ctx.params["topology"]) == "/etc/routerctl/routerctl.yaml"
+    assert cp["Service"]["RestartPreventExitStatus"].split() == [
+        str(ExitCode.USAGE),
+        str(ExitCode.ENVIRONMENT),
+    ]
+    assert cp["Service"]["KillSignal"] == "SIGTERM"
