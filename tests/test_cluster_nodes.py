@@ -4,6 +4,8 @@ against the API-server emulation (tests/kubeapi.py)."""
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
 import os
 import shutil
@@ -12,8 +14,11 @@ from collections.abc import Iterator
 from dataclasses import replace
 from ipaddress import ip_address
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from routerctl.cli import app, main
 from routerctl.cluster import live_nodes, select_nodes
@@ -278,3 +283,73 @@ def test_emulation_speaks_kubectl(api: kubeapi.KubeAPI) -> None:
     assert p.stdout.split() == ["daemonset.apps/speaker"]
     assert any(r.startswith("/apis?") for r in api.cluster.requests), "kubectl asked for discovery"
     assert ip_address("198.51.100.11")  # keep the import honest
+
+
+# -- whatever the cluster holds: a selection or a one-line UsageError -------------------
+
+_value = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**64), 2**64)
+    | st.sampled_from(
+        ["Node", "DaemonSet", "BGPPeer", "InternalIP", "In", "NotIn", "Exists", "True",
+         "198.51.100.2", "::1", "", "999.1.1.1", "speaker", "rack", "a"]
+    ),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)  # fmt: skip
+_NODE_PATHS = [
+    (), ("items",), ("items", 1), ("items", 1, "metadata"), ("items", 1, "metadata", "name"),
+    ("items", 1, "metadata", "labels"), ("items", 1, "metadata", "labels", "rack"),
+    ("items", 1, "spec"), ("items", 1, "spec", "unschedulable"), ("items", 1, "status"),
+    ("items", 1, "status", "conditions"), ("items", 1, "status", "conditions", 0),
+    ("items", 1, "status", "conditions", 0, "status"), ("items", 1, "status", "addresses"),
+    ("items", 1, "status", "addresses", 0), ("items", 1, "status", "addresses", 0, "address"),
+]  # fmt: skip
+_METALLB_PATHS = [
+    (), ("items",), ("items", 0, "kind"), ("items", 0, "metadata", "labels"),
+    ("items", 0, "spec", "template"), ("items", 0, "spec", "template", "spec", "nodeSelector"),
+    ("items", 1, "spec", "peerASN"), ("items", 1, "spec", "peerAddress"),
+    ("items", 1, "spec", "nodeSelectors"), ("items", 1, "spec", "nodeSelectors", 0),
+    ("items", 1, "spec", "nodeSelectors", 1, "matchExpressions"),
+    ("items", 1, "spec", "nodeSelectors", 1, "matchExpressions", 0, "values"),
+    ("items", 1, "spec", "nodeSelectors", 0, "matchLabels"),
+]  # fmt: skip
+
+
+def _put(data: Any, path: tuple[object, ...], value: object) -> Any:
+    if not path:
+        return value
+    node: Any = data
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return data
+
+
+@settings(
+    derandomize=True, max_examples=300, deadline=None, suppress_health_check=list(HealthCheck)
+)
+@given(
+    edits=st.lists(
+        st.tuples(st.booleans(), st.sampled_from(_NODE_PATHS + _METALLB_PATHS), _value),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_property_mutated_cluster_json(
+    edits: list[tuple[bool, tuple[object, ...], object]],
+) -> None:
+    docs: list[Any] = [copy.deepcopy(NODES), copy.deepcopy(METALLB)]
+    for which, path, value in edits:
+        with contextlib.suppress(KeyError, IndexError, TypeError):
+            docs[int(which)] = _put(docs[int(which)], path, value)
+    try:
+        sel = select_nodes(docs[0], docs[1], topology=topo(), spec=NodesFrom(), source="kubectl")
+    except UsageError as exc:
+        one = exc.one_line()
+        assert type(exc) is UsageError and one.startswith("kubectl: ") and "\n" not in one
+        return
+    for v in sel.verdicts:
+        assert isinstance(v.name, str) and isinstance(v.reason, str)
+        assert not v.speaks or v.address is not None

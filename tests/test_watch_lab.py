@@ -29,7 +29,7 @@ from tests import kubeapi
 
 pytestmark = pytest.mark.lab
 
-SERVICE = "203.0.113.30"
+SERVICES = ("203.0.113.30", "203.0.113.31")
 EXCLUDE = "node.kubernetes.io/exclude-from-external-load-balancers"
 
 
@@ -89,14 +89,20 @@ def owned_neighbors(lab: Lab) -> set[str]:
 
 
 def nexthops(lab: Lab) -> set[str]:
-    data = json.loads(lab.vtysh(f"show ip route {SERVICE}/32 json"))
-    return {
-        nh["ip"]
-        for r in data.get(f"{SERVICE}/32", [])
-        if r.get("selected")
-        for nh in r.get("nexthops", [])
-        if nh.get("fib") and "ip" in nh
-    }
+    """The next hops in the FIB, the same for every service route (else an assertion)."""
+    found = []
+    for svc in SERVICES:
+        data = json.loads(lab.vtysh(f"show ip route {svc}/32 json"))
+        found.append(
+            {
+                nh["ip"]
+                for r in data.get(f"{svc}/32", [])
+                if r.get("selected")
+                for nh in r.get("nexthops", [])
+                if nh.get("fib") and "ip" in nh
+            }
+        )
+    return found[0] if all(f == found[0] for f in found) else set()
 
 
 def test_nodes_follow_the_cluster(
@@ -166,12 +172,19 @@ def test_nodes_follow_the_cluster(
         poll(lambda: any("4 nodes speak" in ln for ln in lines), timeout=60, what="first sync")
         assert not any("applied" in ln for ln in lines)  # in sync: nothing to apply
         epochs = {a: peers(lab)[a]["peerUptimeEstablishedEpoch"] for a in addr.values()}
+        config_before = lab.vtysh("show running-config").splitlines()
         gone = names[3]
         api.delete("Node", gone)
         poll(lambda: addr[gone] not in owned_neighbors(lab), timeout=60, what="neighbor gone")
         poll(lambda: addr[gone] not in nexthops(lab), timeout=60, what="next hop gone")
         assert nexthops(lab) == {addr[n] for n in names[:3]}
         assert owned_neighbors(lab) == {addr[n] for n in names[:3]}
+        config_after = lab.vtysh("show running-config").splitlines()
+        assert [ln for ln in config_before if ln not in config_after] == [
+            f" neighbor {addr[gone]} peer-group ROUTERCTL",
+            f" neighbor {addr[gone]} description {gone}",
+        ]  # nothing else changed
+        assert [ln for ln in config_after if ln not in config_before] == []
         now = peers(lab)
         for n in names[:3]:
             assert abs(now[addr[n]]["peerUptimeEstablishedEpoch"] - epochs[addr[n]]) <= 1
