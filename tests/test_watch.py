@@ -426,3 +426,19 @@ def test_systemd_unit_matches_the_cli() -> None:
         str(ExitCode.ENVIRONMENT),
     ]
     assert cp["Service"]["KillSignal"] == "SIGTERM"
+
+
+def test_resync_reads_and_provisions_without_events() -> None:
+    """Every --resync seconds: one read and one provision per router (drift undone), no
+    apply when nothing changed; events still debounce as before."""
+    rec, cluster, router, _ = reconciler()
+    rec.resync_every = 600
+    rec.on_event(cluster.event("ADDED", node_obj("n0", ip(0))), 0)
+    rec.start(0)
+    assert rec.tick(0) and (cluster.reads, router.calls) == (1, 1)
+    assert rec.wakeup(10) == 590
+    assert not rec.tick(599)
+    router.neighbors = frozenset()  # someone removed the neighbor by hand
+    assert rec.tick(600) and (cluster.reads, router.calls) == (2, 2)
+    assert router.neighbors == {ip(0)} and len(router.applies) == 2
+    assert not rec.tick(700) and rec.wakeup(700) == 500

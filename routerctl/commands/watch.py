@@ -63,6 +63,16 @@ def _watch(
             metavar="SECONDS",
         ),
     ] = 300.0,
+    resync: Annotated[
+        float,
+        typer.Option(
+            "--resync",
+            min=0,
+            help="Also read the cluster and provision every router this often, changes or "
+            "not (MetalLB's BGPPeers, drift on the router); 0: never.",
+            metavar="SECONDS",
+        ),
+    ] = 600.0,
     confirm_timeout: Annotated[
         float | None,
         typer.Option(
@@ -80,12 +90,12 @@ def _watch(
     topo = get_topology(topology)
     routers = topo.select_routers(router)
     spec = topo.cluster.nodes_from
-    namespace_ctx = context or (spec.context if spec else None)
-    namespace_kc: Path | None = kubeconfig or (spec.kubeconfig if spec else None)
+    kube_context = context or (spec.context if spec else None)
+    kube_config: Path | None = kubeconfig or (spec.kubeconfig if spec else None)
     argv = kubectl_argv(
         ["get", "nodes", "--watch", "--output-watch-events", "-o", "json"],
-        context=namespace_ctx,
-        kubeconfig=namespace_kc,
+        context=kube_context,
+        kubeconfig=kube_config,
     )
 
     def connector(r: Router) -> Transport:
@@ -94,11 +104,12 @@ def _watch(
     reconciler = Reconciler(
         topology=topo,
         routers=routers,
-        read_nodes=lambda: live_nodes(topo, context=namespace_ctx, kubeconfig=namespace_kc),
+        read_nodes=lambda: live_nodes(topo, context=kube_context, kubeconfig=kube_config),
         apply=provision_apply(connector, confirm_timeout=confirm_timeout),
         log=_log,
         debouncer=Debouncer(quiet=quiet, max_delay=max_delay),
         backoff=Backoff(base=2.0, cap=backoff_cap),
+        resync_every=resync or None,
     )
     stop = threading.Event()
 

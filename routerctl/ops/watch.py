@@ -137,6 +137,11 @@ class Reconciler:
     speaking: dict[str, str] | None = None  # name -> address after the last good read
     applied: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
     retry_at: float | None = None
+    # a full read and a provision run on every router this often, changes or not: picks up
+    # MetalLB's BGPPeer/speaker changes (not watched) and undoes drift on the router (a
+    # neighbor removed by hand, a reboot without the saved config); None: never
+    resync_every: float | None = None
+    last_sync: float | None = None
 
     def start(self, now: float) -> None:
         """The first sync runs at once."""
@@ -173,9 +178,17 @@ class Reconciler:
         """After a watch restart events may be lost: read again (debounced)."""
         self.debouncer.change(now)
 
+    def _resync_at(self) -> float | None:
+        if self.resync_every is None or self.last_sync is None:
+            return None
+        return self.last_sync + self.resync_every
+
     def wakeup(self, now: float) -> float | None:
         """Seconds until ``tick`` has something to do (None: only an event can start it)."""
-        times = [t for t in (self.debouncer.deadline(), self.retry_at) if t is not None]
+        deadline = self.debouncer.deadline()
+        if deadline is None:
+            deadline = self._resync_at()
+        times = [t for t in (deadline, self.retry_at) if t is not None]
         if not times:
             return None
         when = max(times) if self.retry_at is not None else min(times)
@@ -183,6 +196,10 @@ class Reconciler:
 
     def tick(self, now: float) -> bool:
         """Read and apply when the burst is over (and no backoff holds); True if it ran."""
+        resync_at = self._resync_at()
+        if not self.debouncer.pending and resync_at is not None and now >= resync_at:
+            self.applied.clear()  # provision every router: drift on the router is undone too
+            self.debouncer.change(now - self.debouncer.max_delay)
         if not self.debouncer.due(now):
             return False
         if self.retry_at is not None and now < self.retry_at:
@@ -198,6 +215,7 @@ class Reconciler:
         self.backoff.success()
         self.retry_at = None
         self.debouncer.reset()
+        self.last_sync = now
         return True
 
     def _sync(self) -> None:
