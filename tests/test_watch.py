@@ -8,6 +8,7 @@ import configparser
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -404,8 +405,10 @@ def test_watch_command_exits_cleanly_on_sigterm(api: kubeapi.KubeAPI, tmp_path: 
             proc.wait()
     assert proc.returncode == 0, err
     tail = out.strip().splitlines()
-    assert tail[-2] == "SIGTERM: stopping"
-    assert tail[-1].startswith("stopped: ") and "0 applied, 1 failed" in tail[-1]
+    assert "SIGTERM: stopping" in tail  # (a retry may still log while it finishes)
+    assert re.fullmatch(
+        r"stopped: \d+ node changes, 0 provision runs, 0 applied, [1-9]\d* failed", tail[-1]
+    ), tail
     assert "Traceback" not in err
 
 
