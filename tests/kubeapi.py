@@ -15,7 +15,9 @@ kubectl for, shaped like a real API server (v1.32) answers:
   (metadata.name, metadata.namespace), and ``?watch=true``: a chunked stream of
   ``{"type": "ADDED|MODIFIED|DELETED", "object": ...}`` lines from ``resourceVersion``;
 - errors as ``Status`` objects (404 NotFound for an unknown object, resource or path,
-  405 for other verbs), so kubectl prints its own error lines.
+  405 for other verbs), so kubectl prints its own error lines;
+- ``kubectl get`` without ``-o``: the server-side ``Table`` (nodes: NAME STATUS ROLES AGE
+  VERSION, with a fixed age of 9d; other kinds: NAME AGE).
 
 List items carry no ``kind``/``apiVersion`` (the server leaves them out; kubectl adds
 them), every object gets ``metadata.resourceVersion``/``uid``/``creationTimestamp``.
@@ -461,6 +463,8 @@ class _Handler(BaseHTTPRequestHandler):
                 res.kind, namespace, query.get("labelSelector"), query.get("fieldSelector")
             )
             rv = c.rv
+        if "as=Table" in self.headers.get("Accept", ""):  # kubectl's human output
+            return self._send(200, _table(res, items, rv))
         stripped = []
         for obj in items:
             o = copy.deepcopy(obj)
@@ -524,6 +528,58 @@ class _Handler(BaseHTTPRequestHandler):
         except OSError:
             pass  # the client went away
         self.close_connection = True
+
+
+def _node_cells(obj: dict[str, Any]) -> list[Any]:
+    status = obj.get("status", {})
+    ready = [c for c in status.get("conditions", []) if c.get("type") == "Ready"]
+    state = "Ready" if ready and ready[0].get("status") == "True" else "NotReady"
+    if obj.get("spec", {}).get("unschedulable"):
+        state += ",SchedulingDisabled"
+    roles = sorted(
+        k.split("/", 1)[1]
+        for k in obj["metadata"].get("labels", {})
+        if k.startswith("node-role.kubernetes.io/")
+    )
+    version = status.get("nodeInfo", {}).get("kubeletVersion", "")
+    return [obj["metadata"]["name"], state, ",".join(roles) or "<none>", "9d", version]
+
+
+def _table(res: Resource, items: list[dict[str, Any]], rv: int) -> Any:
+    """The ``meta.k8s.io/v1`` Table the server prints for ``kubectl get`` without ``-o``
+    (nodes with their real columns; other kinds with Name and Age)."""
+    if res.kind == "Node":
+        names = ["Name", "Status", "Roles", "Age", "Version"]
+        rows = [_node_cells(o) for o in items]
+    else:
+        names = ["Name", "Age"]
+        rows = [[o["metadata"]["name"], "9d"] for o in items]
+    return {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {"resourceVersion": str(rv)},
+        "columnDefinitions": [
+            {
+                "name": n,
+                "type": "string",
+                "format": "name" if n == "Name" else "",
+                "description": "",
+                "priority": 0,
+            }
+            for n in names
+        ],
+        "rows": [
+            {
+                "cells": cells,
+                "object": {
+                    "kind": "PartialObjectMetadata",
+                    "apiVersion": "meta.k8s.io/v1",
+                    "metadata": o["metadata"],
+                },
+            }
+            for cells, o in zip(rows, items, strict=True)
+        ],
+    }
 
 
 def _resource_doc(r: Resource) -> dict[str, Any]:

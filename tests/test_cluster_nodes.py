@@ -273,6 +273,11 @@ def test_emulation_speaks_kubectl(api: kubeapi.KubeAPI) -> None:
         "node/node4",
         "node/node5",
     ], p.stderr
+    p = kubectl("get", "nodes", "-l", "rack=b")  # the server-side Table
+    assert p.stdout.split("\n")[:2] == [
+        "NAME    STATUS                     ROLES    AGE   VERSION",
+        "node2   Ready,SchedulingDisabled   <none>   9d    v1.32.4",
+    ], p.stdout
     p = kubectl("get", "node", "nope")
     assert (p.returncode, p.stderr) == (1, 'Error from server (NotFound): nodes "nope" not found\n')
     p = kubectl("get", "bgppeer", "nope", "-n", "metallb-system")
