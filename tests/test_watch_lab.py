@@ -150,6 +150,10 @@ def test_nodes_follow_the_cluster(
         assert grown >= elapsed_ms - 1500, (a, grown, elapsed_ms)
         assert abs(after[a]["peerUptimeEstablishedEpoch"] - epoch) <= 1
     poll(lambda: nexthops(lab) == set(addr.values()), timeout=60, what="4-node ECMP")
+    ver = cli(topo, environ, "verify", "-o", "json", "--no-state")
+    assert ver.returncode == 0, ver.stdout + ver.stderr
+    checks = {c["name"]: c["ok"] for c in json.loads(ver.stdout)["checks"]}
+    assert all(checks[f"session {n}"] for n in names), checks
 
     # watch: a node removed from the cluster loses its neighbor with no command, once
     proc = subprocess.Popen(
