@@ -12,13 +12,13 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from routerctl.errors import CommandError, EnvironmentProblem, UsageError
 from routerctl.model import IPAddress
-from routerctl.topology import Node, Topology
+from routerctl.topology import Node, NodesFrom, Topology, labels_match
 
 EXCLUDE_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 
@@ -283,3 +283,388 @@ def from_kubectl(
     except ValueError as exc:
         raise CommandError(f"kubectl output is {exc}") from exc
     return from_kubectl_json(data, source="kubectl")
+
+
+# -- the node set from the live cluster (cluster.nodes: {from: kubectl}, --nodes-from) --------
+
+METALLB_NAMESPACE = "metallb-system"
+SPEAKER_LABELS = (("component", "speaker"), ("app.kubernetes.io/component", "speaker"))
+
+
+@dataclass(frozen=True)
+class NodeVerdict:
+    """One cluster node and whether (and why) it speaks BGP to the routers."""
+
+    name: str
+    address: IPAddress | None
+    speaks: bool
+    reason: str  # why it speaks ("Ready", "cordoned: ...") or why not
+    labels: tuple[tuple[str, str], ...] = ()
+    routers: tuple[str, ...] | None = None  # the routers its BGPPeers name; None = every one
+
+    def node(self) -> Node:
+        assert self.address is not None
+        return Node(name=self.name, address=self.address, labels=self.labels)
+
+
+@dataclass(frozen=True)
+class NodeSelection:
+    """The live cluster's nodes with MetalLB's rules applied (``select_nodes``)."""
+
+    verdicts: tuple[NodeVerdict, ...]
+    notes: tuple[str, ...] = ()
+    source: str = "kubectl"
+
+    def nodes(self, router: str | None = None) -> tuple[Node, ...]:
+        """The speaking nodes (those a BGPPeer for ``router`` selects, when given)."""
+        return tuple(
+            v.node()
+            for v in self.verdicts
+            if v.speaks and (router is None or v.routers is None or router in v.routers)
+        )
+
+    def topology(self, topology: Topology, router: str | None = None) -> Topology:
+        """``topology`` with ``cluster.nodes`` replaced by the speaking nodes.
+
+        Refuses an empty set: a cluster read that lists no speaking node must not remove
+        every neighbor from the router.
+        """
+        nodes = self.nodes(router)
+        if not nodes:
+            why = "; ".join(f"{v.name}: {v.reason}" for v in self.verdicts[:5]) or "no nodes"
+            raise CommandError(
+                f"{self.source}: no cluster node speaks BGP"
+                + (f" to router {router}" if router else "")
+                + f" ({why}); refusing to remove every neighbor",
+                hint="check the nodes, the selector and MetalLB's BGPPeers "
+                "(routerctl plan --nodes-from kubectl shows each node's reason)",
+            )
+        return replace(topology, cluster=replace(topology.cluster, nodes=nodes))
+
+    def describe(self) -> list[str]:
+        """One line per node: who speaks and who does not, and why."""
+        out = []
+        for v in self.verdicts:
+            addr = f" ({v.address})" if v.address is not None else ""
+            mark = "speaks" if v.speaks else "skipped"
+            out.append(f"node {v.name}{addr}: {mark}: {v.reason}")
+        return out + [f"note: {n}" for n in self.notes]
+
+    def changes(self, added: list[str], removed: list[str]) -> list[str]:
+        """Why each neighbor a plan adds or removes comes or goes, by node."""
+        by_addr = {str(v.address): v for v in self.verdicts if v.address is not None}
+        out = []
+        for addr in added:
+            v = by_addr.get(addr)
+            who = f"node {v.name} ({addr})" if v else addr
+            out.append(f"+ {who}: {v.reason if v else 'in the cluster'}")
+        for addr in removed:
+            v = by_addr.get(addr)
+            if v is None:
+                out.append(f"- {addr}: no node in the cluster has this address")
+            else:
+                out.append(f"- node {v.name} ({addr}): {v.reason}")
+        return out
+
+
+def _selector_matches(r: _Reader, sel: Any, labels: dict[str, str], at: str) -> bool:
+    """A Kubernetes LabelSelector (matchLabels and matchExpressions); {} selects all."""
+    sel = r.obj(sel, at, optional=False)
+    for key, value in r.obj(sel.get("matchLabels"), f"{at}.matchLabels").items():
+        if labels.get(key) != r.text(value, f"{at}.matchLabels.{key[:60]}"):
+            return False
+    for i, e in enumerate(r.arr(sel.get("matchExpressions"), f"{at}.matchExpressions")):
+        where = f"{at}.matchExpressions[{i}]"
+        expr = r.obj(e, where, optional=False)
+        key = r.text(expr.get("key"), f"{where}.key") or ""
+        op = r.text(expr.get("operator"), f"{where}.operator")
+        values = [
+            r.text(x, f"{where}.values") for x in r.arr(expr.get("values"), f"{where}.values")
+        ]
+        if op == "In":
+            ok = key in labels and labels[key] in values
+        elif op == "NotIn":
+            ok = labels.get(key) not in values
+        elif op == "Exists":
+            ok = key in labels
+        elif op == "DoesNotExist":
+            ok = key not in labels
+        else:
+            raise _bad(
+                r.source, f"{where}.operator {str(op)[:20]!r} is not In/NotIn/Exists/DoesNotExist"
+            )
+        if not ok:
+            return False
+    return True
+
+
+def _peer_address(router: Any) -> str | None:
+    """The address MetalLB's BGPPeer names for ``router`` (render.metallb's rule)."""
+    from routerctl.render.metallb import peer_address  # noqa: PLC0415 - keeps cluster light
+
+    try:
+        return str(peer_address(router))
+    except UsageError:
+        return None
+
+
+def _ready(r: _Reader, item: dict[str, Any], at: str) -> bool:
+    status = r.obj(item.get("status"), f"{at}.status")
+    for i, c in enumerate(r.arr(status.get("conditions"), f"{at}.status.conditions")):
+        cond = r.obj(c, f"{at}.status.conditions[{i}]", optional=False)
+        if r.text(cond.get("type"), f"{at}.status.conditions[{i}].type") == "Ready":
+            return r.text(cond.get("status"), f"{at}.status.conditions[{i}].status") == "True"
+    return False
+
+
+def select_nodes(
+    nodes_json: Any,
+    metallb_json: Any,
+    *,
+    topology: Topology,
+    spec: NodesFrom,
+    source: str = "kubectl",
+) -> NodeSelection:
+    """Which of the cluster's nodes speak BGP, by MetalLB's own rules (pure).
+
+    ``nodes_json`` is ``kubectl get nodes -o json``; ``metallb_json`` the speaker
+    DaemonSet(s) and BGPPeers of ``spec.namespace`` (a v1 List), or None when MetalLB's
+    CRDs are not installed. A node speaks when, in this order, it matches
+    ``spec.selector``, the speaker DaemonSet's nodeSelector (the speaker runs there),
+    carries no ``node.kubernetes.io/exclude-from-external-load-balancers`` label (MetalLB
+    announces nothing from it), has an InternalIP of ``spec.family``, and a BGPPeer for
+    one of the routers selects it. Cordoned nodes speak (draining evicts no DaemonSet pod:
+    MetalLB's speaker stays up), and so do NotReady ones: MetalLB has no Ready rule for
+    BGP, a dead node's session drops by itself (hold timer) and its routes with it, and
+    removing its neighbor would turn every rolling upgrade into two applies per node.
+    """
+    r = _Reader(source)
+    if not isinstance(nodes_json, dict) or not isinstance(nodes_json.get("items"), list):
+        raise _bad(source, "no 'items' list")
+    notes: list[str] = []
+    speaker_selector: dict[str, str] | None = None
+    peers: list[tuple[str, str, Any]] = []  # (BGPPeer name, router name, nodeSelectors)
+    if metallb_json is None:
+        notes.append("MetalLB's CRDs are not installed: no speaker or BGPPeer rule applied")
+    else:
+        if not isinstance(metallb_json, dict) or not isinstance(metallb_json.get("items"), list):
+            raise _bad(source, "MetalLB objects: no 'items' list")
+        addresses = {
+            (addr, rt.asn): rt.name
+            for rt in topology.routers
+            if (addr := _peer_address(rt)) is not None
+        }
+        for i, raw in enumerate(metallb_json["items"]):
+            at = f"metallb.items[{i}]"
+            item = r.obj(raw, at, optional=False)
+            kind = r.text(item.get("kind"), f"{at}.kind")
+            meta = r.obj(item.get("metadata"), f"{at}.metadata")
+            name = r.name(meta.get("name"), f"{at}.metadata.name")
+            spec_ = r.obj(item.get("spec"), f"{at}.spec")
+            if kind == "DaemonSet":
+                labels = r.obj(meta.get("labels"), f"{at}.metadata.labels")
+                if not any(labels.get(k) == v for k, v in SPEAKER_LABELS):
+                    continue
+                pod = r.obj(
+                    r.obj(spec_.get("template"), f"{at}.spec.template").get("spec"),
+                    f"{at}.spec.template.spec",
+                )
+                sel = r.obj(pod.get("nodeSelector"), f"{at}.spec.template.spec.nodeSelector")
+                speaker_selector = {
+                    str(k): r.text(v, f"{at}.spec.template.spec.nodeSelector") or ""
+                    for k, v in sel.items()
+                }
+            elif kind == "BGPPeer":
+                addr = r.text(spec_.get("peerAddress"), f"{at}.spec.peerAddress") or ""
+                asn = spec_.get("peerASN")
+                router = addresses.get((addr, asn)) if type(asn) is int else None
+                if router is not None:
+                    peers.append((name, router, spec_.get("nodeSelectors")))
+        if speaker_selector is None:
+            notes.append(f"no MetalLB speaker DaemonSet in {spec.namespace}: every node counted")
+        if not peers:
+            notes.append(
+                f"no BGPPeer in {spec.namespace} names a router of the topology "
+                "(peerAddress and peerASN): every node counted"
+            )
+    verdicts: list[NodeVerdict] = []
+    for i, raw in enumerate(nodes_json["items"]):
+        at = f"items[{i}]"
+        item = r.obj(raw, at, optional=False)
+        if r.text(item.get("kind"), f"{at}.kind") not in (None, "Node"):
+            continue
+        meta = r.obj(item.get("metadata"), f"{at}.metadata")
+        name = r.name(meta.get("name"), f"{at}.metadata.name")
+        raw_labels = r.obj(meta.get("labels"), f"{at}.metadata.labels")
+        labels = {
+            str(k): r.text(v, f"{at}.metadata.labels.{str(k)[:60]}") or ""
+            for k, v in raw_labels.items()
+        }
+        label_tuple = tuple(sorted(labels.items()))
+        status = r.obj(item.get("status"), f"{at}.status")
+        address: IPAddress | None = None
+        for j, a in enumerate(r.arr(status.get("addresses"), f"{at}.status.addresses")):
+            where = f"{at}.status.addresses[{j}]"
+            entry = r.obj(a, where, optional=False)
+            if r.text(entry.get("type"), f"{where}.type") == "InternalIP":
+                ip = r.ip(entry.get("address"), f"{where}.address")
+                if ip.version == spec.version and address is None:
+                    address = ip
+        node_spec = r.obj(item.get("spec"), f"{at}.spec")
+        cordoned = node_spec.get("unschedulable") is True
+        ready = _ready(r, item, at)
+
+        def verdict(
+            speaks: bool,
+            reason: str,
+            routers: tuple[str, ...] | None = None,
+            *,
+            name: str = name,
+            address: IPAddress | None = address,
+            label_tuple: tuple[tuple[str, str], ...] = label_tuple,
+        ) -> NodeVerdict:
+            return NodeVerdict(name, address, speaks, reason, label_tuple, routers)
+
+        if not labels_match(spec.selector, labels):
+            want = ",".join(f"{k}={v}" for k, v in spec.selector)
+            verdicts.append(verdict(False, f"not matched by cluster.nodes.selector ({want})"))
+            continue
+        if speaker_selector is not None and not labels_match(speaker_selector.items(), labels):
+            want = ",".join(f"{k}={v}" for k, v in speaker_selector.items())
+            verdicts.append(verdict(False, f"no MetalLB speaker (speaker nodeSelector {want})"))
+            continue
+        if EXCLUDE_LABEL in labels:
+            verdicts.append(verdict(False, f"labelled {EXCLUDE_LABEL}"))
+            continue
+        if address is None:
+            fam = "IPv6" if spec.version == 6 else "IPv4"
+            verdicts.append(verdict(False, f"no {fam} InternalIP"))
+            continue
+        routers: tuple[str, ...] | None = None
+        if peers:
+            routers = tuple(
+                sorted(
+                    {
+                        rt
+                        for pname, rt, sels in peers
+                        if sels is None
+                        or sels == []
+                        or any(
+                            _selector_matches(r, s, labels, f"BGPPeer {pname}.nodeSelectors[{k}]")
+                            for k, s in enumerate(r.arr(sels, f"BGPPeer {pname}.nodeSelectors"))
+                        )
+                    }
+                )
+            )
+            if not routers:
+                names = ", ".join(sorted({p for p, _, _ in peers}))
+                verdicts.append(verdict(False, f"no BGPPeer's nodeSelectors select it ({names})"))
+                continue
+        state = ["Ready" if ready else "NotReady (kept: its session drops by itself)"]
+        if cordoned:
+            state.append("cordoned (kept: MetalLB's speaker keeps running)")
+        verdicts.append(verdict(True, ", ".join(state), routers))
+    return NodeSelection(tuple(verdicts), tuple(notes), source)
+
+
+def kubectl_argv(
+    args: list[str],
+    *,
+    kubectl: str | None = None,
+    context: str | None = None,
+    kubeconfig: Path | None = None,
+) -> list[str]:
+    """``kubectl [--kubeconfig F] [--context C] ARGS`` ($ROUTERCTL_KUBECTL names another)."""
+    exe = kubectl or os.environ.get("ROUTERCTL_KUBECTL") or "kubectl"
+    path = shutil.which(exe)
+    if path is None:
+        raise EnvironmentProblem(
+            f"kubectl not found ({exe})",
+            hint="install kubectl (Debian: apt install kubernetes-client), or list the nodes "
+            "in the topology",
+        )
+    argv = [path]
+    if kubeconfig is not None:
+        argv += ["--kubeconfig", str(kubeconfig)]
+    if context is not None:
+        argv += ["--context", context]
+    return argv + args
+
+
+def _run_kubectl(
+    args: list[str],
+    *,
+    kubectl: str | None,
+    context: str | None,
+    kubeconfig: Path | None,
+    timeout: float,
+) -> subprocess.CompletedProcess[str]:
+    argv = kubectl_argv(
+        [*args, f"--request-timeout={int(timeout)}s"],
+        kubectl=kubectl,
+        context=context,
+        kubeconfig=kubeconfig,
+    )
+    try:
+        return subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout + 5, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise CommandError(
+            f"kubectl did not answer within {timeout:.0f}s", hint="check the cluster is up"
+        ) from exc
+
+
+def _kubectl_failed(what: str, proc: subprocess.CompletedProcess[str]) -> CommandError:
+    lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+    last = lines[-1] if lines else f"exit status {proc.returncode}"
+    return CommandError(
+        f"kubectl get {what} failed: {last}",
+        hint="check kubectl works with this kubeconfig/context (--context, --kubeconfig)",
+    )
+
+
+def live_nodes(
+    topology: Topology,
+    spec: NodesFrom | None = None,
+    *,
+    kubectl: str | None = None,
+    context: str | None = None,
+    kubeconfig: Path | None = None,
+    timeout: float = 30.0,
+) -> NodeSelection:
+    """Read the nodes (and MetalLB's speaker DaemonSet and BGPPeers) with kubectl.
+
+    Two reads: ``kubectl get nodes -o json``, then ``kubectl get
+    daemonsets.apps,bgppeers.metallb.io -n NS -o json`` (a cluster without MetalLB's
+    CRDs answers "doesn't have a resource type": no MetalLB rule is applied then).
+    Any failure is a one-line error, before the router is touched.
+    """
+    spec = spec or topology.cluster.nodes_from or NodesFrom()
+    context = context or spec.context
+    kubeconfig = kubeconfig or spec.kubeconfig
+    kw: dict[str, Any] = {
+        "kubectl": kubectl,
+        "context": context,
+        "kubeconfig": kubeconfig,
+        "timeout": timeout,
+    }
+    proc = _run_kubectl(["get", "nodes", "-o", "json"], **kw)
+    if proc.returncode != 0:
+        raise _kubectl_failed("nodes", proc)
+    try:
+        nodes_json = _parse_json(proc.stdout, source="kubectl")
+    except ValueError as exc:
+        raise CommandError(f"kubectl output is {exc}") from exc
+    what = "daemonsets.apps,bgppeers.metallb.io"
+    proc = _run_kubectl(["get", what, "-n", spec.namespace, "-o", "json"], **kw)
+    metallb_json: Any = None
+    if proc.returncode != 0:
+        if "doesn't have a resource type" not in proc.stderr:
+            raise _kubectl_failed(what, proc)
+    else:
+        try:
+            metallb_json = _parse_json(proc.stdout, source="kubectl")
+        except ValueError as exc:
+            raise CommandError(f"kubectl output is {exc}") from exc
+    return select_nodes(nodes_json, metallb_json, topology=topology, spec=spec, source="kubectl")

@@ -1,12 +1,13 @@
-"""Cluster expectations: recorded kubectl JSON, a kubectl stand-in, and --cluster on the CLI."""
+"""Cluster expectations: recorded kubectl JSON, the real kubectl against the API emulation
+(tests/kubeapi.py), and --cluster on the CLI."""
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
-import stat
 import subprocess
-import sys
+from collections.abc import Iterator
 from ipaddress import ip_address
 from pathlib import Path
 
@@ -14,47 +15,38 @@ import pytest
 
 from routerctl.cluster import from_file, from_kubectl, from_kubectl_json, from_topology
 from routerctl.errors import CommandError, EnvironmentProblem, UsageError
+from tests import kubeapi
 from tests.test_verify import topo
 
 HERE = Path(__file__).parent
 FIXTURE = HERE / "fixtures" / "cluster" / "kubectl_get_nodes_svc.json"
-FAKE = HERE / "fakes" / "kubectl"
 
-KUBECONFIG = """\
-apiVersion: v1
-kind: Config
-clusters:
-- cluster: {server: "https://192.0.2.50:6443"}
-  name: lab
-- cluster: {server: "https://192.0.2.51:6443"}
-  name: down
-contexts:
-- context: {cluster: lab, user: admin}
-  name: lab
-- context: {cluster: down, user: admin}
-  name: down
-current-context: lab
-users:
-- name: admin
-  user: {token: abc}
-"""
+KUBECTL = shutil.which("kubectl")
 
 
 @pytest.fixture
-def kubectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The kubectl stand-in as an executable, with a kubeconfig and cluster 'lab' answering."""
-    exe = tmp_path / "bin" / "kubectl"
-    exe.parent.mkdir()
-    exe.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE}" "$@"\n')
-    exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "lab.json").write_text(FIXTURE.read_text())
-    (tmp_path / "kubeconfig").write_text(KUBECONFIG)
-    monkeypatch.setenv("FAKE_KUBECTL_DATA", str(data))
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kubeconfig"))
-    monkeypatch.setenv("ROUTERCTL_KUBECTL", str(exe))
-    return exe
+def kubectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The real kubectl against the API emulation (tests/kubeapi.py) serving the recorded
+    cluster: context 'lab' answers, context 'down' names a port nobody listens on."""
+    if KUBECTL is None:
+        pytest.skip("kubectl not installed (scripts/setup installs it)")
+    items = json.loads(FIXTURE.read_text())["items"]
+    down = kubeapi.KubeAPI().start()
+    down.stop()  # its port is now refused
+    with kubeapi.running(*items) as api:
+        cfg = tmp_path / "kubeconfig"
+        cfg.write_text(
+            "apiVersion: v1\nkind: Config\nclusters:\n"
+            f"- cluster: {{server: '{api.url}'}}\n  name: lab\n"
+            f"- cluster: {{server: '{down.url}'}}\n  name: down\n"
+            "contexts:\n- context: {cluster: lab, user: admin}\n  name: lab\n"
+            "- context: {cluster: down, user: admin}\n  name: down\n"
+            "current-context: lab\nusers:\n- name: admin\n  user: {token: abc}\n"
+        )
+        monkeypatch.setenv("KUBECONFIG", str(cfg))
+        monkeypatch.setenv("HOME", str(tmp_path))  # kubectl's discovery cache
+        monkeypatch.delenv("ROUTERCTL_KUBECTL", raising=False)
+        yield Path(KUBECTL)
 
 
 def test_recorded_json() -> None:
@@ -115,10 +107,13 @@ def test_kubectl_unknown_context(kubectl: Path) -> None:
 
 
 def test_kubectl_cluster_down(kubectl: Path) -> None:
-    with pytest.raises(
-        CommandError, match=r"The connection to the server 192.0.2.51:6443 was refused"
-    ):
+    with pytest.raises(CommandError) as err:
         from_kubectl(context="down")
+    assert re.fullmatch(
+        r"kubectl get nodes,svc failed: The connection to the server 127\.0\.0\.1:\d+ was "
+        r"refused - did you specify the right host or port\?",
+        err.value.message,
+    )
 
 
 def test_kubectl_missing_kubeconfig(kubectl: Path, tmp_path: Path) -> None:
@@ -132,44 +127,18 @@ def test_kubectl_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
         from_kubectl()
 
 
-def test_fake_matches_real_kubectl_errors(kubectl: Path, tmp_path: Path) -> None:
-    """Our stand-in prints what kubectl v1.32 prints (captured here) with exit 1."""
+def test_kubectl_reads_through_the_emulation(kubectl: Path) -> None:
+    """What kubectl made of the emulation's two lists is the recorded List, node by node."""
+    st = from_kubectl()
+    assert [(n.name, str(n.address)) for n in st.nodes] == [
+        ("node1", "198.51.100.5"),
+        ("node2", "198.51.100.6"),
+    ]
+    assert st.pending == ("default/waiting",)
     p = subprocess.run(
         [str(kubectl), "get", "nodes", "--bogus"], check=False, capture_output=True, text=True
     )
-    assert p.returncode == 1
-    assert p.stderr == "Error: unknown flag: --bogus\nSee 'kubectl get --help' for usage.\n"
-    p = subprocess.run(
-        [str(kubectl), "--context", "down", "get", "nodes,svc", "-A", "-o", "json"],
-        check=False,
-        capture_output=True,
-        text=True,
-    )
-    assert p.returncode == 1
-    assert p.stderr.count("memcache.go:265") == 5
-    assert p.stdout == ""
-
-
-def test_real_kubectl_if_present_agrees(tmp_path: Path) -> None:
-    """When a real kubectl is installed, its unknown-context error is the one we fake."""
-
-    real = shutil.which("kubectl")
-    if real is None:
-        pytest.skip("no real kubectl here")
-    cfg = tmp_path / "kc"
-    cfg.write_text(KUBECONFIG)
-    argv = ["--kubeconfig", str(cfg), "--context", "nope", "get", "nodes,svc", "-A", "-o", "json"]
-    r = subprocess.run([real, *argv], check=False, capture_output=True, text=True, timeout=30)
-    f = subprocess.run(
-        [sys.executable, str(FAKE), *argv], check=False, capture_output=True, text=True
-    )
-    assert (r.returncode, r.stderr) == (f.returncode, f.stderr)
-    argv = ["--kubeconfig", str(tmp_path / "missing"), "get", "nodes,svc", "-A", "-o", "json"]
-    r = subprocess.run([real, *argv], check=False, capture_output=True, text=True, timeout=30)
-    f = subprocess.run(
-        [sys.executable, str(FAKE), *argv], check=False, capture_output=True, text=True
-    )
-    assert (r.returncode, r.stderr) == (f.returncode, f.stderr)
+    assert p.returncode == 1 and "unknown flag: --bogus" in p.stderr
 
 
 def test_ipv4_ingress_parsed() -> None:

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-import stat
-import sys
+import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +23,10 @@ from routerctl.commands import verify as verify_cmd
 from routerctl.errors import ExitCode, TransportError
 from routerctl.topology import SshTarget
 from routerctl.transport.fake import FakeTransport
+from tests import kubeapi
 
 HERE = Path(__file__).parent
 FIXTURE = HERE / "fixtures" / "cluster" / "kubectl_get_nodes_svc.json"
-FAKE_KUBECTL = HERE / "fakes" / "kubectl"
 
 TOPOLOGY = """\
 routers:
@@ -285,22 +284,15 @@ def test_wait_gives_up_at_deadline_with_progress(
 
 
 @pytest.fixture
-def kubectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
-    exe = tmp_path / "bin" / "kubectl"
-    exe.parent.mkdir()
-    exe.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FAKE_KUBECTL}" "$@"\n')
-    exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
-    data = tmp_path / "kdata"
-    data.mkdir()
-    (data / "prod.json").write_text(FIXTURE.read_text())
-    (tmp_path / "kubeconfig").write_text(
-        "apiVersion: v1\nkind: Config\nclusters:\n- cluster: {server: 'https://192.0.2.50:6443'}\n"
-        "  name: prod\ncontexts:\n- context: {cluster: prod, user: u}\n  name: prod\n"
-        "current-context: prod\nusers:\n- name: u\n  user: {token: t}\n"
-    )
-    monkeypatch.setenv("FAKE_KUBECTL_DATA", str(data))
-    monkeypatch.setenv("ROUTERCTL_KUBECTL", str(exe))
-    return lambda: None
+def kubectl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
+    """The real kubectl against the API emulation (tests/kubeapi.py) serving the recording."""
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl not installed (scripts/setup installs it)")
+    with kubeapi.running(*json.loads(FIXTURE.read_text())["items"]) as api:
+        api.kubeconfig(tmp_path / "kubeconfig", context="prod")
+        monkeypatch.setenv("HOME", str(tmp_path))  # kubectl's discovery cache
+        monkeypatch.delenv("ROUTERCTL_KUBECTL", raising=False)
+        yield lambda: None
 
 
 def test_cluster_kubectl(

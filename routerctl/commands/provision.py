@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import enum
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,15 +20,93 @@ from routerctl.cli_common import (
     safe,
     stderr,
 )
+from routerctl.cluster import NodeSelection, live_nodes
 from routerctl.errors import UsageError
 from routerctl.ops.provision import ProvisionResult, plan_router, provision
 from routerctl.plan import Plan
+from routerctl.runningconfig import PEER_GROUP
 from routerctl.topology import Router, Topology
 from routerctl.transport import Transport, connect
 
 
+class NodesFrom(str, enum.Enum):
+    topology = "topology"
+    kubectl = "kubectl"
+
+
+NodesFromOption = Annotated[
+    NodesFrom | None,
+    typer.Option(
+        "--nodes-from",
+        help="Where the node set comes from: 'kubectl' (the live cluster, MetalLB's rules "
+        "applied) or 'topology' (cluster.nodes). Default: the topology's cluster.nodes.",
+        case_sensitive=False,
+        show_default=False,
+    ),
+]
+ContextOption = Annotated[
+    str | None, typer.Option("--context", help="kubectl context (nodes from kubectl).")
+]
+KubeconfigOption = Annotated[
+    Path | None, typer.Option("--kubeconfig", help="kubeconfig (nodes from kubectl).")
+]
+
+
+def node_selection(
+    topology: Topology,
+    nodes_from: NodesFrom | None,
+    *,
+    context: str | None = None,
+    kubeconfig: Path | None = None,
+) -> NodeSelection | None:
+    """The live node set when ``--nodes-from kubectl`` or ``cluster.nodes: {from: kubectl}``
+    asks for it (None: the topology's list). Read before any router is contacted."""
+    if nodes_from is NodesFrom.topology:
+        if topology.cluster.nodes_from is not None:
+            raise UsageError(
+                "--nodes-from topology, but the topology's cluster.nodes is {from: kubectl}",
+                hint="list the nodes in the topology, or use --nodes-from kubectl",
+            )
+        return None
+    if nodes_from is None and topology.cluster.nodes_from is None:
+        if context or kubeconfig:
+            raise UsageError(
+                "--context/--kubeconfig need --nodes-from kubectl",
+                hint="add --nodes-from kubectl",
+            )
+        return None
+    return live_nodes(topology, context=context, kubeconfig=kubeconfig)
+
+
+def neighbor_moves(plan: Plan) -> tuple[list[str], list[str]]:
+    """The neighbors a plan adds to and removes from routerctl's peer-group."""
+    added: list[str] = []
+    removed: list[str] = []
+    for ch in plan.changes:
+        words = ch.line.split()
+        if words[:1] == ["neighbor"] and words[2:4] == ["peer-group", PEER_GROUP]:
+            (added if ch.action == "add" else removed).append(words[1])
+    return added, removed
+
+
 def _routers(topology: Topology, name: str | None) -> list[Router]:
     return topology.select_routers(name)
+
+
+def _for_router(topology: Topology, selection: NodeSelection | None, router: Router) -> Topology:
+    return topology if selection is None else selection.topology(topology, router.name)
+
+
+def _describe(plan: Plan, selection: NodeSelection | None) -> str:
+    text = plan.describe()
+    if selection is None:
+        return text
+    added, removed = neighbor_moves(plan)
+    lines = [f"nodes from {selection.source}:", *(f"  {ln}" for ln in selection.describe())]
+    if added or removed:
+        lines.append(f"nodes that come and go on {plan.router}:")
+        lines += [f"  {ln}" for ln in selection.changes(added, removed)]
+    return "\n".join(lines) + "\n" + text
 
 
 def _plan(
@@ -35,18 +115,44 @@ def _plan(
     router: RouterOption = None,
     output: OutputOption = OutputFormat.table,
     accept_new_host_key: AcceptNewHostKeyOption = False,
+    nodes_from: NodesFromOption = None,
+    context: ContextOption = None,
+    kubeconfig: KubeconfigOption = None,
 ) -> None:
     """Show what provision would change on the router (passwords redacted)."""
     topo = get_topology(topology)
+    selection = node_selection(topo, nodes_from, context=context, kubeconfig=kubeconfig)
     plans: list[Plan] = []
     for r in _routers(topo, router):
+        rtopo = _for_router(topo, selection, r)
         with connect(r.ssh, accept_new_host_key=accept_new_host_key) as t:
-            plans.append(plan_router(t, topo, r))
+            plans.append(plan_router(t, rtopo, r))
     if output is OutputFormat.json:
-        print_json([p.to_json() for p in plans])
+        out = []
+        for p in plans:
+            doc = p.to_json()
+            if selection is not None:
+                added, removed = neighbor_moves(p)
+                doc["nodes"] = {
+                    "source": selection.source,
+                    "verdicts": [
+                        {
+                            "name": v.name,
+                            "address": str(v.address) if v.address is not None else None,
+                            "speaks": v.speaks,
+                            "reason": v.reason,
+                        }
+                        for v in selection.verdicts
+                    ],
+                    "notes": list(selection.notes),
+                    "added": added,
+                    "removed": removed,
+                }
+            out.append(doc)
+        print_json(out)
         return
     for p in plans:
-        typer.echo(safe(p.describe(), markup=False, newlines=True))
+        typer.echo(safe(_describe(p, selection), markup=False, newlines=True))
 
 
 def _provision(
@@ -68,10 +174,14 @@ def _provision(
         ),
     ] = None,
     accept_new_host_key: AcceptNewHostKeyOption = False,
+    nodes_from: NodesFromOption = None,
+    context: ContextOption = None,
+    kubeconfig: KubeconfigOption = None,
 ) -> None:
     """Install the routing suite, apply the BGP config delta, persist it, verify it."""
     topo = get_topology(topology)
     targets = _routers(topo, router)
+    selection = node_selection(topo, nodes_from, context=context, kubeconfig=kubeconfig)
     interactive = sys.stdin.isatty()
     if not yes and not interactive:
         raise UsageError(
@@ -83,7 +193,7 @@ def _provision(
         stderr.print(f"[bold cyan]>[/] {safe(msg)}", highlight=False, markup=True)
 
     def confirm(plan: Plan) -> bool:
-        text = safe(plan.describe(), markup=False, newlines=True)
+        text = safe(_describe(plan, selection), markup=False, newlines=True)
         if output is OutputFormat.json:
             stderr.print(text, highlight=False, markup=False)
         else:
@@ -93,6 +203,10 @@ def _provision(
         return typer.confirm("Apply these changes?", default=False, err=True)
 
     results: list[ProvisionResult] = []
+    rtopos = {r.name: _for_router(topo, selection, r) for r in targets}  # before any router
+    if selection is not None:
+        nodes = selection.nodes()
+        progress(f"{len(nodes)} nodes from {selection.source}: {' '.join(n.name for n in nodes)}")
     for r in targets:
         progress(f"connecting to {r.name}")
 
@@ -102,7 +216,7 @@ def _provision(
         with connect(r.ssh, accept_new_host_key=accept_new_host_key) as t:
             res = provision(
                 t,
-                topo,
+                rtopos[r.name],
                 r,
                 reconnect=reconnect,
                 confirm=confirm,

@@ -23,6 +23,7 @@ from routerctl.cli_common import (
     stdout,
 )
 from routerctl.cluster import ClusterState
+from routerctl.commands.provision import NodesFromOption, node_selection
 from routerctl.errors import ExitCode, RouterctlError, UsageError
 from routerctl.ops import bundle as bundle_mod
 from routerctl.ops import flaps
@@ -39,10 +40,15 @@ def _default_connector(*, accept_new_host_key: bool) -> Connector:
 
 
 def _load_cluster(
-    topology: Topology, spec: str | None, *, context: str | None, kubeconfig: Path | None
+    topology: Topology,
+    spec: str | None,
+    *,
+    context: str | None,
+    kubeconfig: Path | None,
+    live_nodes: bool = False,
 ) -> ClusterState:
     if spec is None:
-        if context or kubeconfig:
+        if (context or kubeconfig) and not live_nodes:
             raise UsageError(
                 "--context/--kubeconfig need --cluster kubectl", hint="add --cluster kubectl"
             )
@@ -175,11 +181,24 @@ def register(app: typer.Typer) -> None:
             float, typer.Option("--timeout", min=1, help="Per-router command timeout, seconds.")
         ] = 30.0,
         accept_new_host_key: AcceptNewHostKeyOption = False,
+        nodes_from: NodesFromOption = None,
     ) -> None:
         """Prove the whole path works: sessions, routes via every node, the services."""
         try:
             topo = get_topology(topology)
-            clus = _load_cluster(topo, cluster, context=context, kubeconfig=kubeconfig)
+            selection = None
+            if nodes_from is not None or topo.cluster.nodes_from is not None:
+                selection = node_selection(topo, nodes_from, context=context, kubeconfig=kubeconfig)
+            if selection is not None:
+                # the union over the routers; each router's node_selector still applies
+                topo = selection.topology(topo)
+            clus = _load_cluster(
+                topo,
+                cluster,
+                context=context,
+                kubeconfig=kubeconfig,
+                live_nodes=selection is not None,
+            )
         except RouterctlError as exc:
             if not nagios:
                 raise

@@ -29,6 +29,7 @@ from routerctl.topology.validation import (
     _bgp,
     _labels,
     _lan,
+    _nodes_from,
     _overlaps,
     _pool,
     _router,
@@ -137,8 +138,13 @@ def load_topology(path: Path) -> Topology:
     # cluster
     cm = m["cluster"].mapping(_CLUSTER_KEYS, required=("asn", "nodes", "pools"))
     cluster_asn = _asn(cm["asn"])
-    node_entries = cm["nodes"].items()
-    if not node_entries:
+    nodes_from = None
+    node_entries = []
+    if isinstance(cm["nodes"].node, yaml.MappingNode):  # {from: kubectl, ...}
+        nodes_from = _nodes_from(cm["nodes"])
+    else:
+        node_entries = cm["nodes"].items()
+    if not node_entries and nodes_from is None:
         cm["nodes"].error("at least one node is needed", "add '- {name: ..., address: ...}'")
     nodes: list[tuple[Node, dict[str, _Val]]] = []
     for nv in node_entries:
@@ -214,7 +220,11 @@ def load_topology(path: Path) -> Topology:
                 "quagga's bgpd has no BFD, but bgp.bfd is true",
                 "use suite frr (or auto), or set bgp.bfd: false",
             )
-        if router.node_selector and not any(router.selects(n) for n, _ in nodes):
+        if (
+            nodes_from is None
+            and router.node_selector
+            and not any(router.selects(n) for n, _ in nodes)
+        ):
             rm["node_selector"].error(
                 f"selects none of the nodes for router {router.name!r}",
                 "check the labels against cluster.nodes[].labels",
@@ -250,6 +260,7 @@ def load_topology(path: Path) -> Topology:
             asn=cluster_asn,
             nodes=tuple(n for n, _ in nodes),
             pools=tuple(p for p, _, _ in pools),
+            nodes_from=nodes_from,
         ),
         bgp=bgp,
         services=tuple(services),

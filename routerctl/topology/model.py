@@ -91,11 +91,39 @@ class Pool:
         return any(addr in r for r in self.addresses)
 
 
+NODE_SOURCES = ("kubectl",)
+NODE_FAMILIES = ("ipv4", "ipv6")
+
+
+@dataclass(frozen=True)
+class NodesFrom:
+    """``cluster.nodes: {from: kubectl, ...}``: the node set is read from the live cluster.
+
+    ``selector`` (matchLabels) narrows MetalLB's own rules; ``family`` picks the
+    InternalIP each node peers from; ``namespace`` is where MetalLB's speaker DaemonSet
+    and BGPPeers live.
+    """
+
+    source: str = "kubectl"
+    selector: tuple[tuple[str, str], ...] = ()
+    family: str = "ipv4"
+    namespace: str = "metallb-system"
+    context: str | None = None
+    kubeconfig: Path | None = None
+
+    @property
+    def version(self) -> int:
+        return 6 if self.family == "ipv6" else 4
+
+
 @dataclass(frozen=True)
 class Cluster:
     asn: int
     nodes: tuple[Node, ...]
     pools: tuple[Pool, ...]
+    # set when cluster.nodes is {from: kubectl}: ``nodes`` is then empty until a command
+    # reads the live cluster (routerctl.cluster.live_nodes) and fills it
+    nodes_from: NodesFrom | None = None
 
 
 SECRET_FILE_MAX = 4096  # bytes; a password file longer than this is the wrong file

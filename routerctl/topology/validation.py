@@ -16,8 +16,11 @@ from routerctl.errors import TopologyError
 from routerctl.model import IPAddress, IPNetwork
 from routerctl.names import control_character, plain_host, plain_user
 from routerctl.topology.model import (
+    NODE_FAMILIES,
+    NODE_SOURCES,
     AddressRange,
     BgpOptions,
+    NodesFrom,
     Pool,
     Router,
     Secret,
@@ -46,6 +49,7 @@ _ROUTER_KEYS = ("name", "ssh", "asn", "router_id", "lan", "node_selector", "suit
 _SSH_KEYS = ("host", "port", "user", "identity_file", "known_hosts", "ssh_config")
 _CLUSTER_KEYS = ("asn", "nodes", "pools")
 _NODE_KEYS = ("name", "address", "labels")
+_NODES_FROM_KEYS = ("from", "selector", "family", "namespace", "context", "kubeconfig")
 _POOL_KEYS = ("name", "addresses", "auto_assign")
 _BGP_KEYS = (
     "password",
@@ -544,3 +548,48 @@ def _service(v: _Val) -> Service:
 
 def _overlaps(a: AddressRange, b: AddressRange) -> bool:
     return a.version == b.version and a.first <= b.last and b.first <= a.last  # type: ignore[operator]
+
+
+def _nodes_from(v: _Val) -> NodesFrom:
+    """``cluster.nodes`` written as a mapping: ``{from: kubectl, selector: {...}, ...}``."""
+    m = v.mapping(_NODES_FROM_KEYS, required=("from",))
+    source = m["from"].as_str()
+    if source not in NODE_SOURCES:
+        m["from"].error(
+            f"unknown node source {short(source)}",
+            f"use one of: {', '.join(NODE_SOURCES)} (or list the nodes)",
+        )
+    family = m["family"].as_str() if "family" in m else "ipv4"
+    if family not in NODE_FAMILIES:
+        m["family"].error(
+            f"unknown address family {short(family)}", f"use one of: {', '.join(NODE_FAMILIES)}"
+        )
+    namespace = "metallb-system"
+    if "namespace" in m:
+        namespace = m["namespace"].as_str(what="a namespace")
+        if not _DNS1123_RE.fullmatch(namespace) or len(namespace) > 63:
+            m["namespace"].error(
+                f"{short(namespace)} is not a Kubernetes namespace name",
+                "use lower-case letters, digits and '-' (e.g. metallb-system)",
+            )
+    context = None
+    if "context" in m:
+        context = m["context"].as_str(what="a kubectl context name")
+        if not context or any(c < " " or c == "\x7f" for c in context):
+            m["context"].error("not a kubectl context name", "name a context of the kubeconfig")
+    kubeconfig = None
+    if "kubeconfig" in m:
+        text = m["kubeconfig"].as_str(what="a file path")
+        if "\0" in text or not text:
+            m["kubeconfig"].error("not a file path", "name the kubeconfig file")
+        kubeconfig = Path(text).expanduser()
+        if not kubeconfig.is_absolute():
+            kubeconfig = m["kubeconfig"].base / kubeconfig
+    return NodesFrom(
+        source=source,
+        selector=_labels(m["selector"], what="selector") if "selector" in m else (),
+        family=family,
+        namespace=namespace,
+        context=context,
+        kubeconfig=kubeconfig,
+    )
