@@ -38,7 +38,7 @@ from routerctl.parsing import parse_bgp_summaries
 from routerctl.plan import Plan, compute_plan, compute_restore
 from routerctl.platform import SuiteProfile, identify, openwrt
 from routerctl.redact import excerpt, redact
-from routerctl.render.router import render_router
+from routerctl.render.router import check_dynamic_supported, render_router
 from routerctl.topology import Router, Topology
 from routerctl.transport import CommandResult, Transport
 
@@ -388,6 +388,13 @@ class _Run:
         t = self.transport
         gathered = split_gathered(self.gathered_stdout, self.marker)
         facts = openwrt.parse_facts(gathered.facts, host=t.host)
+        if router.dynamic_neighbors is not None and openwrt.installed_suite(facts) is None:
+            # before installing a suite without listen ranges: refuse (once installed, the
+            # daemons' dialect decides, in render_router, before anything is applied)
+            chosen = openwrt.choose_suite(facts, pin=router.suite, available=None)
+            check_dynamic_supported(
+                topology, router, suite=chosen.name, listen_range=chosen.listen_range
+            )
         ensured = backend.ensure_suite(t, pin=router.suite, progress=self.progress, facts=facts)
         suite = ensured.suite
         # the config read under the lock holds unless ensure_suite installed, enabled or
