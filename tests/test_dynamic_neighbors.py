@@ -74,6 +74,55 @@ exit
 end
 """
 
+# FRR 10.4.1 (OpenWrt 25.12 lab router, apk), `show running-config` after the first provision
+# of the lab's topology (router_id 198.51.100.2) with the same dynamic_neighbors
+RUNNING_FRR1041 = """\
+Building configuration...
+
+Current configuration:
+!
+frr version 10.4.1
+frr defaults traditional
+hostname OpenWrt
+log syslog
+!
+ip prefix-list ROUTERCTL-IN-V4 seq 5 permit 203.0.113.30/31 le 32
+ip prefix-list ROUTERCTL-IN-V4 seq 10 permit 203.0.113.32/28 le 32
+ip prefix-list ROUTERCTL-IN-V4 seq 15 permit 203.0.113.48/31 le 32
+!
+route-map ROUTERCTL-IN permit 10
+ match ip address prefix-list ROUTERCTL-IN-V4
+exit
+!
+route-map ROUTERCTL-OUT deny 10
+exit
+!
+password zebra
+!
+router bgp 65000
+ bgp router-id 198.51.100.2
+ neighbor ROUTERCTL peer-group
+ neighbor ROUTERCTL remote-as 65001
+ bgp listen limit 20
+ bgp listen range 198.51.100.0/24 peer-group ROUTERCTL
+ !
+ address-family ipv4 unicast
+  neighbor ROUTERCTL route-map ROUTERCTL-IN in
+  neighbor ROUTERCTL route-map ROUTERCTL-OUT out
+  maximum-paths 8
+ exit-address-family
+exit
+!
+access-list vty seq 5 permit 127.0.0.0/8
+access-list vty seq 10 deny any
+!
+line vty
+ access-class vty
+exit
+!
+end
+"""
+
 
 def write(tmp_path: Path, *, dynamic: str = DYN, extra: str = "", name: str = "t.yaml") -> Path:
     path = tmp_path / name
@@ -216,6 +265,19 @@ def test_second_provision_is_zero_lines(tmp_path: Path) -> None:
     )
     assert plan.empty, plan.describe()
     assert plan.script == ()
+
+
+def test_frr1041_running_config_is_in_sync(tmp_path: Path) -> None:
+    text = BASE.format(dynamic=DYN, extra="").replace(
+        "    asn: 65000\n", "    asn: 65000\n    router_id: 198.51.100.2\n"
+    )
+    path = tmp_path / "t.yaml"
+    path.write_text(text, encoding="utf-8")
+    want = desired(load_topology(path))
+    plan = compute_plan(router="rtr", asn=65000, running=RUNNING_FRR1041, desired=want)
+    assert plan.empty, plan.describe()
+    bgp = want.split("!\nip prefix-list")[0]
+    assert bgp in RUNNING_FRR1041  # the same lines in the same order as FRR 10.4.1 prints
 
 
 def test_static_to_dynamic_removes_members_and_adds_the_range(tmp_path: Path) -> None:
