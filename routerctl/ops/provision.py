@@ -388,14 +388,21 @@ class _Run:
         t = self.transport
         gathered = split_gathered(self.gathered_stdout, self.marker)
         facts = openwrt.parse_facts(gathered.facts, host=t.host)
-        if router.dynamic_neighbors is not None and openwrt.installed_suite(facts) is None:
-            # before installing a suite without listen ranges: refuse (once installed, the
-            # daemons' dialect decides, in render_router, before anything is applied)
-            chosen = openwrt.choose_suite(facts, pin=router.suite, available=None)
+
+        def refuse_unsupported(chosen: SuiteProfile) -> None:
+            # before installing a suite without listen ranges (once a suite is installed,
+            # the daemons' dialect decides, in render_router, before anything is applied)
             check_dynamic_supported(
                 topology, router, suite=chosen.name, listen_range=chosen.listen_range
             )
-        ensured = backend.ensure_suite(t, pin=router.suite, progress=self.progress, facts=facts)
+
+        ensured = backend.ensure_suite(
+            t,
+            pin=router.suite,
+            progress=self.progress,
+            facts=facts,
+            before_install=refuse_unsupported,
+        )
         suite = ensured.suite
         # the config read under the lock holds unless ensure_suite installed, enabled or
         # restarted something since (or vtysh did not answer then): then read it now

@@ -215,7 +215,7 @@ def check_dynamic_supported(
         return
     raise topology.error(
         topology.router_field(router, "dynamic_neighbors"),
-        f"router {router.name} runs {suite}, which has no 'bgp listen range' (dynamic"
+        f"router {router.name}'s suite is {suite}, which has no 'bgp listen range' (dynamic"
         " neighbors); nothing was changed",
         hint="remove dynamic_neighbors: the nodes in cluster.nodes become static neighbors"
         " (provision again when nodes change), or move the router to FRR",
