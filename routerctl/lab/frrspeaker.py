@@ -1,7 +1,7 @@
-"""A lab node's FRR speaker, configured the way MetalLB's FRR mode renders its frr.conf.
+"""A lab node's FRR speaker, configured the way MetalLB's FRR mode renders its config.
 
 ``render_frr_conf`` is pure: the same ``SpeakerConfig`` the GoBGP speaker gets (derived
-from the rendered MetalLB manifests by ``gobgp.speaker_config``) becomes an frr.conf in
+from the rendered MetalLB manifests by ``gobgp.speaker_config``) becomes an FRR config in
 the shape of MetalLB's own goldens (``internal/bgp/frr/testdata``): no default
 ipv4-unicast, ``activate`` per family, per-peer ``-in``/``-out`` route-maps with
 ``-allowed-ipv4``/``-allowed-ipv6`` prefix-lists, local-preference and community
@@ -23,6 +23,7 @@ from routerctl.lab.gobgp import Announcement, Neighbor, SpeakerConfig
 from routerctl.lab.netns import pid_alive, poll, run
 
 BGPD = Path("/usr/lib/frr/bgpd")
+CONF_NAME = "speaker.conf"  # the node's own file (not the router's suite layout)
 VTYSH = "vtysh"
 # MetalLB's FRR mode renders ``timers connect`` only from a BGPPeer's connectTime; FRR's
 # own default is 120 s, so a node that dials before the router listens would wait two
@@ -82,7 +83,7 @@ def _peer_policy(n: Neighbor, announcements: tuple[Announcement, ...]) -> list[s
 
 
 def render_frr_conf(config: SpeakerConfig, *, hostname: str, node_address: str) -> str:
-    """frr.conf for one node, shaped like MetalLB's FRR-mode goldens (pure)."""
+    """The FRR config of one node, shaped like MetalLB's FRR-mode goldens (pure)."""
     lines = [
         "log stdout informational",
         "log timestamp precision 3",
@@ -149,7 +150,7 @@ def start_bgpd(netns_cmd: list[str], cdir: Path, *, address: str) -> int:
     log = open(cdir / "bgpd.out", "ab")  # noqa: SIM115 (handed to the child)
     cmd = [
         *netns_cmd, str(BGPD), "-Z", "-S",
-        "-f", str(cdir / "frr.conf"), "-i", str(cdir / "bgpd.pid"),
+        "-f", str(cdir / CONF_NAME), "-i", str(cdir / "bgpd.pid"),
         "--vty_socket", str(cdir), "-P", "0", "-l", address,
         "--log", f"file:{cdir / 'bgpd.log'}",
     ]  # fmt: skip

@@ -45,7 +45,8 @@ def prepare_node(
     )
     # the same speaker config as MetalLB's FRR mode renders it, for an FRR node
     frr_conf = frrspeaker.render_frr_conf(config, hostname=node, node_address=addr)
-    write_file(frrspeaker.conf_dir(lab.state_dir, node) / "frr.conf", frr_conf, mode=0o600)
+    cdir = frrspeaker.conf_dir(lab.state_dir, node)
+    write_file(cdir / frrspeaker.CONF_NAME, frr_conf, mode=0o600)
     write_file(ndir / "www/index.html", f"{node}\n")
 
 
