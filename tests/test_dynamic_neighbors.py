@@ -8,6 +8,7 @@ applied the rendered block; FRR 10.4.1 prints the same lines in the same order
 from __future__ import annotations
 
 import ipaddress
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -407,3 +408,28 @@ def test_no_option_no_dynamic_check(tmp_path: Path) -> None:
         from_topology(t),
     )
     assert not [r for r in results if r.name == "dynamic neighbors"]
+
+
+# ---- the router-side health check ------------------------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("busybox") is None, reason="busybox not installed")
+def test_health_check_matches_dynamic_peers_by_address(tmp_path: Path) -> None:
+    """The cron check reads `*198.51.100.5` as neighbor 198.51.100.5 (it used to report every
+    dynamic peer NotConfigured); a node that is not a dynamic peer stays NotConfigured."""
+    from tests.test_healthcheck_script import Router, neighbor_states  # noqa: PLC0415
+
+    case = tmp_path / "case"
+    case.mkdir()
+    raw = FIXTURES / "show_ip_bgp_summary" / "lab_dynamic_one_speaker_stopped.raw"
+    shutil.copy(raw, case / "show_ip_bgp_summary.txt")
+    (tmp_path / "r").mkdir()
+    router = Router(tmp_path / "r")
+    router.options["check_routes"] = "0"
+    router.lists["neighbor"] = ["198.51.100.5", "198.51.100.6"]
+    run = router.run(case)
+    assert neighbor_states(run.status) == {
+        "198.51.100.5": "Established",
+        "198.51.100.6": "NotConfigured",
+    }
+    assert run.rc == 1
