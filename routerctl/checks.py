@@ -296,6 +296,18 @@ def check_session(
             _fail(cname, bad, want, "no BGP instance", _MISSING_HINT, name),
         ]
     n = summary.neighbor(node.address)
+    dyn = router.dynamic_neighbors if router.dynamic(node) else None
+    if dyn is not None:
+        want = f"Established with {node.address} (dynamic, AS {topology.cluster.asn})"
+    if n is None and dyn is not None:
+        # the router never dials a dynamic peer: no session means the node did not connect
+        hint = (
+            f"the router waits for {node.name} to connect (bgp listen range "
+            f"{dyn.listen_range}): its speaker is down, cannot reach the router on tcp/179, "
+            f"connects from another address, or the listen limit "
+            f"({dyn.effective_limit}) is reached"
+        )
+        return [_fail(cname, bad, want, "not present as a dynamic peer", hint, name)]
     if n is None:
         return [_fail(cname, bad, want, "no such neighbor", _MISSING_HINT, name)]
     if n.remote_as and n.remote_as != topology.cluster.asn:
@@ -327,6 +339,40 @@ def check_session(
     if n.policy_blocked_in:
         return [_fail(cname, bad, want, _session_observed(n), _POLICY_HINT, name)]
     return [_ok(cname, want, _session_observed(n), name)]
+
+
+def check_dynamic(router: Router, state: RouterState, nodes: Sequence[Node]) -> list[CheckResult]:
+    """The listen range's members: how many dynamic peers, against ``bgp listen limit``."""
+    dyn = router.dynamic_neighbors
+    if dyn is None:
+        return []
+    peers = [
+        n
+        for s in (state.summary, state.summary_v6)
+        if s is not None
+        for n in s.neighbors
+        if n.dynamic and n.address is not None and dyn.covers(n.address)
+    ]
+    addrs = {n.address for n in peers if n.address is not None}
+    known = {n.address for n in nodes}
+    unknown = sorted(addrs - known, key=lambda a: (a.version, int(a)))
+    want = f"at most {dyn.effective_limit} dynamic peers in {dyn.listen_range}"
+    observed = f"{len(addrs)} dynamic peers ({len(addrs & known)} of the expected nodes)"
+    if unknown:
+        observed += f"; not in the node list: {_fmt_addrs(unknown)}"
+    if len(addrs) >= dyn.effective_limit:
+        return [
+            _fail(
+                "dynamic neighbors",
+                Severity.WARNING,
+                want,
+                observed + " -- the limit is reached",
+                "the router refuses the next node that connects: raise "
+                "dynamic_neighbors.limit and provision",
+                router.name,
+            )
+        ]
+    return [_ok("dynamic neighbors", want, observed, router.name)]
 
 
 def _bgp_routes(state: RouterState) -> list[Route]:
@@ -661,6 +707,7 @@ def verify_router(
     for node in nodes:
         redundant = bool(healthy - {node.name})
         results += check_session(topology, router, state, node, redundant=redundant)
+    results += check_dynamic(router, state, nodes)
     in_pool = [s for s in cluster.services if topology.pool_for(s.address) is not None]
     results += check_prefixes(router, state, nodes, services_exist=bool(in_pool))
     for svc in cluster.services:

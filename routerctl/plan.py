@@ -17,7 +17,9 @@ from routerctl.runningconfig import (
     PEER_GROUP,
     OwnedConfig,
     desired_global_lines,
+    dynamic_lines,
     extract_owned,
+    is_listen_range,
     line_key,
     neighbor_of,
     normalise_prefix_lists,
@@ -115,7 +117,7 @@ def _diff_lines(
     removable: bool,
     skip_neighbors: frozenset[str] = frozenset(),
 ) -> None:
-    run_by_key = {line_key(ln): ln for ln in running if neighbor_of(ln) not in skip_neighbors}
+    run_by_key = {line_key(ln): ln for ln in running if _subject(ln) not in skip_neighbors}
     des_keys = {line_key(ln) for ln in desired}
     if removable:  # removals first: "no match X" after "match Y" would undo the new match
         for key, ln in run_by_key.items():
@@ -131,6 +133,17 @@ def _diff_lines(
         else:
             sec.changes.append(Change("change", sec.name, ln, old=old))
         sec.script.append(ln)
+
+
+def _subject(line: str) -> str | None:
+    """Whom a line is about: its neighbor, or the group for the group's listen range
+    (which FRR deletes together with the group)."""
+    return PEER_GROUP if is_listen_range(line) else neighbor_of(line)
+
+
+def _has_listen_range(text: str) -> bool:
+    top, _ = desired_global_lines(text)
+    return any(is_listen_range(ln) for ln in top)
 
 
 def _implicit(line: str, *, family: str, default_ipv4: bool) -> bool:
@@ -276,8 +289,9 @@ def _build(
 def _desired_globals(text: str, members: tuple[str, ...]) -> tuple[list[str], dict[str, list[str]]]:
     top, fams = desired_global_lines(text)
     owned = set(members) | {PEER_GROUP}
+    dynamic = dynamic_lines(top)  # owned lines, diffed with the neighbors
     return (
-        [ln for ln in top if neighbor_of(ln) not in owned],
+        [ln for ln in top if neighbor_of(ln) not in owned and ln not in dynamic],
         {h: [ln for ln in lines if neighbor_of(ln) not in owned] for h, lines in fams.items()},
     )
 
@@ -294,7 +308,7 @@ def compute_plan(
 
     Raises ``RefusedError`` when the router runs ``router bgp`` with another ASN.
     """
-    run = extract_owned(running, asn=asn)
+    run = extract_owned(running, asn=asn, own_listen_limit=_has_listen_range(desired))
     if run.other_asn is not None:
         raise RefusedError(
             f"router {router} already runs 'router bgp {run.other_asn}' but the topology "
@@ -323,8 +337,8 @@ def compute_plan(
 
 def compute_restore(*, router: str, asn: int, current: str, saved: str) -> Plan:
     """The lines that take ``current`` back to ``saved`` (every router-bgp line counts)."""
-    cur = extract_owned(current, asn=asn)
-    old = extract_owned(saved, asn=asn)
+    cur = extract_owned(current, asn=asn, own_listen_limit=_has_listen_range(saved))
+    old = extract_owned(saved, asn=asn, own_listen_limit=_has_listen_range(current))
     if old.asn is None:
         # routerctl created router bgp: removing it restores the previous state
         return _build(

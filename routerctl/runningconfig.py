@@ -43,7 +43,10 @@ _GLOBAL_VALUE_CMDS = (
     ("maximum-paths",),
     ("timers", "bgp"),
     ("bgp", "cluster-id"),
+    ("bgp", "listen", "limit"),
 )
+_LISTEN_RANGE = re.compile(rf"bgp listen range \S+ peer-group {PEER_GROUP}")
+_LISTEN_LIMIT = re.compile(r"bgp listen limit \d+")
 _ROUTER_BGP = re.compile(r"router bgp (\d+)(?:\s+(vrf|view)\s+(\S+))?")
 _PREFIX_LIST = re.compile(r"(ipv6 |ip )prefix-list (\S+) (?:seq (\d+) )?(.*)")
 _ROUTE_MAP = re.compile(r"route-map (\S+) (permit|deny) (\d+)")
@@ -201,12 +204,31 @@ def _drop_inherited(lines: list[str]) -> list[str]:
     ]
 
 
-def extract_owned(text: str, *, asn: int | None = None) -> OwnedConfig:
+def is_listen_range(line: str) -> bool:
+    """``bgp listen range X peer-group ROUTERCTL``: dynamic neighbors of routerctl's group."""
+    return _LISTEN_RANGE.fullmatch(line) is not None
+
+
+def dynamic_lines(lines: list[str] | tuple[str, ...], *, own_limit: bool = False) -> set[str]:
+    """The dynamic-neighbor lines routerctl owns: its group's listen ranges, and the
+    (instance-wide) ``bgp listen limit`` while routerctl has a listen range (or
+    ``own_limit``: the desired config has one, so the limit is routerctl's to set)."""
+    ranges = {ln for ln in lines if is_listen_range(ln)}
+    if not ranges and not own_limit:
+        return set()
+    return ranges | {ln for ln in lines if _LISTEN_LIMIT.fullmatch(ln)}
+
+
+def extract_owned(
+    text: str, *, asn: int | None = None, own_listen_limit: bool = False
+) -> OwnedConfig:
     """The owned parts of a config (running or rendered).
 
     ``asn`` is the desired ASN: a default-VRF ``router bgp`` with another number is
     reported in ``other_asn`` (the caller refuses). Global router-bgp lines are all
     kept in ``unowned_bgp`` too; which of them routerctl sets is decided by the plan.
+    ``own_listen_limit``: count ``bgp listen limit`` as routerctl's even without a listen
+    range of its own (the desired config has one).
     """
     stanzas = parse_stanzas(text)
     bgp: Stanza | None = None
@@ -241,8 +263,9 @@ def extract_owned(text: str, *, asn: int | None = None) -> OwnedConfig:
     members = {PEER_GROUP} | {
         ln.split()[1] for ln in all_lines if ln.split()[2:] == ["peer-group", PEER_GROUP]
     }
-    owned = _drop_inherited([ln for ln in bgp.lines if neighbor_of(ln) in members])
-    rest = [ln for ln in bgp.lines if neighbor_of(ln) not in members]
+    dynamic = dynamic_lines(bgp.lines, own_limit=own_listen_limit)
+    owned = _drop_inherited([ln for ln in bgp.lines if neighbor_of(ln) in members or ln in dynamic])
+    rest = [ln for ln in bgp.lines if neighbor_of(ln) not in members and ln not in dynamic]
     families = tuple(
         (hdr, tuple(_drop_inherited([ln for ln in lines if neighbor_of(ln) in members])))
         for hdr, lines in bgp.families.items()

@@ -114,7 +114,9 @@ def test_toml_is_valid_and_carries_every_value() -> None:
     }
     assert n["timers"]["config"] == {"connect-retry": 5, "hold-time": 9}
     assert n["afi-safis"][0]["config"]["afi-safi-name"] == "ipv4-unicast"
-    assert rib_add_args(cfg.announcements[0]) == ["-a", "ipv4", "add", "203.0.113.30/32"]
+    assert rib_add_args(cfg.announcements[0]) == [
+        "-a", "ipv4", "add", "203.0.113.30/32", "origin", "igp",
+    ]  # fmt: skip
 
 
 def test_bad_manifests_are_one_line_lab_errors() -> None:

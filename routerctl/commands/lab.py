@@ -44,6 +44,12 @@ class LinkAction(str, enum.Enum):
     up = "up"
 
 
+class SpeakerKind(str, enum.Enum):
+    gobgp = "gobgp"
+    frr = "frr"
+    mixed = "mixed"
+
+
 class SpeakerAction(str, enum.Enum):
     stop = "stop"
     start = "start"
@@ -107,6 +113,14 @@ def up_cmd(  # noqa: PLR0917 (typer options)
             "uci and crond, the suite from a feed the lab serves (overrides --suite, --pkg).",
         ),
     ] = None,
+    speaker: Annotated[
+        SpeakerKind,
+        typer.Option(
+            "--speaker",
+            help="What the nodes run: gobgp (like MetalLB's native speaker), frr (FRR "
+            "configured as MetalLB's FRR mode renders it), or mixed (alternating).",
+        ),
+    ] = SpeakerKind.gobgp,
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Build the lab (cleaning leftovers of a lab with the same name first)."""
@@ -125,6 +139,7 @@ def up_cmd(  # noqa: PLR0917 (typer options)
         configure=configure,
         uci=uci,
         openwrt=openwrt,
+        speaker=speaker.value,
     )
     t0 = time.monotonic()
     lab = up(spec, progress=None if output is OutputFormat.json else _progress)
@@ -142,7 +157,8 @@ def up_cmd(  # noqa: PLR0917 (typer options)
     for r in spec.router_names():
         typer.echo(f"  router {r:<6} {spec.router_addr(r)}  ({layout}; ns {spec.netns(r)})")
     for n in spec.node_names():
-        typer.echo(f"  node   {n:<6} {spec.node_addr(n)}  (GoBGP AS 65001, http :8080)")
+        kind = "FRR" if spec.node_speaker(n) == "frr" else "GoBGP"
+        typer.echo(f"  node   {n:<6} {spec.node_addr(n)}  ({kind} AS 65001, http :8080)")
     typer.echo(f"  client        {CLIENT_ADDR}  (ns {spec.netns('client')})")
     typer.echo(f"topology: {spec.topology_file}")
     typer.echo(f"ssh:      ssh -F {spec.ssh_config} {spec.router_names()[0]}")
@@ -268,13 +284,35 @@ def configure_cmd(
 
 @lab_app.command("node")
 def node_cmd(
-    node: Annotated[str, typer.Argument(help="Node name (node1, node2, ...).")],
-    action: Annotated[LinkAction, typer.Argument(help="down: cut its link; up: restore it.")],
+    first: Annotated[
+        str, typer.Argument(metavar="NODE|add|remove", help="A node name, or add / remove.")
+    ],
+    second: Annotated[
+        str, typer.Argument(metavar="up|down|NAME", help="up / down (link), or the node's name.")
+    ],
     name: NameOption = "lab",
 ) -> None:
-    """Cut or restore a node's link to the LAN (fault injection)."""
-    _attach(name).node_link(node, up=action is LinkAction.up)
-    typer.echo(f"node {node}: link {action.value}")
+    """`lab node NODE down|up`: cut or restore a node's link (fault injection);
+    `lab node add NAME` / `lab node remove NAME`: a node joins or leaves the running lab."""
+    from routerctl.errors import UsageError  # noqa: PLC0415
+
+    if first in ("add", "remove"):
+        lab = _attach(name)
+        if first == "add":
+            address = lab.add_node(second)
+            kind = "FRR" if lab.speaker_kind(second) == "frr" else "GoBGP"
+            typer.echo(f"node {second}: added at {address} ({kind}, ns {lab.spec.netns(second)})")
+        else:
+            lab.remove_node(second)
+            typer.echo(f"node {second}: removed")
+        return
+    if second not in ("up", "down"):
+        raise UsageError(
+            f"unknown node action {second!r}",
+            hint="use: lab node NODE up|down, lab node add NAME, lab node remove NAME",
+        )
+    _attach(name).node_link(first, up=second == LinkAction.up.value)
+    typer.echo(f"node {first}: link {second}")
 
 
 @lab_app.command("speaker")

@@ -23,6 +23,7 @@ import yaml
 
 from routerctl.errors import LabError, RouterctlError, UsageError
 from routerctl.lab.netns import (
+    add_node_network,
     build_network,
     kill_pids,
     lab_netns,
@@ -32,9 +33,16 @@ from routerctl.lab.netns import (
     pid_alive,
     poll,
     process_token,
+    remove_node_network,
     run,
 )
-from routerctl.lab.nodes import announce, prepare_node, render_manifests, start_gobgpd, start_httpd
+from routerctl.lab.nodes import (
+    announce,
+    prepare_node,
+    render_manifests,
+    start_httpd,
+    start_speaker,
+)
 from routerctl.lab.openwrt import build_release_feed, start_feed_server
 from routerctl.lab.router import (
     ROUTER_PATH,
@@ -254,9 +262,62 @@ class Lab:
     def start_speaker(self, node: str) -> None:
         if self.speaker_running(node):
             return
-        self.state.speakers[node] = start_gobgpd(self, node)
+        self.state.speakers[node] = start_speaker(self, node)
         self.state.save()
         announce(self, [node])
+
+    def speaker_kind(self, node: str) -> str:
+        """``gobgp`` or ``frr``: what the node's speaker is."""
+        return self.spec.node_speaker(self._node(node))
+
+    def node_vtysh(self, node: str, *commands: str) -> str:
+        """vtysh against an FRR node's own bgpd (``--speaker frr`` or ``mixed``)."""
+        from routerctl.lab import frrspeaker  # noqa: PLC0415 (FRR nodes only)
+
+        if self.speaker_kind(node) != "frr":
+            raise UsageError(f"node {node} runs GoBGP, not FRR", hint="use gobgp in its netns")
+        cdir = frrspeaker.conf_dir(self.state_dir, node)
+        return frrspeaker.vtysh(self.netns_cmd(node), cdir, *commands)
+
+    # ---- nodes joining and leaving --------------------------------------------------
+    def _set_spec(self, spec: LabSpec) -> None:
+        self.state.spec = spec
+        self.spec = spec
+        self.state.save()
+        doc = spec.topology_document(password=self._password_secret())
+        write_file(spec.topology_file, yaml.safe_dump(doc, sort_keys=False), mode=0o644)
+
+    def add_node(self, name: str) -> str:
+        """A new node on the running lab: its namespace on the LAN (the next free address),
+        a speaker configured from the MetalLB manifests rendered for the lab's topology with
+        this node in it, an HTTP server. The lab's topology file lists it. Returns its address."""
+        spec = self.spec.with_node_added(name)
+        self._set_spec(spec)  # saved first: a failure below is cleaned up by remove/down
+        try:
+            add_node_network(spec, name)
+            password = self.password()
+            manifests = render_manifests(self.topology(), with_secret=password is not None)
+            prepare_node(self, name, manifests, password)
+            self.state.speakers[name] = start_speaker(self, name)
+            self.state.httpds[name] = start_httpd(self, name)
+            self.state.save()
+            announce(self, [name])
+        except BaseException:
+            with contextlib.suppress(RouterctlError):
+                self.remove_node(name)
+            raise
+        return str(spec.node_addr(name))
+
+    def remove_node(self, name: str) -> None:
+        """Take a node away completely: its processes, namespace (and veth), files, its
+        entry in the lab's state and topology file."""
+        spec = self.spec.with_node_removed(self._node(name))
+        pids = [p for p in (self.state.speakers.pop(name, None), self.state.httpds.pop(name, None))
+                if p is not None]  # fmt: skip
+        kill_pids(pids)
+        remove_node_network(self.spec, name)
+        shutil.rmtree(self.state_dir / name, ignore_errors=True)
+        self._set_spec(spec)
 
     # ---- status ----------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -304,6 +365,7 @@ class Lab:
                 "address": str(self.spec.node_addr(n)),
                 "link": "up" if " UP " in f" {link.stdout} " else "down",
                 "speaker": self.speaker_running(n),
+                "speaker_kind": self.spec.node_speaker(n),
                 "http": pid_alive(self.state.httpds.get(n, 0)),
             }
         return {
@@ -462,11 +524,11 @@ def _build(lab: Lab, progress: Callable[[str], None] | None) -> None:
     state.save()
     write_ssh_files(lab)
 
-    _log(progress, "nodes (GoBGP speakers, HTTP)")
+    _log(progress, f"nodes ({spec.speaker} speakers, HTTP)")
     manifests = render_manifests(topology, with_secret=password is not None)
     for n in spec.node_names():
         prepare_node(lab, n, manifests, password)
-        state.speakers[n] = start_gobgpd(lab, n)
+        state.speakers[n] = start_speaker(lab, n)
         state.httpds[n] = start_httpd(lab, n)
         state.save()
     announce(lab, spec.node_names())

@@ -273,7 +273,9 @@ def render_toml(config: SpeakerConfig, *, listen: str) -> str:
 def rib_add_args(announcement: Announcement) -> list[str]:
     """Arguments after ``gobgp global rib`` that announce one prefix."""
     family = "ipv6" if ":" in announcement.prefix else "ipv4"
-    args = ["-a", family, "add", announcement.prefix]
+    # ORIGIN IGP, as MetalLB's native speaker sends it (gobgp's CLI default is incomplete,
+    # which would keep an FRR-mode node's path out of the router's ECMP set)
+    args = ["-a", family, "add", announcement.prefix, "origin", "igp"]
     if announcement.communities:
         args += ["community", ",".join(announcement.communities)]
     if announcement.local_pref is not None:

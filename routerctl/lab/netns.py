@@ -134,9 +134,15 @@ def netns_pids(ns: str) -> list[int]:
     return [int(p) for p in proc.stdout.split() if p.isdigit()]
 
 
+# a lab member's name: lan, rtr.., node.., client, feed, or a node added by name
+MEMBER_RE = r"(lan|rtr\d*|node\d+|client|feed|[a-z][a-z0-9]{0,11})"
+
+
 def lab_netns(name: str, existing: Iterable[str] | None = None) -> list[str]:
     """This lab's namespaces that exist (exact pattern, so lab ``a`` never matches ``ab``)."""
-    pattern = re.compile(rf"{re.escape(name)}-(lan|rtr\d*|node\d+|client|feed)")
+    pattern = re.compile(
+        rf"{re.escape(name)}-(lan|rtr\d*|node\d+|client|feed|[a-z][a-z0-9]{{0,11}})"
+    )
     names = existing if existing is not None else netns_list()
     return [ns for ns in names if pattern.fullmatch(ns)]
 
@@ -221,3 +227,42 @@ def build_network(spec: LabSpec) -> None:
                 *(f"{k}={v}" for k, v in values.items()),
             ]
         )
+
+
+def add_node_network(spec: LabSpec, node: str) -> None:
+    """One more node on a running lab's LAN: namespace, veth to the switch, addresses (the
+    same as ``build_network`` gives each node)."""
+    ns, lan = spec.netns(node), spec.netns("lan")
+    if ns in netns_list():
+        raise LabError(f"namespace {ns} exists already", hint=f"lab node remove {node} first")
+    first_router = spec.router_addr(spec.router_names()[0])
+    run(["ip", "netns", "add", ns])
+    try:
+        run(["ip", "link", "add", "eth0", "netns", ns, "type", "veth", "peer", "name", node,
+             "netns", lan])  # fmt: skip
+        run(
+            ["ip", "-n", lan, "-batch", "-"],
+            input=f"link set {node} master sw\nlink set {node} up\n",
+        )
+        lines = [
+            "link set lo up",
+            f"addr add {spec.node_addr(node)}/{LAN.prefixlen} dev eth0",
+            "link set eth0 up",
+            f"route add default via {first_router}",
+            *(f"addr add {addr}/32 dev lo" for _, _, addr in SERVICES),
+        ]
+        run(["ip", "-n", ns, "-batch", "-"], input="\n".join(lines) + "\n")
+        run(["ip", "netns", "exec", ns, "sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=0",
+             "net.ipv4.conf.default.rp_filter=0"])  # fmt: skip
+    except LabError:
+        remove_node_network(spec, node)
+        raise
+
+
+def remove_node_network(spec: LabSpec, node: str) -> None:
+    """Kill what still runs in the node's namespace and delete it (its veth goes with it)."""
+    ns = spec.netns(node)
+    if ns not in netns_list():
+        return
+    kill_pids(netns_pids(ns))
+    run(["ip", "netns", "del", ns], check=False)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from routerctl.errors import LabError
-from routerctl.lab import gobgp
+from routerctl.lab import frrspeaker, gobgp
 from routerctl.lab.netns import pid_alive, poll, run
 from routerctl.lab.spec import SERVICE_PORT, SERVICES
 from routerctl.lab.state import RunningLab, write_file
@@ -43,6 +43,10 @@ def prepare_node(
     write_file(
         ndir / "announce.json", json.dumps([gobgp.rib_add_args(a) for a in config.announcements])
     )
+    # the same speaker config as MetalLB's FRR mode renders it, for an FRR node
+    frr_conf = frrspeaker.render_frr_conf(config, hostname=node, node_address=addr)
+    cdir = frrspeaker.conf_dir(lab.state_dir, node)
+    write_file(cdir / frrspeaker.CONF_NAME, frr_conf, mode=0o600)
     write_file(ndir / "www/index.html", f"{node}\n")
 
 
@@ -59,6 +63,18 @@ def start_gobgpd(lab: RunningLab, node: str) -> int:
             cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
         )
     return proc.pid
+
+
+def start_speaker(lab: RunningLab, node: str) -> int:
+    """Start the node's speaker (GoBGP or FRR, per the lab's ``--speaker``); its PID."""
+    if lab.spec.node_speaker(node) == "frr":
+        cdir = frrspeaker.conf_dir(lab.state_dir, node)
+        for stale in ("bgpd.pid", "bgpd.vty"):
+            (cdir / stale).unlink(missing_ok=True)
+        return frrspeaker.start_bgpd(
+            lab.netns_cmd(node), cdir, address=str(lab.spec.node_addr(node))
+        )
+    return start_gobgpd(lab, node)
 
 
 def start_httpd(lab: RunningLab, node: str) -> int:
@@ -79,6 +95,8 @@ def announce(lab: RunningLab, nodes: Sequence[str]) -> None:
     """Add each node's announcements once its gobgpd API answers."""
     host, port = GOBGP_API.split(":")
     for n in nodes:
+        if lab.spec.node_speaker(n) != "gobgp":
+            continue  # FRR announces from its config (network lines)
         ndir = lab.state_dir / n
         base = [*lab.netns_cmd(n), "gobgp", "-u", host, "-p", port]
         pid = lab.state.speakers[n]

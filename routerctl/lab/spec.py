@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,9 @@ OPENWRT_OVERLAY_KB = 98304
 FEED_ADDR = ipaddress.IPv4Address("198.51.100.250")  # the feed namespace on the LAN (--openwrt)
 MAX_NODES = 40
 MAX_ROUTERS = 8
+SPEAKERS = ("gobgp", "frr", "mixed")  # ``lab up --speaker``: what the nodes run
+NODE_NAME_RE = re.compile(r"[a-z][a-z0-9]{0,11}")  # ``lab node add NAME``
+RESERVED_MEMBERS = ("lan", "client", "feed", "sw")
 
 
 def router_address(index: int) -> ipaddress.IPv4Address:
@@ -92,6 +95,13 @@ class LabSpec:
     # an OpenWrt release (OPENWRT): its real suite and userland from the build cache, a feed
     # namespace; None: today's lab (Debian's FRR behind the shell stand-ins, the fastest)
     openwrt: str | None = None
+    # gobgp (MetalLB's native speaker), frr (MetalLB's FRR mode), mixed (odd nodes GoBGP,
+    # even nodes FRR)
+    speaker: str = "gobgp"
+    # ``lab node add``/``remove`` on a running lab: (name, address, speaker) added, and the
+    # names of the first ``nodes`` taken away
+    added_nodes: tuple[tuple[str, str, str], ...] = ()
+    removed_nodes: tuple[str, ...] = ()
     root: Path = field(default=LAB_ROOT)
 
     def __post_init__(self) -> None:
@@ -125,6 +135,10 @@ class LabSpec:
                 "--suite quagga with --pkg apk does not exist",
                 hint="Quagga was removed after OpenWrt 23.05; use --pkg opkg",
             )
+        if self.speaker not in SPEAKERS:
+            raise UsageError(
+                f"unknown speaker {self.speaker!r}", hint=f"use one of: {', '.join(SPEAKERS)}"
+            )
         if self.overlay_free_kb < 64:
             raise UsageError(
                 f"--overlay-free {self.overlay_free_kb} is too small", hint="use at least 64 (KB)"
@@ -138,8 +152,76 @@ class LabSpec:
     def router_names(self) -> list[str]:
         return ["rtr"] if self.routers == 1 else [f"rtr{i}" for i in range(1, self.routers + 1)]
 
-    def node_names(self) -> list[str]:
+    def base_node_names(self) -> list[str]:
+        """The nodes ``lab up`` made (``--nodes N``), before any ``lab node add/remove``."""
         return [f"node{i}" for i in range(1, self.nodes + 1)]
+
+    def node_names(self) -> list[str]:
+        base = [n for n in self.base_node_names() if n not in self.removed_nodes]
+        return base + [n for n, _, _ in self.added_nodes]
+
+    def node_speaker(self, node: str) -> str:
+        """``gobgp`` or ``frr``: what ``node`` runs."""
+        for name, _, kind in self.added_nodes:
+            if name == node:
+                return kind
+        if self.speaker != "mixed":
+            return self.speaker
+        index = self.base_node_names().index(node) + 1
+        return "gobgp" if index % 2 else "frr"
+
+    def next_speaker(self) -> str:
+        """The speaker a node added now runs (``mixed``: the kind fewer nodes run)."""
+        if self.speaker != "mixed":
+            return self.speaker
+        kinds = [self.node_speaker(n) for n in self.node_names()]
+        return "frr" if kinds.count("frr") < kinds.count("gobgp") else "gobgp"
+
+    def used_addresses(self) -> set[ipaddress.IPv4Address]:
+        used = {LAN.network_address, LAN.broadcast_address, FEED_ADDR}
+        used |= {router_address(i) for i in range(1, MAX_ROUTERS + 1)}
+        # ``lab up``'s nodes keep their addresses, even removed (they may come back)
+        used |= {node_address(i) for i in range(1, self.nodes + 1)}
+        used |= {self.node_addr(n) for n in self.node_names()}
+        return used
+
+    def free_node_address(self) -> ipaddress.IPv4Address:
+        """The next free LAN address for a node, from .5 up."""
+        used = self.used_addresses()
+        for host in LAN.hosts():
+            if host >= node_address(1) and host not in used:
+                return host
+        raise UsageError(f"no free address left in {LAN}", hint="remove a node first")
+
+    def with_node_added(self, name: str) -> LabSpec:
+        """This spec with node ``name`` on the next free address (running the next speaker)."""
+        problem = None
+        if not NODE_NAME_RE.fullmatch(name) or name in RESERVED_MEMBERS:
+            problem = "1-12 lowercase letters and digits, not lan, client, feed or sw"
+        elif re.fullmatch(r"rtr\d*", name):
+            problem = "rtr, rtr1.. name routers"
+        elif name in self.node_names():
+            problem = "that node exists already"
+        if problem:
+            raise UsageError(f"bad node name {name!r}", hint=problem)
+        if len(self.node_names()) >= MAX_NODES:
+            raise UsageError(f"the lab has {MAX_NODES} nodes already", hint="remove one first")
+        if name in self.removed_nodes:  # one of ``lab up``'s nodes comes back, on its address
+            return replace(self, removed_nodes=tuple(n for n in self.removed_nodes if n != name))
+        entry = (name, str(self.free_node_address()), self.next_speaker())
+        return replace(self, added_nodes=(*self.added_nodes, entry))
+
+    def with_node_removed(self, name: str) -> LabSpec:
+        if name not in self.node_names():
+            raise UsageError(
+                f"no node {name!r} in lab {self.name}",
+                hint=f"nodes: {', '.join(self.node_names())}",
+            )
+        if len(self.node_names()) == 1:
+            raise UsageError("the last node cannot be removed", hint="add another node first")
+        if name in self.base_node_names():
+            return replace(self, removed_nodes=(*self.removed_nodes, name))
+        return replace(self, added_nodes=tuple(e for e in self.added_nodes if e[0] != name))
 
     def netns(self, member: str) -> str:
         """Namespace of a member (``rtr``, ``rtr2``, ``node1``, ``client``, ``lan``)."""
@@ -155,7 +237,10 @@ class LabSpec:
         return router_address(self.router_names().index(router) + 1)
 
     def node_addr(self, node: str) -> ipaddress.IPv4Address:
-        return node_address(self.node_names().index(node) + 1)
+        for name, addr, _ in self.added_nodes:
+            if name == node:
+                return ipaddress.IPv4Address(addr)
+        return node_address(self.base_node_names().index(node) + 1)
 
     @property
     def release(self) -> str:
@@ -266,6 +351,9 @@ class LabSpec:
             "configure": self.configure,
             "uci": self.uci,
             "openwrt": self.openwrt,
+            "speaker": self.speaker,
+            "added_nodes": [list(e) for e in self.added_nodes],
+            "removed_nodes": list(self.removed_nodes),
         }
 
     @classmethod
@@ -282,5 +370,8 @@ class LabSpec:
             configure=bool(data["configure"]),
             uci=bool(data.get("uci", False)),
             openwrt=data.get("openwrt"),
+            speaker=str(data.get("speaker", "gobgp")),
+            added_nodes=tuple((str(n), str(a), str(k)) for n, a, k in data.get("added_nodes", [])),
+            removed_nodes=tuple(str(n) for n in data.get("removed_nodes", [])),
             root=root,
         )

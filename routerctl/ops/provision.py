@@ -38,7 +38,7 @@ from routerctl.parsing import parse_bgp_summaries
 from routerctl.plan import Plan, compute_plan, compute_restore
 from routerctl.platform import SuiteProfile, identify, openwrt
 from routerctl.redact import excerpt, redact
-from routerctl.render.router import render_router
+from routerctl.render.router import check_dynamic_supported, render_router
 from routerctl.topology import Router, Topology
 from routerctl.transport import CommandResult, Transport
 
@@ -388,7 +388,21 @@ class _Run:
         t = self.transport
         gathered = split_gathered(self.gathered_stdout, self.marker)
         facts = openwrt.parse_facts(gathered.facts, host=t.host)
-        ensured = backend.ensure_suite(t, pin=router.suite, progress=self.progress, facts=facts)
+
+        def refuse_unsupported(chosen: SuiteProfile) -> None:
+            # before installing a suite without listen ranges (once a suite is installed,
+            # the daemons' dialect decides, in render_router, before anything is applied)
+            check_dynamic_supported(
+                topology, router, suite=chosen.name, listen_range=chosen.listen_range
+            )
+
+        ensured = backend.ensure_suite(
+            t,
+            pin=router.suite,
+            progress=self.progress,
+            facts=facts,
+            before_install=refuse_unsupported,
+        )
         suite = ensured.suite
         # the config read under the lock holds unless ensure_suite installed, enabled or
         # restarted something since (or vtysh did not answer then): then read it now

@@ -66,11 +66,13 @@ def ensure_suite(
     ready_timeout: float = 60.0,
     install_timeout: float = 600.0,
     facts: RouterFacts | None = None,
+    before_install: Callable[[SuiteProfile], None] | None = None,
 ) -> EnsureResult:
     """Detect, install what is missing, enable the daemons, (re)start, wait for vtysh.
 
     ``facts``: what ``detect_script()`` found moments ago in the caller's own round
-    trip (provision runs it under its lock); None detects here.
+    trip (provision runs it under its lock); None detects here. ``before_install`` sees
+    the suite about to be installed and may refuse it (raise) before anything is installed.
     """
     if facts is None:
         facts = detect(transport)
@@ -107,6 +109,8 @@ def ensure_suite(
     suite = choose_suite(facts, pin=pin, available=available)
     if need_install:
         todo = packages_to_install(suite, facts, available=available)
+    if todo and before_install is not None:
+        before_install(suite)
     progress(f"suite {suite.name}" + (f": installing {' '.join(todo)}" if todo else ""))
     if todo:
         sizes = dict(suite.size_kb)

@@ -32,6 +32,7 @@ from routerctl.model import IPNetwork
 from routerctl.platform import PROFILES, Dialect
 from routerctl.redact import REDACTED
 from routerctl.topology import Node, Router, Topology
+from routerctl.topology.model import DYNAMIC_LIMIT_DEFAULT
 
 PEER_GROUP = "ROUTERCTL"
 ROUTE_MAP_IN = "ROUTERCTL-IN"
@@ -146,6 +147,7 @@ def render_router(
         )
     profile = PROFILES[name]
     dialect = profile.dialect
+    check_dynamic_supported(topology, router, suite=profile.name, listen_range=profile.listen_range)
     _check_supported(topology, router, dialect, multipath_num)
     password: str | None = None
     if topology.bgp.password is not None:
@@ -205,6 +207,21 @@ def _resolve(topology: Topology) -> str:
     return password
 
 
+def check_dynamic_supported(
+    topology: Topology, router: Router, *, suite: str, listen_range: bool
+) -> None:
+    """Refuse ``dynamic_neighbors`` on a suite without ``bgp listen range`` (Quagga)."""
+    if router.dynamic_neighbors is None or listen_range:
+        return
+    raise topology.error(
+        topology.router_field(router, "dynamic_neighbors"),
+        f"router {router.name}'s suite is {suite}, which has no 'bgp listen range' (dynamic"
+        " neighbors); nothing was changed",
+        hint="remove dynamic_neighbors: the nodes in cluster.nodes become static neighbors"
+        " (provision again when nodes change), or move the router to FRR",
+    )
+
+
 def _check_supported(
     topology: Topology, router: Router, dialect: Dialect, multipath_num: int | None
 ) -> None:
@@ -228,6 +245,19 @@ def _check_supported(
             f"no node peers with router {router.name!r}",
             hint="check the router's node_selector against the node labels",
         )
+
+
+def _listen_lines(router: Router) -> list[str]:
+    """``bgp listen limit`` (unless FRR's default), then the range: FRR's print order
+    (``bgp_config_write_listen``, after the neighbors; FRR 8.4 and 10.4.1)."""
+    dyn = router.dynamic_neighbors
+    if dyn is None:
+        return []
+    out = []
+    if dyn.limit is not None and dyn.limit != DYNAMIC_LIMIT_DEFAULT:
+        out.append(f" bgp listen limit {dyn.limit}")
+    out.append(f" bgp listen range {dyn.listen_range} peer-group {PEER_GROUP}")
+    return out
 
 
 def _router_bgp(
@@ -300,6 +330,8 @@ def _router_bgp(
             "maximum-paths": paths,
         }
 
+    # nodes inside the listen range peer dynamically: no neighbor lines of their own
+    nodes = [n for n in nodes if not router.dynamic(n)]
     member_lines: list[str] = []
     for node in nodes:
         member_lines.append(f" neighbor {node.address} peer-group {PEER_GROUP}")
@@ -313,6 +345,7 @@ def _router_bgp(
         lines.extend(v4["maximum-paths"])
     else:
         lines.extend(member_lines)
+    lines.extend(_listen_lines(router))
 
     for version in families:
         af_header = dialect.af_header_v4 if version == 4 else dialect.af_header_v6

@@ -215,6 +215,18 @@ def load_topology(path: Path) -> Topology:
                     "put the node on the LAN, fix 'lan', or set bgp.ebgp_multihop",
                 )
     for router, rm, _ in routers:
+        dyn = router.dynamic_neighbors
+        if dyn is None:
+            continue
+        rv = rm["dynamic_neighbors"].mapping(("listen_range", "limit"))["listen_range"]
+        for r, orv, pname in seen_ranges:
+            net = dyn.listen_range
+            if r.version == net.version and r.first <= net[-1] and net[0] <= r.last:  # type: ignore[operator]
+                rv.error(
+                    f"listen range {net} overlaps {r.text!r} of pool {pname!r} (line {orv.line})",
+                    "the listen range is the nodes' subnet; LoadBalancer IPs lie outside it",
+                )
+    for router, rm, _ in routers:
         if router.suite == "quagga" and bgp.bfd:
             rm["suite"].error(
                 "quagga's bgpd has no BFD, but bgp.bfd is true",

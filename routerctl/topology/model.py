@@ -25,6 +25,26 @@ def labels_match(selector: Iterable[tuple[str, str]], labels: Mapping[str, str])
     return all(labels.get(k) == v for k, v in selector)
 
 
+DYNAMIC_LIMIT_DEFAULT = 100  # FRR's BGP_DYNAMIC_NEIGHBORS_LIMIT_DEFAULT (not printed)
+DYNAMIC_LIMIT_MAX = 65535  # FRR's BGP_DYNAMIC_NEIGHBORS_LIMIT_MAX
+
+
+@dataclass(frozen=True)
+class DynamicNeighbors:
+    """``bgp listen range`` for the ROUTERCTL peer-group: nodes inside ``listen_range``
+    peer without a neighbor line of their own (FRR only)."""
+
+    listen_range: IPNetwork
+    limit: int | None = None  # ``bgp listen limit``; None: FRR's default (100)
+
+    def covers(self, address: IPAddress) -> bool:
+        return address.version == self.listen_range.version and address in self.listen_range
+
+    @property
+    def effective_limit(self) -> int:
+        return DYNAMIC_LIMIT_DEFAULT if self.limit is None else self.limit
+
+
 @dataclass(frozen=True)
 class Router:
     name: str
@@ -34,6 +54,11 @@ class Router:
     lan: tuple[IPNetwork, ...] = ()  # prefixes facing the nodes; checks needing it skip if empty
     node_selector: tuple[tuple[str, str], ...] = ()  # match-labels; empty = every node
     suite: str = "auto"  # auto | frr | quagga
+    dynamic_neighbors: DynamicNeighbors | None = None
+
+    def dynamic(self, node: Node) -> bool:
+        """True when ``node`` peers dynamically (inside the router's listen range)."""
+        return self.dynamic_neighbors is not None and self.dynamic_neighbors.covers(node.address)
 
     def selects(self, node: Node) -> bool:
         """True when ``node`` peers with this router (its ``node_selector`` applied)."""
@@ -275,6 +300,10 @@ class Topology:
         """Every router when ``name`` is None, else the one named (``""`` names none:
         an error, like any unknown name) -- the one rule for ``--router``."""
         return list(self.routers) if name is None else [self.router(name)]
+
+    def router_field(self, router: Router, name: str) -> str:
+        """The field path of one of ``router``'s keys (``routers[0].lan``), for errors."""
+        return f"routers[{self.routers.index(router)}].{name}"
 
     def nodes_for(self, router: Router) -> tuple[Node, ...]:
         """The nodes that peer with ``router`` (its node selector applied)."""

@@ -16,10 +16,12 @@ from routerctl.errors import TopologyError
 from routerctl.model import IPAddress, IPNetwork
 from routerctl.names import control_character, plain_host, plain_user
 from routerctl.topology.model import (
+    DYNAMIC_LIMIT_MAX,
     NODE_FAMILIES,
     NODE_SOURCES,
     AddressRange,
     BgpOptions,
+    DynamicNeighbors,
     NodesFrom,
     Pool,
     Router,
@@ -45,7 +47,17 @@ NOT_SHOWN = "a value that is not shown (it may be a secret)"
 _TOP_KEYS = ("routers", "cluster", "bgp", "services", "verify")
 _VERIFY_KEYS = ("probe_from",)
 PROBE_SOURCES = ("local", "router")
-_ROUTER_KEYS = ("name", "ssh", "asn", "router_id", "lan", "node_selector", "suite")
+_ROUTER_KEYS = (
+    "name",
+    "ssh",
+    "asn",
+    "router_id",
+    "lan",
+    "node_selector",
+    "suite",
+    "dynamic_neighbors",
+)
+_DYNAMIC_KEYS = ("listen_range", "limit")
 _SSH_KEYS = ("host", "port", "user", "identity_file", "known_hosts", "ssh_config")
 _CLUSTER_KEYS = ("asn", "nodes", "pools")
 _NODE_KEYS = ("name", "address", "labels")
@@ -391,6 +403,30 @@ def _lan(v: _Val) -> tuple[tuple[IPNetwork, _Val], ...]:
     return tuple(out)
 
 
+def _dynamic(v: _Val, lan: tuple[tuple[IPNetwork, _Val], ...]) -> DynamicNeighbors:
+    """``dynamic_neighbors: {listen_range: CIDR, limit: N}``; the range must lie on the LAN."""
+    m = v.mapping(_DYNAMIC_KEYS, required=("listen_range",))
+    rv = m["listen_range"]
+    if isinstance(rv.node, yaml.SequenceNode):
+        rv.error("expected one prefix, got a list", "give one CIDR like 198.51.100.0/24")
+    ((net, _),) = _lan(rv)
+    if net.prefixlen == 0:
+        rv.error(
+            f"{net} would accept a BGP session from any address",
+            "use the node subnet, e.g. 198.51.100.0/24",
+        )
+    if net.is_link_local:
+        rv.error(f"{net} is link-local: FRR refuses it as a listen range", "use the node subnet")
+    if lan and not any(net.version == n.version and net.overlaps(n) for n, _ in lan):
+        lans = ", ".join(str(n) for n, _ in lan)
+        rv.error(
+            f"{net} is outside the router's LAN {lans} (line {lan[0][1].line})",
+            "the listen range is where the nodes are: use the LAN or a part of it",
+        )
+    limit = m["limit"].as_int(1, DYNAMIC_LIMIT_MAX, what="a peer count") if "limit" in m else None
+    return DynamicNeighbors(listen_range=net, limit=limit)
+
+
 def _router(v: _Val) -> tuple[Router, dict[str, _Val]]:
     m = v.mapping(_ROUTER_KEYS, required=("name", "ssh", "asn"))
     router_id: ipaddress.IPv4Address | None = None
@@ -407,6 +443,13 @@ def _router(v: _Val) -> tuple[Router, dict[str, _Val]]:
         if suite not in SUITES:
             m["suite"].error(f"unknown suite {suite!r}", f"use one of: {', '.join(SUITES)}")
     lan = _lan(m["lan"]) if "lan" in m else ()
+    dynamic = _dynamic(m["dynamic_neighbors"], lan) if "dynamic_neighbors" in m else None
+    if dynamic is not None and suite == "quagga":
+        m["dynamic_neighbors"].error(
+            "quagga has no 'bgp listen range' (dynamic neighbors)",
+            "remove dynamic_neighbors and list the nodes as static neighbors"
+            " (cluster.nodes), or use suite frr",
+        )
     router = Router(
         name=m["name"].name("a router name"),
         ssh=_ssh(m["ssh"]),
@@ -417,6 +460,7 @@ def _router(v: _Val) -> tuple[Router, dict[str, _Val]]:
         if "node_selector" in m
         else (),
         suite=suite,
+        dynamic_neighbors=dynamic,
     )
     return router, m
 
