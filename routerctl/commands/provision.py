@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from routerctl import api
 from routerctl.cli_common import (
     AcceptNewHostKeyOption,
     OutputFormat,
@@ -19,7 +20,7 @@ from routerctl.cli_common import (
     stderr,
 )
 from routerctl.errors import UsageError
-from routerctl.ops.provision import ProvisionResult, plan_router, provision
+from routerctl.ops.provision import ProvisionResult, provision
 from routerctl.plan import Plan
 from routerctl.topology import Router, Topology
 from routerctl.transport import Transport, connect
@@ -38,10 +39,8 @@ def _plan(
 ) -> None:
     """Show what provision would change on the router (passwords redacted)."""
     topo = get_topology(topology)
-    plans: list[Plan] = []
-    for r in _routers(topo, router):
-        with connect(r.ssh, accept_new_host_key=accept_new_host_key) as t:
-            plans.append(plan_router(t, topo, r))
+    connector = api.ssh_connector(accept_new_host_key=accept_new_host_key)
+    plans = [api.plan(topo, r, connector=connector) for r in _routers(topo, router)]
     if output is OutputFormat.json:
         print_json([p.to_json() for p in plans])
         return
