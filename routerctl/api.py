@@ -31,6 +31,14 @@ from routerctl.checks import CheckResult, Severity, worst
 from routerctl.cluster import ClusterState
 from routerctl.errors import ExitCode, UsageError
 from routerctl.metallb.yamlio import dump_documents
+from routerctl.ops.fleet import (
+    DEFAULT_GATE_TIMEOUT,
+    FleetResult,
+    Outcome,
+    RouterOutcome,
+    default_parallel,
+    run_fleet,
+)
 from routerctl.ops.provision import ProvisionResult, plan_router
 from routerctl.ops.provision import provision as _provision
 from routerctl.ops.verify import Connector, ProbeFrom, run_verify
@@ -46,18 +54,23 @@ __all__ = [
     "CheckResult",
     "ClusterState",
     "Connector",
+    "FleetResult",
     "MetallbFormat",
     "MetallbRender",
+    "Outcome",
     "Plan",
     "ProbeFrom",
     "ProvisionResult",
+    "RouterOutcome",
     "RouterStatus",
     "Severity",
     "Topology",
     "VerifyReport",
+    "default_parallel",
     "load_topology",
     "plan",
     "provision",
+    "provision_fleet",
     "render_metallb",
     "router",
     "ssh_connector",
@@ -162,6 +175,48 @@ def provision(
             confirm_timeout=confirm_timeout,
             progress=progress or _quiet,
         )
+
+
+def provision_fleet(
+    topology: Topology,
+    routers: list[str] | None = None,
+    *,
+    parallel: int | None = None,
+    rolling: bool = False,
+    dry_run: bool = False,
+    gate_timeout: float = DEFAULT_GATE_TIMEOUT,
+    confirm_timeout: float | None = None,
+    confirm: Callable[[Plan], bool] | None = None,
+    cluster: ClusterState | None = None,
+    progress: Progress | None = None,
+    connector: Connector | None = None,
+    reconnect: Connector | None = None,
+) -> FleetResult:
+    """Provision several routers (default: every router in the topology).
+
+    ``parallel``: at most that many at once (default ``min(4, routers)``). ``rolling``: one
+    at a time, each followed by a verify gate (its sessions Established, every service
+    routed via all announcing nodes, within ``gate_timeout`` seconds); a router that fails,
+    rolls back or misses its gate stops the roll and the rest are skipped, untouched.
+    Per-router failures are outcomes, not exceptions; ``FleetResult.exit_code`` is the
+    worst. Ctrl-C: routers in flight finish or roll back, the rest are skipped
+    (``FleetResult.interrupted``).
+    """
+    targets = list(topology.routers) if routers is None else [router(topology, n) for n in routers]
+    return run_fleet(
+        topology,
+        targets,
+        connector=connector or ssh_connector(),
+        reconnect=reconnect or (connector if connector is not None else ssh_connector()),
+        parallel=parallel,
+        rolling=rolling,
+        dry_run=dry_run,
+        confirm=confirm or (lambda _plan: True),
+        confirm_timeout=confirm_timeout,
+        gate_timeout=gate_timeout,
+        cluster=cluster,
+        progress=progress or _quiet,
+    )
 
 
 # -- verify -------------------------------------------------------------------
