@@ -17,6 +17,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -215,3 +216,57 @@ def test_ctrl_c_mid_parallel_provision_leaves_no_router_half_configured(fleet: F
     assert configured, "the router that was mid-apply finished"
     assert untouched, "routers not started yet stayed untouched"
     assert "skipped" in out and "interrupted" in out
+
+
+# -- the same scenarios through Nornir ------------------------------------------------------
+
+
+def nornir_for(fleet: Fleet, *, workers: int = 4) -> Any:
+    nornir = pytest.importorskip("nornir")
+    return nornir.InitNornir(
+        inventory={
+            "plugin": "RouterctlInventory",
+            "options": {"topology_file": str(fleet.topology_file)},
+        },
+        runner={"plugin": "threaded", "options": {"num_workers": workers}},
+        logging={"enabled": False},
+    )
+
+
+def test_nornir_parallel_dry_run_then_provision_then_no_change(fleet: Fleet) -> None:
+    from routerctl.integrations import nornir as rn  # noqa: PLC0415 (optional extra)
+
+    nr = nornir_for(fleet)
+    assert list(nr.inventory.hosts) == list(ROUTERS)
+    dry = nr.run(task=rn.provision, dry_run=True)
+    assert not dry.failed
+    assert {h: r[0].changed for h, r in dry.items()} == dict.fromkeys(ROUTERS, True)
+    assert all("router bgp 65000" in r[0].diff for r in dry.values())
+    for r in ROUTERS:  # a dry run changes nothing
+        assert fleet.snapshot(r) == fleet.fresh[r], r
+    real = nr.run(task=rn.provision, confirm_timeout=90)
+    assert not real.failed, {h: r[0].result for h, r in real.items()}
+    nodes = {str(n.address) for n in fleet.topo.cluster.nodes}
+    for r in ROUTERS:
+        result = real[r][0]
+        assert result.changed and result.result.applied
+        assert set(result.result.established) == nodes
+    again = nr.run(task=rn.provision)
+    assert {h: r[0].changed for h, r in again.items()} == dict.fromkeys(ROUTERS, False)
+    checked = nr.run(task=rn.verify, wait=60)
+    assert not checked.failed, {h: r[0].failing for h, r in checked.items()}
+
+
+def test_nornir_rolling_stops_at_router_2(fleet: Fleet) -> None:
+    from routerctl.integrations import nornir as rn  # noqa: PLC0415 (optional extra)
+
+    fleet.break_vtysh("rtr2")
+    done = rn.rolling_provision(nornir_for(fleet, workers=1), gate_timeout=90)
+    assert list(done) == ["rtr1", "rtr2"]  # rtr3 and rtr4 never ran
+    first, second = done["rtr1"]["rtr1"][0], done["rtr2"]["rtr2"][0]
+    assert first.changed and not first.failed
+    assert second.failed and second.rolled_back and second.exit_code == 5
+    assert "routerctl-lab-no-such-command" in second.result
+    assert fleet.configured("rtr1")
+    for r in ("rtr2", "rtr3", "rtr4"):
+        assert fleet.snapshot(r) == fleet.fresh[r], r
