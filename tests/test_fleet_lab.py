@@ -270,3 +270,88 @@ def test_nornir_rolling_stops_at_router_2(fleet: Fleet) -> None:
     assert fleet.configured("rtr1")
     for r in ("rtr2", "rtr3", "rtr4"):
         assert fleet.snapshot(r) == fleet.fresh[r], r
+
+
+# -- the same scenarios through ansible-playbook -----------------------------------------------
+
+PLAYBOOKS = Path(__file__).resolve().parents[1] / "ansible" / "playbooks"
+
+
+@pytest.fixture(scope="module")
+def ansible_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.test_ansible import install_collection  # noqa: PLC0415 (ansible-core: dev extra)
+
+    home = tmp_path_factory.mktemp("ansible")
+    install_collection(home)
+    return home
+
+
+def playbook(
+    fleet: Fleet, home: Path, name: str, *args: str
+) -> tuple[subprocess.CompletedProcess[str], dict[str, dict[str, int]]]:
+    """``ansible-playbook`` on the four routers; returns the run and its PLAY RECAP."""
+    from tests.test_ansible import ansible_env  # noqa: PLC0415
+
+    inventory = home / "inventory.ini"
+    inventory.write_text("[routers]\n" + "".join(f"{r}\n" for r in ROUTERS))
+    proc = subprocess.run(
+        [
+            "ansible-playbook",
+            "-i",
+            str(inventory),
+            str(PLAYBOOKS / name),
+            "-e",
+            f"routerctl_topology={fleet.topology_file}",
+            "--forks",
+            "4",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=ansible_env(home),
+        timeout=600,
+        check=False,
+    )
+    recap: dict[str, dict[str, int]] = {}
+    lines = proc.stdout.splitlines()
+    for line in lines[next((i for i, x in enumerate(lines) if "PLAY RECAP" in x), len(lines)) :]:
+        host, sep, counts = line.partition(" : ")
+        if sep:
+            recap[host.strip()] = {k: int(v) for k, v in (c.split("=") for c in counts.split())}
+    return proc, recap
+
+
+def test_ansible_check_mode_then_apply_then_changed_0(fleet: Fleet, ansible_home: Path) -> None:
+    check, recap = playbook(fleet, ansible_home, "provision.yml", "--check", "--diff")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert {h: (c["changed"], c["failed"]) for h, c in recap.items()} == dict.fromkeys(
+        ROUTERS, (1, 0)
+    )
+    assert check.stdout.count("router bgp 65000") >= 4  # --diff: each router's plan
+    for r in ROUTERS:  # check mode changed nothing
+        assert fleet.snapshot(r) == fleet.fresh[r], r
+    real, recap = playbook(fleet, ansible_home, "provision.yml")
+    assert real.returncode == 0, real.stdout + real.stderr
+    assert {h: (c["changed"], c["failed"]) for h, c in recap.items()} == dict.fromkeys(
+        ROUTERS, (1, 0)
+    )
+    for r in ROUTERS:
+        assert fleet.configured(r)
+        fleet.lab.wait_established(router=r, timeout=60)
+    again, recap = playbook(fleet, ansible_home, "provision.yml")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert {h: c["changed"] for h, c in recap.items()} == dict.fromkeys(ROUTERS, 0)
+
+
+def test_ansible_rolling_serial_1_stops_at_router_2(fleet: Fleet, ansible_home: Path) -> None:
+    fleet.break_vtysh("rtr2")
+    proc, recap = playbook(fleet, ansible_home, "rolling.yml")
+    assert proc.returncode != 0
+    assert set(recap) == {"rtr1", "rtr2"}, proc.stdout  # rtr3 and rtr4 never ran
+    assert recap["rtr1"]["changed"] == 1 and recap["rtr1"]["failed"] == 0
+    assert recap["rtr2"]["failed"] == 1
+    assert "routerctl-lab-no-such-command" in proc.stdout
+    assert '"rolled_back": true' in proc.stdout
+    assert fleet.configured("rtr1")
+    for r in ("rtr2", "rtr3", "rtr4"):
+        assert fleet.snapshot(r) == fleet.fresh[r], r
