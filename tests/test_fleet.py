@@ -236,3 +236,18 @@ def test_cli_table_json_and_exit_code(
     doc = json.loads(capsys.readouterr().out)
     assert code == ExitCode.ROLLED_BACK
     assert [d["outcome"] for d in doc] == ["changed", "rolled back", "changed"]
+
+
+def test_a_bug_in_one_router_is_its_row_not_a_lost_router(tmp_path: Path, script: Script) -> None:
+    topo = topology(tmp_path, 2)
+
+    def bug() -> None:
+        raise ZeroDivisionError("division by zero")
+
+    script.behaviour["rtr1"] = bug
+    res = api.provision_fleet(topo, connector=connector)
+    first = res.outcome("rtr1")
+    assert first.outcome is api.Outcome.failed and first.exit_code == ExitCode.INTERNAL
+    assert "ZeroDivisionError" in first.detail
+    assert res.outcome("rtr2").outcome is api.Outcome.changed
+    assert res.exit_code == ExitCode.INTERNAL

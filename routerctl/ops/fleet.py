@@ -130,9 +130,12 @@ class _Fleet:
     gate_timeout: float | None  # None: no gate (parallel)
     cluster: ClusterState
     stop: threading.Event = field(default_factory=threading.Event)
-    # every router that ran, recorded by its worker (race-free against a Ctrl-C in the
-    # main thread between submitting a router and keeping its future)
+    # the routers that ran, recorded by their workers, and how many run right now: the
+    # main thread waits on these, not on the executor's threads (a Ctrl-C landing inside
+    # the executor's thread start or join can hide a running thread from it)
     done: dict[str, RouterOutcome] = field(default_factory=dict)
+    running: int = 0
+    changed: threading.Condition = field(default_factory=threading.Condition)
     confirm_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def say(self, router: Router, msg: str) -> None:
@@ -143,14 +146,42 @@ class _Fleet:
             return self.confirm(plan)
 
     def one(self, r: Router) -> RouterOutcome:
-        out = self._one(r)
-        self.done[r.name] = out
+        with self.changed:
+            if self.stop.is_set():
+                out = _skipped(r, "interrupted before it started")
+                self.done[r.name] = out
+                return out
+            self.running += 1
+        out = _skipped(r, "interrupted before it started")
+        try:
+            out = self._one(r)
+        except Exception as exc:  # a bug: still one row in the table, not a lost router
+            out = RouterOutcome(
+                r.name,
+                Outcome.failed,
+                ExitCode.INTERNAL,
+                f"internal error: {type(exc).__name__}: {exc} (this is a bug; report it)",
+            )
+        finally:
+            with self.changed:
+                self.done[r.name] = out
+                self.running -= 1
+                self.changed.notify_all()
         return out
+
+    def settle(self, on_interrupt: Callable[[], None]) -> None:
+        """Wait until no router runs (after ``stop`` or once every router was started)."""
+        while True:
+            try:
+                with self.changed:
+                    while self.running:
+                        self.changed.wait(timeout=_SIGNAL_CHECK_SECONDS)
+                return
+            except KeyboardInterrupt:
+                on_interrupt()
 
     def _one(self, r: Router) -> RouterOutcome:
         """Provision (or plan) one router, then its gate; errors become the outcome."""
-        if self.stop.is_set():
-            return _skipped(r, "interrupted before it started")
         t0 = time.monotonic()
         self.say(r, f"connecting to {r.name}")
         try:
@@ -329,12 +360,9 @@ def run_fleet(
     except KeyboardInterrupt:  # while submitting, or between two routers of a roll
         stop_pending()
     finally:
-        while True:
-            try:
-                pool.shutdown(wait=True)  # every router in flight runs to its end
-                break
-            except KeyboardInterrupt:
-                stop_pending()
+        # every router in flight runs to its end; the idle threads exit by themselves
+        pool.shutdown(wait=False, cancel_futures=True)
+        fleet.settle(stop_pending)
     for r in routers:
         if r.name not in outcomes:
             outcomes[r.name] = fleet.done.get(r.name) or _skipped(
