@@ -13,6 +13,7 @@ min/median/max, the goal and whether it was met. Items (issue 8):
   6 convergence: provision start on a fresh ``--no-suite`` lab to verify green
   7 health check CPU per run vs vtysh alone (in the router's namespace)
   8 parser throughput (bench/parsers.py's children) at --parser-sizes
+  9 fleet provision: --parallel 4 on four fresh routers vs one router
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from bench.harness import (
 )
 from bench.items.convergence import item_6
 from bench.items.fleet import item_5
+from bench.items.fleet_provision import item_9
 from bench.items.health_cpu import item_7
 from bench.items.large_table import item_3
 from bench.items.netmiko_script import item_4
@@ -170,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             item_5(ctx)
         if "8" in opts.only:
             item_8(ctx)
+        if "9" in opts.only:
+            item_9(ctx)
     except KeyboardInterrupt:  # the labs are already down (their finally ran)
         print("bench: interrupted", file=sys.stderr)
         return 130

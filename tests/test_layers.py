@@ -1,6 +1,6 @@
 """The layers contract (DESIGN.md): imports only go downwards, and no import circles.
 
-cli -> ops -> {render, plan, checks, parsing, platform, metallb, cluster} -> topology
+cli -> api -> ops -> {render, plan, checks, parsing, platform, metallb, cluster} -> topology
 -> transport -> {model, errors}. Modules of one layer may import each other (the
 circle check keeps that honest). The checker parses every module's imports with
 ``ast`` (function-level and TYPE_CHECKING imports included), so it needs no
@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # (layer, module prefixes), top first; a module belongs to its longest matching prefix
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("cli", ("cli", "cli_common", "commands", "__main__")),
+    # the public library API (and what is built on it: Nornir, Ansible) sits above ops
+    ("api", ("api", "integrations")),
     # the lab is a tool the lab subcommand drives (loaded lazily); it runs routers itself
     ("ops", ("ops", "lab")),
     (

@@ -9,13 +9,12 @@ from typing import Annotated
 
 import typer
 
+from routerctl import api
 from routerctl.cli_common import RouterOption, TopologyOption, get_topology, safe
 from routerctl.commands.render import render_app
-from routerctl.errors import UsageError
 from routerctl.metallb.convert import convert_legacy, legacy_config
 from routerctl.metallb.importer import import_metallb
 from routerctl.metallb.yamlio import dump_documents, load_source
-from routerctl.render.metallb import configmap_dropped, render_configmap, render_crds
 from routerctl.topology import DEFAULT_TOPOLOGY
 
 metallb_app = typer.Typer(
@@ -66,25 +65,16 @@ def render_metallb(
 ) -> None:
     """MetalLB config derived from the topology, as YAML for `kubectl apply -f -`."""
     topo = get_topology(topology)
-    source = topo.source or topology
-    header = f"Rendered by routerctl from {source}: do not edit, re-render."
-    if output_format is MetallbFormat.crds:
-        docs = render_crds(topo, router=router, include_secret=include_secret)
-        if topo.bgp.password is not None and not include_secret:
-            _note(
-                "the BGPPeers reference Secret metallb-system/routerctl-bgp-password;"
-                " create it (or re-run with --include-secret)"
-            )
-    else:
-        if router is not None:
-            raise UsageError(
-                "--router applies to --format crds only",
-                hint="the legacy ConfigMap lists every router as a peer",
-            )
-        docs = [render_configmap(topo, include_secret=include_secret)]
-        for item in configmap_dropped(topo):
-            _note(f"not expressible in the legacy ConfigMap, left out: {item}")
-    typer.echo(dump_documents(docs, header=header), nl=False)
+    rendered = api.render_metallb(
+        topo,
+        format=output_format.value,
+        router_name=router,
+        include_secret=include_secret,
+        source=topology,
+    )
+    for note in rendered.notes:
+        _note(note)
+    typer.echo(rendered.yaml, nl=False)
 
 
 @metallb_app.command("convert")

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
+from routerctl import api
 from routerctl.cli_common import (
     AcceptNewHostKeyOption,
     OutputFormat,
@@ -19,14 +21,15 @@ from routerctl.cli_common import (
     print_json,
     safe,
     stderr,
+    stdout,
 )
 from routerctl.cluster import NodeSelection, live_nodes
 from routerctl.errors import UsageError
-from routerctl.ops.provision import ProvisionResult, plan_router, provision
+from routerctl.ops.fleet import DEFAULT_GATE_TIMEOUT, FleetResult, Outcome
+from routerctl.ops.provision import ProvisionResult
 from routerctl.plan import Plan
 from routerctl.runningconfig import PEER_GROUP
 from routerctl.topology import Router, Topology
-from routerctl.transport import Transport, connect
 
 
 class NodesFrom(str, enum.Enum):
@@ -122,11 +125,11 @@ def _plan(
     """Show what provision would change on the router (passwords redacted)."""
     topo = get_topology(topology)
     selection = node_selection(topo, nodes_from, context=context, kubeconfig=kubeconfig)
-    plans: list[Plan] = []
-    for r in _routers(topo, router):
-        rtopo = _for_router(topo, selection, r)
-        with connect(r.ssh, accept_new_host_key=accept_new_host_key) as t:
-            plans.append(plan_router(t, rtopo, r))
+    connector = api.ssh_connector(accept_new_host_key=accept_new_host_key)
+    plans = [
+        api.plan(_for_router(topo, selection, r), r, connector=connector)
+        for r in _routers(topo, router)
+    ]
     if output is OutputFormat.json:
         out = []
         for p in plans:
@@ -173,6 +176,33 @@ def _provision(
             min=1,
         ),
     ] = None,
+    parallel: Annotated[
+        int | None,
+        typer.Option(
+            "--parallel",
+            help="Provision at most N routers at once (default: min(4, routers)).",
+            metavar="N",
+            min=1,
+        ),
+    ] = None,
+    rolling: Annotated[
+        bool,
+        typer.Option(
+            "--rolling",
+            help="One router at a time, each followed by a verify gate (sessions "
+            "Established, every service routed via all announcing nodes); a failure "
+            "stops the roll and leaves the rest untouched.",
+        ),
+    ] = False,
+    gate_timeout: Annotated[
+        float,
+        typer.Option(
+            "--gate-timeout",
+            help="--rolling: how long each router's verify gate may take to turn green.",
+            metavar="SECONDS",
+            min=1,
+        ),
+    ] = DEFAULT_GATE_TIMEOUT,
     accept_new_host_key: AcceptNewHostKeyOption = False,
     nodes_from: NodesFromOption = None,
     context: ContextOption = None,
@@ -202,34 +232,78 @@ def _provision(
             return True
         return typer.confirm("Apply these changes?", default=False, err=True)
 
-    results: list[ProvisionResult] = []
     rtopos = {r.name: _for_router(topo, selection, r) for r in targets}  # before any router
     if selection is not None:
         nodes = selection.nodes()
         progress(f"{len(nodes)} nodes from {selection.source}: {' '.join(n.name for n in nodes)}")
-    for r in targets:
-        progress(f"connecting to {r.name}")
-
-        def reconnect(r: Router = r) -> Transport:
-            return connect(r.ssh, accept_new_host_key=False)
-
-        with connect(r.ssh, accept_new_host_key=accept_new_host_key) as t:
-            res = provision(
-                t,
-                rtopos[r.name],
-                r,
-                reconnect=reconnect,
-                confirm=confirm,
-                confirm_timeout=confirm_timeout,
-                progress=progress,
-            )
-        results.append(res)
+    fleet = api.provision_fleet(
+        topo,
+        [r.name for r in targets],
+        parallel=parallel,
+        rolling=rolling,
+        gate_timeout=gate_timeout,
+        confirm=confirm,
+        confirm_timeout=confirm_timeout,
+        progress=progress,
+        connector=api.ssh_connector(accept_new_host_key=accept_new_host_key),
+        reconnect=api.ssh_connector(accept_new_host_key=False),
+        per_router=rtopos,
+    )
+    if len(targets) == 1 and not rolling:
+        # one router: its own error, summary line and exit code, as before fleets
+        only = fleet.outcomes[0]
+        if only.error is not None:
+            raise only.error
+        if only.result is None:  # interrupted before it started
+            raise KeyboardInterrupt
         if output is OutputFormat.table:
-            typer.echo(safe(_summary(res), markup=False))
+            typer.echo(safe(_summary(only.result), markup=False))
+    elif output is OutputFormat.table:
+        _fleet_table(fleet)
     if output is OutputFormat.json:
-        print_json([res.to_json() for res in results])
-    if any(not res.plan.empty and not res.applied for res in results):
-        raise typer.Exit(1)  # the user declined
+        print_json(fleet.to_json())
+    if fleet.interrupted:
+        raise KeyboardInterrupt  # typer: exit 130
+    if fleet.exit_code:
+        raise typer.Exit(fleet.exit_code)
+
+
+_STYLES = {
+    Outcome.changed: "green",
+    Outcome.unchanged: "green",
+    Outcome.failed: "red",
+    Outcome.rolled_back: "yellow",
+    Outcome.skipped: "magenta",
+}
+
+
+def _fleet_table(fleet: FleetResult) -> None:
+    """One row per router: outcome, exit code, what happened; then the worst exit code."""
+    table = Table(header_style="bold")
+    for col in ("Router", "Outcome", "Exit", "Seconds", "Detail"):
+        table.add_column(col, overflow="fold")
+    for o in fleet.outcomes:
+        table.add_row(
+            safe(o.router),
+            f"[{_STYLES[o.outcome]}]{o.outcome.value}[/]",
+            str(o.exit_code),
+            f"{o.seconds:.1f}",
+            safe(o.detail),
+        )
+    stdout.print(table)
+    mode = "rolling" if fleet.rolling else "parallel"
+    counts = ", ".join(
+        f"{sum(o.outcome is k for o in fleet.outcomes)} {k.value}"
+        for k in Outcome
+        if any(o.outcome is k for o in fleet.outcomes)
+    )
+    interrupted = "; interrupted" if fleet.interrupted else ""
+    stdout.print(
+        safe(
+            f"{len(fleet.outcomes)} routers ({mode}): {counts}{interrupted}; exit {fleet.exit_code}"
+        ),
+        highlight=False,
+    )
 
 
 def _summary(res: ProvisionResult) -> str:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from routerctl import api
 from routerctl import cluster as cluster_mod
 from routerctl.checks import NAGIOS, CheckResult, Severity, worst
 from routerctl.cli_common import (
@@ -24,10 +25,10 @@ from routerctl.cli_common import (
 )
 from routerctl.cluster import ClusterState
 from routerctl.commands.provision import NodesFromOption, node_selection
-from routerctl.errors import ExitCode, RouterctlError, UsageError
+from routerctl.errors import RouterctlError, UsageError
 from routerctl.ops import bundle as bundle_mod
 from routerctl.ops import flaps
-from routerctl.ops.verify import Connector, ProbeFrom, run_verify
+from routerctl.ops.verify import Connector, ProbeFrom
 from routerctl.topology import DEFAULT_TOPOLOGY, Router, Topology
 from routerctl.transport import Transport, connect
 
@@ -56,17 +57,6 @@ def _load_cluster(
     if spec == "kubectl":
         return cluster_mod.from_kubectl(context=context, kubeconfig=kubeconfig)
     return cluster_mod.from_file(Path(spec))
-
-
-def _exit_code(results: list[CheckResult], *, nagios: bool) -> int:
-    sev = worst(results)
-    if nagios:
-        return NAGIOS[sev]
-    if sev is Severity.OK:
-        return ExitCode.OK
-    if all(r.severity in (Severity.OK, Severity.UNKNOWN) for r in results):
-        return ExitCode.UNREACHABLE
-    return ExitCode.FAILED
 
 
 def _render_table(results: list[CheckResult], *, multi: bool) -> None:
@@ -204,9 +194,9 @@ def register(app: typer.Typer) -> None:
                 raise
             typer.echo(f"ROUTERCTL UNKNOWN - {safe(exc.one_line(), markup=False)}")
             raise typer.Exit(3) from exc
-        results, targets = run_verify(
+        report = api.verify(
             topo,
-            router_name=router,
+            router,
             cluster=clus,
             connector=_default_connector(accept_new_host_key=accept_new_host_key),
             probe=(probe_from or ProbeFrom(topo.probe_from)) if probe else None,
@@ -223,23 +213,16 @@ def register(app: typer.Typer) -> None:
                 f"routerctl: warning: {safe(line, markup=False)}", err=True
             ),
         )
-        multi = len(targets) > 1
-        code = _exit_code(results, nagios=nagios)
+        results = list(report.checks)
+        multi = len(report.routers) > 1
+        code = NAGIOS[report.status] if nagios else report.exit_code
         if output is OutputFormat.json:
             print_json(
                 {
-                    "status": worst(results).value,
+                    "status": report.status.value,
                     "exit_code": code,
-                    "cluster_source": clus.source,
-                    "routers": [
-                        {
-                            "name": t.router.name,
-                            "suite": t.state.suite if t.state else None,
-                            "version": t.state.version if t.state else None,
-                            "error": t.error,
-                        }
-                        for t in targets
-                    ],
+                    "cluster_source": report.cluster_source,
+                    "routers": list(report.routers),
                     "checks": results,
                 }
             )
