@@ -18,9 +18,11 @@ from routerctl.cli_common import (
     safe,
     stderr,
 )
+from routerctl.commands.preflight import OpenFirewallOption
 from routerctl.errors import UsageError
-from routerctl.ops.provision import ProvisionResult, plan_router, provision
+from routerctl.ops.provision import ProvisionResult, plan_with_preflight, provision
 from routerctl.plan import Plan
+from routerctl.preflight import PreflightReport
 from routerctl.topology import Router, Topology
 from routerctl.transport import Transport, connect
 
@@ -34,19 +36,28 @@ def _plan(
     topology: TopologyOption = None,  # type: ignore[assignment]
     router: RouterOption = None,
     output: OutputOption = OutputFormat.table,
+    open_firewall: OpenFirewallOption = False,
     accept_new_host_key: AcceptNewHostKeyOption = False,
 ) -> None:
     """Show what provision would change on the router (passwords redacted)."""
     topo = get_topology(topology)
-    plans: list[Plan] = []
+    plans: list[tuple[Plan, PreflightReport]] = []
     for r in _routers(topo, router):
         with connect(r.ssh, accept_new_host_key=accept_new_host_key) as t:
-            plans.append(plan_router(t, topo, r))
+            plans.append(plan_with_preflight(t, topo, r, open_firewall=open_firewall))
     if output is OutputFormat.json:
-        print_json([p.to_json() for p in plans])
+        print_json(
+            [
+                {**p.to_json(), "firewall": rep.firewall.to_json(), "preflight": rep.to_json()}
+                for p, rep in plans
+            ]
+        )
         return
-    for p in plans:
-        typer.echo(safe(p.describe(), markup=False, newlines=True))
+    for p, rep in plans:
+        text = p.describe()
+        if rep.firewall.managed:
+            text += "\n" + rep.firewall.describe()
+        typer.echo(safe(text, markup=False, newlines=True))
 
 
 def _provision(
@@ -67,6 +78,7 @@ def _provision(
             min=1,
         ),
     ] = None,
+    open_firewall: OpenFirewallOption = False,
     accept_new_host_key: AcceptNewHostKeyOption = False,
 ) -> None:
     """Install the routing suite, apply the BGP config delta, persist it, verify it."""
@@ -108,19 +120,22 @@ def _provision(
                 confirm=confirm,
                 confirm_timeout=confirm_timeout,
                 progress=progress,
+                open_firewall=open_firewall,
             )
         results.append(res)
         if output is OutputFormat.table:
             typer.echo(safe(_summary(res), markup=False))
     if output is OutputFormat.json:
         print_json([res.to_json() for res in results])
-    if any(not res.plan.empty and not res.applied for res in results):
+    if any(not (res.plan.empty and res.firewall.empty) and not res.applied for res in results):
         raise typer.Exit(1)  # the user declined
 
 
 def _summary(res: ProvisionResult) -> str:
-    if res.plan.empty:
+    if res.plan.empty and res.firewall.empty:
         head = f"{res.router}: no changes"
+    elif res.plan.empty and res.applied:
+        head = f"{res.router}: firewall rules changed ({len(res.firewall.changes)})"
     elif not res.applied:
         head = f"{res.router}: not applied (declined)"
     else:
