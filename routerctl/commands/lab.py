@@ -107,6 +107,14 @@ def up_cmd(  # noqa: PLR0917 (typer options)
             "uci and crond, the suite from a feed the lab serves (overrides --suite, --pkg).",
         ),
     ] = None,
+    firewall: Annotated[
+        str | None,
+        typer.Option(
+            "--firewall",
+            help="With --openwrt: 'reject' puts the nodes behind a wan zone that rejects "
+            "input (uci firewall config, fw4's ruleset in nftables).",
+        ),
+    ] = None,
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Build the lab (cleaning leftovers of a lab with the same name first)."""
@@ -125,6 +133,7 @@ def up_cmd(  # noqa: PLR0917 (typer options)
         configure=configure,
         uci=uci,
         openwrt=openwrt,
+        firewall=firewall,
     )
     t0 = time.monotonic()
     lab = up(spec, progress=None if output is OutputFormat.json else _progress)

@@ -93,6 +93,8 @@ class LabSpec:
     # namespace; None: today's lab (Debian's FRR behind the shell stand-ins, the fastest)
     openwrt: str | None = None
     root: Path = field(default=LAB_ROOT)
+    # a firewall variant (routerctl.lab.firewall): "reject" = the nodes behind a REJECT zone
+    firewall: str | None = None
 
     def __post_init__(self) -> None:
         if not NAME_RE.fullmatch(self.name):
@@ -116,6 +118,11 @@ class LabSpec:
             object.__setattr__(self, "pkg", OPENWRT[self.openwrt][1])
             if self.overlay_free_kb == DEFAULT_OVERLAY_KB:
                 object.__setattr__(self, "overlay_free_kb", OPENWRT_OVERLAY_KB)
+        if self.firewall is not None and (self.firewall != "reject" or self.openwrt is None):
+            raise UsageError(
+                f"--firewall {self.firewall} needs a release router",
+                hint="use --firewall reject with --openwrt RELEASE (its real uci)",
+            )
         if self.suite not in SUITES:
             raise UsageError(f"unknown suite {self.suite!r}", hint="use frr or quagga")
         if self.pkg not in PKG_MANAGERS:
@@ -266,6 +273,7 @@ class LabSpec:
             "configure": self.configure,
             "uci": self.uci,
             "openwrt": self.openwrt,
+            "firewall": self.firewall,
         }
 
     @classmethod
@@ -282,5 +290,6 @@ class LabSpec:
             configure=bool(data["configure"]),
             uci=bool(data.get("uci", False)),
             openwrt=data.get("openwrt"),
+            firewall=data.get("firewall"),
             root=root,
         )
