@@ -280,7 +280,7 @@ class FirewallPlan:
         lines = []
         for c in self.changes:
             sec = f"firewall.{c.section}"
-            lines.append(f"uci -q delete {sec}")
+            lines.append(f"uci -q delete {sec} || true")
             if c.rule is None:
                 continue
             lines.append(f"uci set {sec}=rule")
