@@ -115,6 +115,14 @@ def up_cmd(  # noqa: PLR0917 (typer options)
             "input (uci firewall config, fw4's ruleset in nftables).",
         ),
     ] = None,
+    quagga_multipath: Annotated[
+        int | None,
+        typer.Option(
+            "--quagga-multipath",
+            help="With --openwrt 21.02: 1 installs Quagga built with --enable-multipath=1 "
+            "(upstream's default) instead of OpenWrt's 8.",
+        ),
+    ] = None,
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Build the lab (cleaning leftovers of a lab with the same name first)."""
@@ -134,6 +142,7 @@ def up_cmd(  # noqa: PLR0917 (typer options)
         uci=uci,
         openwrt=openwrt,
         firewall=firewall,
+        quagga_multipath=quagga_multipath,
     )
     t0 = time.monotonic()
     lab = up(spec, progress=None if output is OutputFormat.json else _progress)

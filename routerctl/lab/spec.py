@@ -95,6 +95,9 @@ class LabSpec:
     root: Path = field(default=LAB_ROOT)
     # a firewall variant (routerctl.lab.firewall): "reject" = the nodes behind a REJECT zone
     firewall: str | None = None
+    # Quagga's compiled multipath limit on a release router: None = OpenWrt's (8); 1 = the
+    # quagga-mp1 build (upstream's default, --enable-multipath=1)
+    quagga_multipath: int | None = None
 
     def __post_init__(self) -> None:
         if not NAME_RE.fullmatch(self.name):
@@ -123,6 +126,15 @@ class LabSpec:
                 f"--firewall {self.firewall} needs a release router",
                 hint="use --firewall reject with --openwrt RELEASE (its real uci)",
             )
+        if self.quagga_multipath is not None and (
+            self.quagga_multipath not in (1, 8) or self.suite != "quagga" or self.openwrt is None
+        ):
+            raise UsageError(
+                f"--quagga-multipath {self.quagga_multipath} needs a Quagga release router",
+                hint="use --quagga-multipath 1 (or 8, OpenWrt's) with --openwrt 21.02",
+            )
+        if self.quagga_multipath == 8:
+            object.__setattr__(self, "quagga_multipath", None)
         if self.suite not in SUITES:
             raise UsageError(f"unknown suite {self.suite!r}", hint="use frr or quagga")
         if self.pkg not in PKG_MANAGERS:
@@ -274,6 +286,7 @@ class LabSpec:
             "uci": self.uci,
             "openwrt": self.openwrt,
             "firewall": self.firewall,
+            "quagga_multipath": self.quagga_multipath,
         }
 
     @classmethod
@@ -291,5 +304,6 @@ class LabSpec:
             uci=bool(data.get("uci", False)),
             openwrt=data.get("openwrt"),
             firewall=data.get("firewall"),
+            quagga_multipath=data.get("quagga_multipath"),
             root=root,
         )
