@@ -12,7 +12,13 @@ from typer.testing import CliRunner
 import routerctl.commands.preflight as cmd
 from routerctl.cli import app
 from routerctl.errors import ParseError
-from routerctl.ops.preflight import PreflightBlocked, judge, refuse_if_blocked, run_preflight
+from routerctl.ops.preflight import (
+    PreflightBlocked,
+    check_installed_multipath,
+    judge,
+    refuse_if_blocked,
+    run_preflight,
+)
 from routerctl.platform import openwrt
 from routerctl.platform.preflight import SECTION, preflight_lines
 from routerctl.preflight import BLOCKING, OK, WARNING, evaluate, parse_preflight
@@ -318,7 +324,7 @@ def test_script_asks_md5_only_with_a_password_and_is_posix() -> None:
     with_pw = preflight_lines(
         nodes=list(NODES), password=True, suites=[], kallsyms="/tmp/k", kernel_config="/x"
     )
-    assert any("grep -c -w tcp_md5_do_add /tmp/k" in ln for ln in with_pw)
+    assert any("grep -q -w tcp_md5_do_add /tmp/k" in ln for ln in with_pw)
     assert sum("ip route get" in ln for ln in with_pw) == 2
 
 
@@ -360,3 +366,19 @@ def test_preflight_is_one_exec_and_the_cli_exits_1_when_blocked(
     )
     assert ok.exit_code == 0, ok.output
     assert "+ rule routerctl-bgp (firewall.routerctl_bgp_wan)" in ok.stdout
+
+
+def test_after_an_install_the_new_bgpds_limit_is_checked(tmp_path: Path) -> None:
+    t = topo(tmp_path, ecmp=8)
+    one = FakeTransport(
+        respond=lambda _c, _s: f"{SECTION}maxpaths\n/usr/sbin/bgpd maximum-paths <1-1>\n"
+    )
+    late = check_installed_multipath(one, t, t.routers[0])
+    assert one.exec_count == 1
+    assert late is not None and [c.name for c in late.checks] == ["suite-multipath"]
+    with pytest.raises(PreflightBlocked, match="the suite was installed, nothing configured"):
+        refuse_if_blocked(late, "gw", installed=True)
+    eight = FakeTransport(
+        respond=lambda _c, _s: f"{SECTION}maxpaths\n/usr/sbin/bgpd maximum-paths <1-8>\n"
+    )
+    assert check_installed_multipath(eight, t, t.routers[0]) is None

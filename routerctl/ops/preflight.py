@@ -8,10 +8,11 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from routerctl.errors import RefusedError
 from routerctl.platform import PROFILES, openwrt
-from routerctl.platform.preflight import KALLSYMS, KERNEL_CONFIG, preflight_lines
+from routerctl.platform.preflight import KALLSYMS, KERNEL_CONFIG, maxpaths_line, preflight_lines
 from routerctl.preflight import PreflightReport, evaluate, parse_preflight
 from routerctl.topology import Router, Topology
 from routerctl.transport import Transport
@@ -67,7 +68,7 @@ def manage_firewall(topology: Topology, open_firewall: bool) -> bool:
     return open_firewall or topology.firewall.manage
 
 
-def refuse_if_blocked(report: PreflightReport, host: str) -> None:
+def refuse_if_blocked(report: PreflightReport, host: str, *, installed: bool = False) -> None:
     """Raise ``PreflightBlocked`` naming the first blocking check (and how many more)."""
     blocking = report.blocking
     if not blocking:
@@ -76,10 +77,29 @@ def refuse_if_blocked(report: PreflightReport, host: str) -> None:
     more = f" (and {len(blocking) - 1} more: {', '.join(c.name for c in blocking[1:])})"
     who = f"{first.subject}: " if first.subject else ""
     raise PreflightBlocked(
-        f"pre-flight on {host} ({report.router}) blocks, nothing was changed: "
-        f"{first.name}: {who}{first.message}" + (more if len(blocking) > 1 else ""),
+        f"pre-flight on {host} ({report.router}) blocks, "
+        + (
+            "the suite was installed, nothing configured: "
+            if installed
+            else "nothing was changed: "
+        )
+        + f"{first.name}: {who}{first.message}"
+        + (more if len(blocking) > 1 else ""),
         hint=first.hint or "see 'routerctl preflight'",
     )
+
+
+def check_installed_multipath(
+    transport: Transport, topology: Topology, router: Router
+) -> PreflightReport | None:
+    """After an install: bgpd's compiled multipath limit vs ``bgp.ecmp`` (one exec).
+
+    None when it fits (or cannot be read: the pre-flight already warned).
+    """
+    res = transport.run(maxpaths_line(), timeout=30)
+    report = evaluate(parse_preflight(res.stdout), topology=topology, router=router, suite=None)
+    blocking = [c for c in report.blocking if c.name == "suite-multipath"]
+    return replace(report, checks=tuple(blocking)) if blocking else None
 
 
 def run_preflight(

@@ -442,6 +442,10 @@ class _Run:
         fw_plan = report.firewall
         ensured = backend.ensure_suite(t, pin=router.suite, progress=self.progress, facts=facts)
         suite = ensured.suite
+        if ensured.installed:  # the pre-flight could not read a bgpd that was not there
+            late = pf.check_installed_multipath(t, topology, router)
+            if late is not None:
+                pf.refuse_if_blocked(late, t.host, installed=True)
         # the config read under the lock holds unless ensure_suite installed, enabled or
         # restarted something since (or vtysh did not answer then): then read it now
         before = gathered.running

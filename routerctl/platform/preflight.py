@@ -56,6 +56,16 @@ _CLOSURE_AWK = (
 )
 
 
+def maxpaths_line() -> str:
+    """The section that reads bgpd's compiled multipath limit (alone: after an install)."""
+    bins = " ".join(BGPD_BINARIES)
+    return (
+        f"echo {SECTION}maxpaths; for b in {bins}; do if [ -f $b ]; then "
+        f'echo "$b $(grep -a -o -m 1 -E {shlex.quote(MAXPATHS_PATTERN)} $b 2>/dev/null '
+        '| head -n 1)"; break; fi; done'
+    )
+
+
 def preflight_lines(
     *,
     nodes: Sequence[str],
@@ -85,17 +95,14 @@ def preflight_lines(
         f'echo "{k} $(cat {p} 2>/dev/null || echo none)"' for k, p in SYSCTLS.items()
     )
     lines.append(f"echo {s}sysctl; {sysctl}")
-    bins = " ".join(BGPD_BINARIES)
-    lines.append(
-        f'echo {s}maxpaths; for b in {bins}; do if [ -f $b ]; then echo "$b $(grep -a -o -E '
-        f'{shlex.quote(MAXPATHS_PATTERN)} $b 2>/dev/null | head -n 1)"; break; fi; done'
-    )
+    lines.append(maxpaths_line())
     if password:
         kc, ks = shlex.quote(kernel_config), shlex.quote(kallsyms)
+        # config.gz where the kernel has it, else kallsyms (grep -q stops at the symbol)
         lines.append(
             f'echo {s}md5; if [ -r {kc} ]; then echo "config $(zcat {kc} 2>/dev/null | '
-            f"grep -E '^(# )?{MD5_CONFIG}[ =]')\"; fi; if [ -r {ks} ]; then "
-            f'echo "kallsyms $(grep -c -w {MD5_SYMBOL} {ks})"; fi'
+            f"grep -E '^(# )?{MD5_CONFIG}[ =]')\"; elif [ -r {ks} ]; then if grep -q -w "
+            f"{MD5_SYMBOL} {ks}; then echo 'kallsyms 1'; else echo 'kallsyms 0'; fi; fi"
         )
     for suite, packages in suites:
         seeds = shlex.quote(" ".join(packages))
