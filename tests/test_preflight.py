@@ -382,3 +382,11 @@ def test_after_an_install_the_new_bgpds_limit_is_checked(tmp_path: Path) -> None
         respond=lambda _c, _s: f"{SECTION}maxpaths\n/usr/sbin/bgpd maximum-paths <1-8>\n"
     )
     assert check_installed_multipath(eight, t, t.routers[0]) is None
+
+
+def test_unreadable_uci_output_is_a_warning_not_a_failure(tmp_path: Path) -> None:
+    text = output().replace("firewall.@zone[0]=zone\n", "firewall.@zone[0]=zone\ngarbage line\n")
+    rep = run(topo(tmp_path), text, manage=True)
+    ((status, _, message, hint),) = checks(rep, "firewall")
+    assert status == WARNING and "line 7 not understood" in message and "uci show" in hint
+    assert rep.firewall.empty  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from routerctl.errors import ParseError
 from routerctl.platform.suites import PROFILES
 from routerctl.preflight.firewall import (
     BGP_PORT,
@@ -69,6 +70,7 @@ class PreflightFacts:
     md5_signal: str = ""
     md5_read: bool = False  # the password check's section was asked for
     feeds: tuple[tuple[str, tuple[tuple[str, int, int], ...]], ...] = ()
+    firewall_error: str = ""  # uci output the parser did not understand (a warning)
 
     def sysctl(self, key: str) -> int | None:
         return dict(self.sysctls).get(key)
@@ -93,11 +95,18 @@ def parse_preflight(text: str) -> PreflightFacts:
         for key, val in sec.items()
         if key.startswith("feed ")
     )
+    firewall_error = ""
+    try:
+        firewall = tuple(parse_uci_show(sec.get("firewall", ""), config="firewall"))
+        network = tuple(parse_uci_show(sec.get("network", ""), config="network"))
+    except ParseError as exc:  # judged as a warning: the firewall is then not known
+        firewall, network, firewall_error = (), (), exc.message
     return PreflightFacts(
         ssh_process=comm,
         ssh_servers=servers,
-        firewall=tuple(parse_uci_show(sec.get("firewall", ""), config="firewall")),
-        network=tuple(parse_uci_show(sec.get("network", ""), config="network")),
+        firewall=firewall,
+        network=network,
+        firewall_error=firewall_error,
         firewall_init=bool(sec.get("fwinit", "").strip()),
         routes=routes,
         sysctls=tuple(parse_sysctls(sec.get("sysctl", "")).items()),
@@ -155,6 +164,14 @@ def _firewall_checks(
     topology: Topology, router: Router, facts: PreflightFacts, *, manage: bool
 ) -> tuple[list[Check], FirewallPlan, list[NodePath]]:
     nodes = topology.nodes_for(router)
+    if facts.firewall_error:
+        unread = Check(
+            "firewall",
+            WARNING,
+            f"cannot judge the firewall: {facts.firewall_error}",
+            hint="check by hand: uci show firewall; uci show network",
+        )
+        return [unread], FirewallPlan(managed=manage), []
     if not facts.firewall:
         empty = Check(
             "firewall",
