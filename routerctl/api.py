@@ -192,6 +192,7 @@ def provision_fleet(
     connector: Connector | None = None,
     reconnect: Connector | None = None,
     per_router: Mapping[str, Topology] | None = None,
+    open_firewall: bool = False,
 ) -> FleetResult:
     """Provision several routers (default: every router in the topology).
 
@@ -202,7 +203,8 @@ def provision_fleet(
     Per-router failures are outcomes, not exceptions; ``FleetResult.exit_code`` is the
     worst. Ctrl-C: routers in flight finish or roll back, the rest are skipped
     (``FleetResult.interrupted``). ``per_router``: a router's own topology by name (its
-    nodes read from the live cluster), else ``topology``.
+    nodes read from the live cluster), else ``topology``. ``open_firewall``: own the
+    ``routerctl-bgp`` firewall rule (as ``firewall: {manage: true}``).
     """
     targets = list(topology.routers) if routers is None else [router(topology, n) for n in routers]
     return run_fleet(
@@ -219,6 +221,7 @@ def provision_fleet(
         cluster=cluster,
         progress=progress or _quiet,
         per_router=per_router,
+        open_firewall=open_firewall,
     )
 
 

@@ -24,7 +24,17 @@ except ImportError:  # pragma: no cover - depends on the installed typer
 
 from routerctl import __version__
 from routerctl.cli_common import safe
-from routerctl.commands import healthcheck, lab, metallb, parse, provision, render, verify, watch
+from routerctl.commands import (
+    healthcheck,
+    lab,
+    metallb,
+    parse,
+    preflight,
+    provision,
+    render,
+    verify,
+    watch,
+)
 from routerctl.errors import ExitCode, RouterctlError
 
 app = typer.Typer(
@@ -60,7 +70,7 @@ def _root(
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
 
 
-for _module in (render, metallb, parse, lab, provision, verify, healthcheck, watch):
+for _module in (render, metallb, parse, lab, provision, preflight, verify, healthcheck, watch):
     _module.register(app)
 
 

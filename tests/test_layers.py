@@ -34,6 +34,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "metallb",
             "cluster",
             "runningconfig",
+            "preflight",
             "ipk",
             "_resources",
         ),

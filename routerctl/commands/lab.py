@@ -121,6 +121,22 @@ def up_cmd(  # noqa: PLR0917 (typer options)
             "configured as MetalLB's FRR mode renders it), or mixed (alternating).",
         ),
     ] = SpeakerKind.gobgp,
+    firewall: Annotated[
+        str | None,
+        typer.Option(
+            "--firewall",
+            help="With --openwrt: 'reject' puts the nodes behind a wan zone that rejects "
+            "input (uci firewall config, fw4's ruleset in nftables).",
+        ),
+    ] = None,
+    quagga_multipath: Annotated[
+        int | None,
+        typer.Option(
+            "--quagga-multipath",
+            help="With --openwrt 21.02: 1 installs Quagga built with --enable-multipath=1 "
+            "(upstream's default) instead of OpenWrt's 8.",
+        ),
+    ] = None,
     output: OutputOption = OutputFormat.table,
 ) -> None:
     """Build the lab (cleaning leftovers of a lab with the same name first)."""
@@ -140,6 +156,8 @@ def up_cmd(  # noqa: PLR0917 (typer options)
         uci=uci,
         openwrt=openwrt,
         speaker=speaker.value,
+        firewall=firewall,
+        quagga_multipath=quagga_multipath,
     )
     t0 = time.monotonic()
     lab = up(spec, progress=None if output is OutputFormat.json else _progress)

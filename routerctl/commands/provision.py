@@ -24,10 +24,12 @@ from routerctl.cli_common import (
     stdout,
 )
 from routerctl.cluster import NodeSelection, live_nodes
+from routerctl.commands.preflight import OpenFirewallOption
 from routerctl.errors import UsageError
 from routerctl.ops.fleet import DEFAULT_GATE_TIMEOUT, FleetResult, Outcome
-from routerctl.ops.provision import ProvisionResult
+from routerctl.ops.provision import ProvisionResult, plan_with_preflight
 from routerctl.plan import Plan
+from routerctl.preflight import PreflightReport
 from routerctl.runningconfig import PEER_GROUP
 from routerctl.topology import Router, Topology
 
@@ -117,6 +119,7 @@ def _plan(
     topology: TopologyOption = None,  # type: ignore[assignment]
     router: RouterOption = None,
     output: OutputOption = OutputFormat.table,
+    open_firewall: OpenFirewallOption = False,
     accept_new_host_key: AcceptNewHostKeyOption = False,
     nodes_from: NodesFromOption = None,
     context: ContextOption = None,
@@ -126,14 +129,18 @@ def _plan(
     topo = get_topology(topology)
     selection = node_selection(topo, nodes_from, context=context, kubeconfig=kubeconfig)
     connector = api.ssh_connector(accept_new_host_key=accept_new_host_key)
-    plans = [
-        api.plan(_for_router(topo, selection, r), r, connector=connector)
-        for r in _routers(topo, router)
-    ]
+    plans: list[tuple[Plan, PreflightReport]] = []
+    for r in _routers(topo, router):
+        with connector(r) as t:
+            plans.append(
+                plan_with_preflight(
+                    t, _for_router(topo, selection, r), r, open_firewall=open_firewall
+                )
+            )
     if output is OutputFormat.json:
         out = []
-        for p in plans:
-            doc = p.to_json()
+        for p, rep in plans:
+            doc = {**p.to_json(), "firewall": rep.firewall.to_json(), "preflight": rep.to_json()}
             if selection is not None:
                 added, removed = neighbor_moves(p)
                 doc["nodes"] = {
@@ -154,8 +161,11 @@ def _plan(
             out.append(doc)
         print_json(out)
         return
-    for p in plans:
-        typer.echo(safe(_describe(p, selection), markup=False, newlines=True))
+    for p, rep in plans:
+        text = _describe(p, selection)
+        if rep.firewall.managed:
+            text += "\n" + rep.firewall.describe()
+        typer.echo(safe(text, markup=False, newlines=True))
 
 
 def _provision(
@@ -203,6 +213,7 @@ def _provision(
             min=1,
         ),
     ] = DEFAULT_GATE_TIMEOUT,
+    open_firewall: OpenFirewallOption = False,
     accept_new_host_key: AcceptNewHostKeyOption = False,
     nodes_from: NodesFromOption = None,
     context: ContextOption = None,
@@ -248,6 +259,7 @@ def _provision(
         connector=api.ssh_connector(accept_new_host_key=accept_new_host_key),
         reconnect=api.ssh_connector(accept_new_host_key=False),
         per_router=rtopos,
+        open_firewall=open_firewall,
     )
     if len(targets) == 1 and not rolling:
         # one router: its own error, summary line and exit code, as before fleets
@@ -307,8 +319,10 @@ def _fleet_table(fleet: FleetResult) -> None:
 
 
 def _summary(res: ProvisionResult) -> str:
-    if res.plan.empty:
+    if res.plan.empty and res.firewall.empty:
         head = f"{res.router}: no changes"
+    elif res.plan.empty and res.applied:
+        head = f"{res.router}: firewall rules changed ({len(res.firewall.changes)})"
     elif not res.applied:
         head = f"{res.router}: not applied (declined)"
     else:

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from routerctl.errors import LabError, RouterctlError, UsageError
+from routerctl.lab import firewall
 from routerctl.lab.netns import (
     add_node_network,
     build_network,
@@ -532,6 +533,11 @@ def _build(lab: Lab, progress: Callable[[str], None] | None) -> None:
         state.httpds[n] = start_httpd(lab, n)
         state.save()
     announce(lab, spec.node_names())
+    if spec.firewall is not None:  # the nodes only dial out, as MetalLB's speaker
+        try:
+            firewall.dial_only([spec.netns(n) for n in spec.node_names()])
+        except RuntimeError as exc:
+            raise LabError(str(exc), hint="is nftables installed? run scripts/setup") from exc
     if spec.configure:
         _log(progress, "configuring the router as in the seed")
         _each(lambda r: configure_seed(lab, router=r), spec.router_names())

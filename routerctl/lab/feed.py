@@ -357,11 +357,11 @@ def _prerm(name: str, pkg: str) -> str:
 # --- the suites as OpenWrt splits them -------------------------------------------------------
 
 
-def _quagga_packages() -> tuple[list[Package], tuple[str, ...]]:
+def _quagga_packages(tree_name: str = "quagga") -> tuple[list[Package], tuple[str, ...]]:
     ref = openwrt_reference() / "quagga-1.2.4-openwrt"
     files = ref / "files"
-    root = _tree_cached("quagga")
-    version = _component_version(root, "quagga")
+    root = _tree_cached(tree_name)  # quagga-mp1: the same, built with --enable-multipath=1
+    version = _component_version(root, tree_name)
     release = int(_makefile_var(ref / "Makefile", "PKG_RELEASE"))
     common = _Origin(
         version=version,
@@ -722,11 +722,11 @@ def _apk_info(path: Path) -> tuple[str, str]:
 # --- the feed ------------------------------------------------------------------------------
 
 
-def _input_hash(pkg: str, suite: str, extra: Sequence[Path]) -> str:
+def _input_hash(pkg: str, suite: str, extra: Sequence[Path], quagga_tree: str = "quagga") -> str:
     h = hashlib.sha256()
     h.update(Path(__file__).read_bytes())
     h.update(f"pkg={pkg} suite={suite}\n".encode())
-    names = ["quagga"] if suite == "quagga" else ["frr", "libyang"]
+    names = [quagga_tree] if suite == "quagga" else ["frr", "libyang"]
     if pkg == "apk":
         names.append("apk-tools")
     for name in names:
@@ -739,7 +739,9 @@ def _input_hash(pkg: str, suite: str, extra: Sequence[Path]) -> str:
     return h.hexdigest()[:16]
 
 
-def build_feed(*, pkg: str, suite: str, dest: Path, extra: Sequence[Path] = ()) -> Feed:
+def build_feed(
+    *, pkg: str, suite: str, dest: Path, extra: Sequence[Path] = (), quagga_tree: str = "quagga"
+) -> Feed:
     """Build (or reuse) the ``pkg`` feed of ``suite`` under ``dest``; see the module doc.
 
     ``extra``: already-built package files (``.ipk`` for opkg, ``.apk`` for apk; e.g. the
@@ -757,9 +759,9 @@ def build_feed(*, pkg: str, suite: str, dest: Path, extra: Sequence[Path] = ()) 
             raise FeedError(f"extra package {x} is not an existing {suffix} file")
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
-    key = _input_hash(pkg, suite, extra)
+    key = _input_hash(pkg, suite, extra, quagga_tree)
     final = dest / f"{pkg}-{suite}-{key}"
-    pkgs, install = _quagga_packages() if suite == "quagga" else _frr_packages()
+    pkgs, install = _quagga_packages(quagga_tree) if suite == "quagga" else _frr_packages()
     private_key, public_key = _apk_key(dest) if pkg == "apk" else (None, None)
     if not final.is_dir():
         work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=dest))

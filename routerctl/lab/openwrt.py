@@ -230,7 +230,12 @@ def boot_services(lab: RunningLab, router: str) -> None:
 def build_release_feed(spec: LabSpec) -> feed.Feed:
     """The release's feed, built once per machine and cached (``routerctl.lab.feed``)."""
     try:
-        return feed.build_feed(pkg=spec.pkg, suite=spec.suite, dest=feed.cache_dir() / "feeds")
+        return feed.build_feed(
+            pkg=spec.pkg,
+            suite=spec.suite,
+            dest=feed.cache_dir() / "feeds",
+            quagga_tree="quagga-mp1" if spec.quagga_multipath == 1 else "quagga",
+        )
     except feed.FeedError as exc:
         raise LabError(f"--openwrt {spec.openwrt}: {exc.message}", hint=exc.hint) from exc
 

@@ -13,9 +13,9 @@ from importlib.resources import files
 from pathlib import Path
 
 from routerctl.errors import LabError
-from routerctl.lab import openwrt
+from routerctl.lab import firewall, openwrt
 from routerctl.lab.netns import poll, run
-from routerctl.lab.spec import CLUSTER_ASN, ROUTER_ASN
+from routerctl.lab.spec import CLUSTER_ASN, LAN, ROUTER_ASN
 from routerctl.lab.state import RunningLab, write_file
 from routerctl.platform import FRR, QUAGGA
 
@@ -159,6 +159,13 @@ def prepare_router(lab: RunningLab, router: str) -> str:
         (upper / d).mkdir(parents=True, exist_ok=True)
     if spec.openwrt is not None:  # the release's own userland, no stand-ins
         openwrt.prepare_upper(spec, upper, Path(lab.state.feed_root), lab.state.feed_apk_key)
+        if spec.firewall is not None:  # uci network + firewall, fw4's ruleset at boot
+            firewall.prepare_upper(
+                upper,
+                router_addr=str(spec.router_addr(router)),
+                prefixlen=LAN.prefixlen,
+                client=router == spec.router_names()[0],
+            )
         write_file(rdir / "boot.sh", openwrt.resource("boot.sh"), mode=0o755)
         write_file(rdir / "reaper.py", openwrt.resource("reaper.py"))
         return pubkey

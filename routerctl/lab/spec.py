@@ -103,6 +103,11 @@ class LabSpec:
     added_nodes: tuple[tuple[str, str, str], ...] = ()
     removed_nodes: tuple[str, ...] = ()
     root: Path = field(default=LAB_ROOT)
+    # a firewall variant (routerctl.lab.firewall): "reject" = the nodes behind a REJECT zone
+    firewall: str | None = None
+    # Quagga's compiled multipath limit on a release router: None = OpenWrt's (8); 1 = the
+    # quagga-mp1 build (upstream's default, --enable-multipath=1)
+    quagga_multipath: int | None = None
 
     def __post_init__(self) -> None:
         if not NAME_RE.fullmatch(self.name):
@@ -126,6 +131,20 @@ class LabSpec:
             object.__setattr__(self, "pkg", OPENWRT[self.openwrt][1])
             if self.overlay_free_kb == DEFAULT_OVERLAY_KB:
                 object.__setattr__(self, "overlay_free_kb", OPENWRT_OVERLAY_KB)
+        if self.firewall is not None and (self.firewall != "reject" or self.openwrt is None):
+            raise UsageError(
+                f"--firewall {self.firewall} needs a release router",
+                hint="use --firewall reject with --openwrt RELEASE (its real uci)",
+            )
+        if self.quagga_multipath is not None and (
+            self.quagga_multipath not in (1, 8) or self.suite != "quagga" or self.openwrt is None
+        ):
+            raise UsageError(
+                f"--quagga-multipath {self.quagga_multipath} needs a Quagga release router",
+                hint="use --quagga-multipath 1 (or 8, OpenWrt's) with --openwrt 21.02",
+            )
+        if self.quagga_multipath == 8:
+            object.__setattr__(self, "quagga_multipath", None)
         if self.suite not in SUITES:
             raise UsageError(f"unknown suite {self.suite!r}", hint="use frr or quagga")
         if self.pkg not in PKG_MANAGERS:
@@ -354,6 +373,8 @@ class LabSpec:
             "speaker": self.speaker,
             "added_nodes": [list(e) for e in self.added_nodes],
             "removed_nodes": list(self.removed_nodes),
+            "firewall": self.firewall,
+            "quagga_multipath": self.quagga_multipath,
         }
 
     @classmethod
@@ -373,5 +394,7 @@ class LabSpec:
             speaker=str(data.get("speaker", "gobgp")),
             added_nodes=tuple((str(n), str(a), str(k)) for n, a, k in data.get("added_nodes", [])),
             removed_nodes=tuple(str(n) for n in data.get("removed_nodes", [])),
+            firewall=data.get("firewall"),
+            quagga_multipath=data.get("quagga_multipath"),
             root=root,
         )

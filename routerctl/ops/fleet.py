@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from routerctl.checks import CheckResult, Severity
 from routerctl.cluster import ClusterState, from_topology
 from routerctl.errors import ExitCode, RolledBackError, RouterctlError, UsageError
-from routerctl.ops.provision import ProvisionResult, plan_router, provision
+from routerctl.ops.provision import ProvisionResult, plan_with_preflight, provision
 from routerctl.ops.verify import run_verify
 from routerctl.plan import Plan
 from routerctl.topology import Router, Topology
@@ -121,6 +121,7 @@ def _skipped(router: Router, why: str) -> RouterOutcome:
 class _Fleet:
     topology: Topology
     per_router: Mapping[str, Topology]  # a router's own topology (nodes read from kubectl)
+    open_firewall: bool  # --open-firewall: own the routerctl-bgp firewall rule
     connector: Connector
     reconnect: Connector
     confirm: Callable[[Plan], bool]
@@ -191,8 +192,12 @@ class _Fleet:
         try:
             with self.connector(r) as t:
                 if self.dry_run:
-                    plan = plan_router(t, self.topo(r), r)
-                    res = ProvisionResult(r.name, "", (), plan, False, 0, False)
+                    plan, report = plan_with_preflight(
+                        t, self.topo(r), r, open_firewall=self.open_firewall
+                    )
+                    res = ProvisionResult(
+                        r.name, "", (), plan, False, 0, False, (), report, report.firewall
+                    )
                 else:
                     res = provision(
                         t,
@@ -202,6 +207,7 @@ class _Fleet:
                         confirm=self.ask,
                         confirm_timeout=self.confirm_timeout,
                         progress=lambda m: self.say(r, m),
+                        open_firewall=self.open_firewall,
                     )
         except RolledBackError as exc:
             return RouterOutcome(
@@ -221,10 +227,11 @@ class _Fleet:
                 seconds=time.monotonic() - t0,
                 error=exc,
             )
-        if res.plan.empty:
+        if res.plan.empty and res.firewall.empty:
             outcome, detail = Outcome.unchanged, "no changes"
         elif self.dry_run:
-            outcome, detail = Outcome.changed, f"would change {len(res.plan.changes)} line(s)"
+            lines = len(res.plan.changes) + len(res.firewall.changes)
+            outcome, detail = Outcome.changed, f"would change {lines} line(s)"
         elif not res.applied:
             return RouterOutcome(
                 r.name,
@@ -302,6 +309,7 @@ def run_fleet(
     cluster: ClusterState | None = None,
     progress: Progress = lambda _msg: None,
     per_router: Mapping[str, Topology] | None = None,
+    open_firewall: bool = False,
 ) -> FleetResult:
     """Provision ``routers``: ``parallel`` at once (default min(4, routers)), or rolling."""
     if not routers:
@@ -316,6 +324,7 @@ def run_fleet(
     fleet = _Fleet(
         topology=topology,
         per_router=per_router or {},
+        open_firewall=open_firewall,
         connector=connector,
         reconnect=reconnect or connector,
         confirm=confirm,

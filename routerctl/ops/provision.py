@@ -22,7 +22,7 @@ import shlex
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from routerctl.errors import (
     CommandError,
@@ -32,11 +32,14 @@ from routerctl.errors import (
     RouterctlError,
     TransportError,
 )
+from routerctl.ops import preflight as pf
 from routerctl.ops import suite as backend
 from routerctl.ops.suite import Progress
 from routerctl.parsing import parse_bgp_summaries
 from routerctl.plan import Plan, compute_plan, compute_restore
 from routerctl.platform import SuiteProfile, identify, openwrt
+from routerctl.platform.preflight import FIREWALL_CONFIG, FIREWALL_INIT
+from routerctl.preflight import FirewallPlan, PreflightReport
 from routerctl.redact import excerpt, redact
 from routerctl.render.router import check_dynamic_supported, render_router
 from routerctl.topology import Router, Topology
@@ -64,9 +67,13 @@ class ProvisionResult:
     lines_sent: int
     written: bool
     established: tuple[str, ...] = ()
+    preflight: PreflightReport | None = None
+    firewall: FirewallPlan = field(default_factory=FirewallPlan)
 
     def to_json(self) -> dict[str, object]:
         return {
+            "preflight": self.preflight.to_json() if self.preflight else None,
+            "firewall": self.firewall.to_json(),
             "router": self.router,
             "suite": self.suite,
             "installed": list(self.installed),
@@ -195,15 +202,17 @@ class Gathered:
     running: str | None  # vtysh's ``show running-config`` output, exactly; None: no config
 
 
-def gather_script(marker: str) -> str:
+def gather_script(marker: str, extra: tuple[str, ...] | list[str] = ()) -> str:
     """POSIX sh: the detection facts, then ``show running-config`` between ``marker`` lines.
 
     ``marker`` must be unique per run (a random token), so nothing the router prints
-    can fake it. The end marker carries vtysh's exit status.
+    can fake it. The end marker carries vtysh's exit status. ``extra``: more lines
+    (the pre-flight's) run after detection, before the config read.
     """
     return "\n".join(
         [
             *openwrt.detect_lines(),
+            *extra,
             f"printf '\\n%s\\n' {shlex.quote(marker + 'running-config')}",
             "if command -v vtysh >/dev/null 2>&1; then vtysh -c 'show running-config'; s=$?; "
             "else s=127; fi",
@@ -306,7 +315,27 @@ def desired_config(topology: Topology, router: Router, dialect: str) -> str:
 
 def plan_router(transport: Transport, topology: Topology, router: Router) -> Plan:
     """Read-only: the plan for ``router`` (one detection round trip, one config read)."""
-    facts = backend.detect(transport)
+    return plan_with_preflight(transport, topology, router)[0]
+
+
+def plan_with_preflight(
+    transport: Transport, topology: Topology, router: Router, *, open_firewall: bool = False
+) -> tuple[Plan, PreflightReport]:
+    """Read-only: the pre-flight (in the detection round trip), then the plan.
+
+    A blocking pre-flight check raises ``PreflightBlocked`` before the config is read.
+    """
+    script = "\n".join([*openwrt.detect_lines(), *pf.lines_for(topology, router), "exit 0"])
+    out = transport.run(script, timeout=60).stdout
+    facts = openwrt.parse_facts(out, host=transport.host)
+    report = pf.judge(
+        out,
+        facts,
+        topology=topology,
+        router=router,
+        manage_firewall=pf.manage_firewall(topology, open_firewall),
+    )
+    pf.refuse_if_blocked(report, transport.host)
     suite = openwrt.choose_suite(facts, pin=router.suite, available=None)
     notes: list[str] = []
     if "/usr/bin/vtysh" in facts.files and openwrt.installed_suite(facts) is not None:
@@ -321,7 +350,7 @@ def plan_router(transport: Transport, topology: Topology, router: Router) -> Pla
         desired=desired_config(topology, router, dialect_for(running, suite.name)),
         ibgp=router.asn == topology.cluster.asn,
     )
-    return replace(plan, notes=(*notes, *plan.notes))
+    return replace(plan, notes=(*notes, *plan.notes)), report
 
 
 def provision(
@@ -333,12 +362,21 @@ def provision(
     confirm: Callable[[Plan], bool] = lambda _plan: True,
     confirm_timeout: float | None = None,
     progress: Progress = lambda _msg: None,
+    open_firewall: bool = False,
 ) -> ProvisionResult:
-    """Make ``router`` run the desired BGP config; roll back on any failure."""
+    """Make ``router`` run the desired BGP config; roll back on any failure.
+
+    The pre-flight runs in the lock's round trip; a blocking check raises
+    ``PreflightBlocked`` before anything changes. With ``open_firewall`` (or the
+    topology's ``firewall.manage``) routerctl's firewall rules are planned and applied too.
+    """
     lock = RouterLock(transport)
-    # one round trip: the lock, then (only once it is held) detection and the running config
+    # one round trip: the lock, then (only once it is held) detection, the pre-flight's
+    # facts and the running config
     marker = f"@@routerctl-{secrets.token_hex(8)}@@"
-    res = lock.acquire(then=gather_script(marker), timeout=30 + VTYSH_TIMEOUT)
+    res = lock.acquire(
+        then=gather_script(marker, pf.lines_for(topology, router)), timeout=30 + VTYSH_TIMEOUT
+    )
     progress(f"locked {lock.path} on {transport.host}")
     state = _Run(
         transport=transport,
@@ -347,6 +385,7 @@ def provision(
         progress=progress,
         gathered_stdout=res.stdout,
         marker=marker,
+        manage_firewall=pf.manage_firewall(topology, open_firewall),
     )
     try:
         return state.run(topology, router, confirm=confirm, confirm_timeout=confirm_timeout)
@@ -376,6 +415,8 @@ class _Run:
     pending: tuple[Router, str, SuiteProfile] | None = None  # set while a rollback may be needed
     written: bool = False  # the persisted files were rewritten
     keep_lock: bool = False  # a rollback failed: the lock dir holds the saved config
+    manage_firewall: bool = False  # plan and apply routerctl's firewall rules
+    firewall_saved: bool = False  # /etc/config/firewall was saved in the lock dir and changed
 
     def run(
         self,
@@ -388,6 +429,17 @@ class _Run:
         t = self.transport
         gathered = split_gathered(self.gathered_stdout, self.marker)
         facts = openwrt.parse_facts(gathered.facts, host=t.host)
+        report = pf.judge(
+            gathered.facts,
+            facts,
+            topology=topology,
+            router=router,
+            manage_firewall=self.manage_firewall,
+        )
+        for c in report.warnings:
+            self.progress(f"pre-flight warning: {c.name}: {c.message} ({c.hint})")
+        pf.refuse_if_blocked(report, t.host)
+        fw_plan = report.firewall
 
         def refuse_unsupported(chosen: SuiteProfile) -> None:
             # before installing a suite without listen ranges (once a suite is installed,
@@ -404,6 +456,10 @@ class _Run:
             before_install=refuse_unsupported,
         )
         suite = ensured.suite
+        if ensured.installed:  # the pre-flight could not read a bgpd that was not there
+            late = pf.check_installed_multipath(t, topology, router)
+            if late is not None:
+                pf.refuse_if_blocked(late, t.host, installed=True)
         # the config read under the lock holds unless ensure_suite installed, enabled or
         # restarted something since (or vtysh did not answer then): then read it now
         before = gathered.running
@@ -428,12 +484,20 @@ class _Run:
             applied=False,
             lines_sent=0,
             written=False,
+            preflight=report,
+            firewall=fw_plan,
         )
-        if plan.empty:
+        if plan.empty and fw_plan.empty:
             self.progress("no changes")
             return result
-        if not confirm(plan):
+        shown = plan
+        if not fw_plan.empty:  # the firewall rules routerctl owns, in the plan it shows
+            shown = replace(plan, notes=(*plan.notes, *fw_plan.notes()))
+        if not confirm(shown):
             return result
+        if plan.empty:  # only the firewall rules routerctl owns change
+            self.apply_firewall(fw_plan)
+            return replace(result, applied=True)
         # save the running config and the persisted files inside the lock (umask 077)
         t.write_file(self.lock.file("running.conf"), before.encode(), mode=0o600)
         backup = " ; ".join(
@@ -483,6 +547,15 @@ class _Run:
             ) from exc
         self.written = True
         self.progress(f"persisted with '{_save_command(suite)}'")
+        if not fw_plan.empty:
+            try:
+                self.apply_firewall(fw_plan)
+            except (CommandError, TransportError) as exc:
+                self.rollback(router, before, suite, written=True, why="firewall change failed")
+                raise RolledBackError(
+                    f"{exc.message}; the previous config and firewall were restored",
+                    hint="check the router's firewall config (uci show firewall)",
+                ) from exc
         established: list[str] = []
         if confirm_timeout is not None:
             nodes = [str(n.address) for n in topology.nodes_for(router)]
@@ -511,7 +584,48 @@ class _Run:
             lines_sent=len(plan.script),
             written=True,
             established=tuple(established),
+            preflight=report,
+            firewall=fw_plan,
         )
+
+    def apply_firewall(self, fw_plan: FirewallPlan) -> None:
+        """Save /etc/config/firewall in the lock dir, then edit only routerctl's rules."""
+        t = self.transport
+        saved = self.lock.file("firewall.conf")
+        res = t.run(
+            f"umask 077; cp -p {FIREWALL_CONFIG} {saved} && {{\n{fw_plan.script()}}}",
+            timeout=60,
+        )
+        self.firewall_saved = True
+        if not res.ok:
+            self.restore_firewall()
+            raise CommandError(
+                f"changing the firewall rules on {t.host} failed (exit {res.exit_status}): "
+                f"{excerpt(res.stderr or res.stdout)}; the firewall config was restored",
+                hint="check the router's firewall config (uci show firewall)",
+            )
+        for c in fw_plan.changes:
+            self.progress(f"firewall: {c.describe()}")
+
+    def restore_firewall(self) -> None:
+        """Put the saved /etc/config/firewall back and reload the firewall."""
+        if not self.firewall_saved:
+            return
+        saved = self.lock.file("firewall.conf")
+        res = self.transport.run(
+            f"cp -p {saved} {FIREWALL_CONFIG} && {{ [ ! -x {FIREWALL_INIT} ] || "
+            f"{FIREWALL_INIT} reload; }}",
+            timeout=60,
+        )
+        if not res.ok:
+            self.keep_lock = True
+            raise CommandError(
+                f"ROLLBACK: cannot restore {FIREWALL_CONFIG} on {self.transport.host}: "
+                f"{res.stderr.strip()}; the saved file is {saved} on the router",
+                hint=f"copy it back by hand and run {FIREWALL_INIT} reload",
+            )
+        self.firewall_saved = False
+        self.progress(f"restored {FIREWALL_CONFIG}")
 
     def rollback(
         self, router: Router, before: str, suite: SuiteProfile, *, written: bool, why: str
@@ -564,6 +678,7 @@ class _Run:
                     f"ROLLBACK: cannot restore {', '.join(suite.persisted_files)} on {t.host}: "
                     f"{res.stderr.strip()}"
                 )
+        self.restore_firewall()
         self.pending = None
         self.progress("restored the previous config")
 

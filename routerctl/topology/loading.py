@@ -12,6 +12,7 @@ from routerctl.topology.model import (
     AddressRange,
     BgpOptions,
     Cluster,
+    FirewallOptions,
     Node,
     Pool,
     Router,
@@ -20,6 +21,7 @@ from routerctl.topology.model import (
 )
 from routerctl.topology.validation import (
     _CLUSTER_KEYS,
+    _FIREWALL_KEYS,
     _NODE_KEYS,
     _SERVICE_KEYS,
     _TOP_KEYS,
@@ -266,6 +268,11 @@ def load_topology(path: Path) -> Topology:
                     f"use one of: {', '.join(PROBE_SOURCES)}",
                 )
 
+    firewall = FirewallOptions()
+    if "firewall" in m:
+        fm = m["firewall"].mapping(_FIREWALL_KEYS)
+        firewall = FirewallOptions(manage=fm["manage"].as_bool() if "manage" in fm else False)
+
     return Topology(
         routers=tuple(r for r, _, _ in routers),
         cluster=Cluster(
@@ -279,4 +286,5 @@ def load_topology(path: Path) -> Topology:
         source=Path(path),
         probe_from=probe_from,
         field_lines=tuple(sorted(field_lines.items())),
+        firewall=firewall,
     )

@@ -234,6 +234,13 @@ class BgpOptions:
 
 
 @dataclass(frozen=True)
+class FirewallOptions:
+    """``firewall:``: whether routerctl owns a ``routerctl-bgp`` rule per zone facing the nodes."""
+
+    manage: bool = False
+
+
+@dataclass(frozen=True)
 class Service:
     namespace: str
     name: str
@@ -257,6 +264,7 @@ class Topology:
     probe_from: str = "local"
     # field path -> line in ``source`` (not part of equality: same content, same topology)
     field_lines: tuple[tuple[str, int], ...] = field(default=(), compare=False, repr=False)
+    firewall: FirewallOptions = field(default_factory=FirewallOptions)
 
     def error(self, field: str, message: str, *, hint: str | None = None) -> TopologyError:
         """A ``TopologyError`` pointing at ``field`` (e.g. ``bgp.ecmp``) in the source file."""

@@ -44,7 +44,8 @@ _PATH_PART_RE = re.compile(r"[A-Za-z0-9._/-]+")
 SHOWN_MAX = 60  # characters of a user's value quoted in a message
 NOT_SHOWN = "a value that is not shown (it may be a secret)"
 
-_TOP_KEYS = ("routers", "cluster", "bgp", "services", "verify")
+_TOP_KEYS = ("routers", "cluster", "bgp", "services", "verify", "firewall")
+_FIREWALL_KEYS = ("manage",)
 _VERIFY_KEYS = ("probe_from",)
 PROBE_SOURCES = ("local", "router")
 _ROUTER_KEYS = (

@@ -1,0 +1,114 @@
+"""What the pre-flight reads on the router, as data: the shell lines and the signals.
+
+The lines run inside provision's (or plan's, or preflight's) one exec; each section starts
+with ``@@routerctl@@pf-<name>`` like the detection script's. ``routerctl.preflight``
+parses them (pure); nothing here talks to a router.
+
+Signals, and why they are the reliable ones:
+- CONFIG_TCP_MD5SIG: ``/proc/config.gz`` where the kernel has it (authoritative, but OpenWrt
+  builds rarely enable CONFIG_IKCONFIG_PROC); else ``tcp_md5_do_add`` in ``/proc/kallsyms``:
+  the function exists only under ``#ifdef CONFIG_TCP_MD5SIG`` (net/ipv4/tcp_ipv4.c) and
+  kallsyms lists function names even without CONFIG_KALLSYMS_ALL and with kptr_restrict
+  (addresses are zeroed, names stay).
+- kernel multipath: ``net.ipv4.fib_multipath_hash_policy`` exists only when the kernel has
+  CONFIG_IP_ROUTE_MULTIPATH (the sysctl is registered under that #ifdef).
+- the suite's compiled multipath limit: both suites build ``maximum-paths`` with
+  ``CMD_RANGE_STR(1, MULTIPATH_NUM)`` (Quagga ``<1-8>``, FRR ``(1-64)``); the string is
+  in bgpd's binary, so ``grep -o`` on the binary reads the limit without touching the config.
+- the SSH server: the command's parent process (``/proc/$PPID/comm``).
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+
+SECTION = "@@routerctl@@pf-"
+KALLSYMS = "/proc/kallsyms"
+KERNEL_CONFIG = "/proc/config.gz"
+MD5_SYMBOL = "tcp_md5_do_add"
+MD5_CONFIG = "CONFIG_TCP_MD5SIG"
+# where OpenWrt's (and Debian's) packages put bgpd
+BGPD_BINARIES = ("/usr/sbin/bgpd", "/usr/lib/frr/bgpd")
+MAXPATHS_PATTERN = r"maximum-paths (<1-[0-9]+>|\(1-[0-9]+\))"
+SYSCTLS = {
+    "hash4": "/proc/sys/net/ipv4/fib_multipath_hash_policy",
+    "hash6": "/proc/sys/net/ipv6/fib_multipath_hash_policy",
+    "fwd4": "/proc/sys/net/ipv4/ip_forward",
+    "fwd6": "/proc/sys/net/ipv6/conf/all/forwarding",
+}
+OPKG_LISTS = "/var/opkg-lists"
+FIREWALL_INIT = "/etc/init.d/firewall"
+FIREWALL_CONFIG = "/etc/config/firewall"
+# the named UCI rule routerctl owns, one per zone: firewall.routerctl_bgp_<zone>
+RULE_NAME = "routerctl-bgp"
+RULE_SECTION_PREFIX = "routerctl_bgp_"
+
+# the awk that sums a package set's dependency closure out of opkg's Packages lists:
+# prints "name Size Installed-Size" per package of the closure that the lists have
+_CLOSURE_AWK = (
+    '/^Package:/{p=$2} /^Depends:/{sub(/^Depends: */,""); d[p]=$0} '
+    "/^Size:/{s[p]=$2} /^Installed-Size:/{i[p]=$2} "
+    'END{n=split(seeds,q," "); for(k=1;k<=n;k++) w[q[k]]=1; ch=1; '
+    "while(ch){ch=0; for(x in w){m=split(d[x],dd,/, */); for(j=1;j<=m;j++){y=dd[j]; "
+    'sub(/[ (].*/,"",y); if(y!="" && !(y in w)){w[y]=1; ch=1}}}} '
+    "for(x in w) if(x in s) print x, s[x]+0, i[x]+0}"
+)
+
+
+def maxpaths_line() -> str:
+    """The section that reads bgpd's compiled multipath limit (alone: after an install)."""
+    bins = " ".join(BGPD_BINARIES)
+    return (
+        f"echo {SECTION}maxpaths; for b in {bins}; do if [ -f $b ]; then "
+        f'echo "$b $(grep -a -o -m 1 -E {shlex.quote(MAXPATHS_PATTERN)} $b 2>/dev/null '
+        '| head -n 1)"; break; fi; done'
+    )
+
+
+def preflight_lines(
+    *,
+    nodes: Sequence[str],
+    password: bool,
+    suites: Sequence[tuple[str, Sequence[str]]],
+    kallsyms: str = KALLSYMS,
+    kernel_config: str = KERNEL_CONFIG,
+) -> list[str]:
+    """POSIX-sh (busybox ash) lines printing every pre-flight fact, in sections.
+
+    ``suites``: (suite name, its packages) whose dependency closure is summed from the
+    package lists when they are on the router. ``kallsyms``/``kernel_config``: the files
+    the MD5 signal is read from (tests substitute them).
+    """
+    s = SECTION
+    lines = [
+        f"echo {s}ssh; cat /proc/$PPID/comm 2>/dev/null; for f in /usr/sbin/dropbear "
+        f'/usr/sbin/sshd; do [ -x "$f" ] && echo "$f"; done',
+        f"echo {s}firewall; uci -q show firewall 2>/dev/null",
+        f"echo {s}network; uci -q show network 2>/dev/null",
+        f"echo {s}fwinit; [ -x {FIREWALL_INIT} ] && echo {FIREWALL_INIT}",
+    ]
+    for addr in nodes:
+        q = shlex.quote(addr)
+        lines.append(f"echo {s}route {q}; ip route get {q} 2>&1 | head -n 1")
+    sysctl = "; ".join(
+        f'echo "{k} $(cat {p} 2>/dev/null || echo none)"' for k, p in SYSCTLS.items()
+    )
+    lines.append(f"echo {s}sysctl; {sysctl}")
+    lines.append(maxpaths_line())
+    if password:
+        kc, ks = shlex.quote(kernel_config), shlex.quote(kallsyms)
+        # config.gz where the kernel has it, else kallsyms (grep -q stops at the symbol)
+        lines.append(
+            f'echo {s}md5; if [ -r {kc} ]; then echo "config $(zcat {kc} 2>/dev/null | '
+            f"grep -E '^(# )?{MD5_CONFIG}[ =]')\"; elif [ -r {ks} ]; then if grep -q -w "
+            f"{MD5_SYMBOL} {ks}; then echo 'kallsyms 1'; else echo 'kallsyms 0'; fi; fi"
+        )
+    for suite, packages in suites:
+        seeds = shlex.quote(" ".join(packages))
+        lines.append(
+            f"echo {s}feed {suite}; if [ -d {OPKG_LISTS} ] && [ ! -x /usr/bin/vtysh ]; then "
+            f'for f in {OPKG_LISTS}/*; do [ -f "$f" ] && {{ zcat "$f" 2>/dev/null || '
+            f'cat "$f"; }}; done | awk -v seeds={seeds} {shlex.quote(_CLOSURE_AWK)}; fi'
+        )
+    return lines
