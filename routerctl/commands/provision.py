@@ -129,14 +129,12 @@ def _plan(
     topo = get_topology(topology)
     selection = node_selection(topo, nodes_from, context=context, kubeconfig=kubeconfig)
     connector = api.ssh_connector(accept_new_host_key=accept_new_host_key)
+    targets = _routers(topo, router)
+    rtopos = {r.name: _for_router(topo, selection, r) for r in targets}  # before any router
     plans: list[tuple[Plan, PreflightReport]] = []
-    for r in _routers(topo, router):
+    for r in targets:
         with connector(r) as t:
-            plans.append(
-                plan_with_preflight(
-                    t, _for_router(topo, selection, r), r, open_firewall=open_firewall
-                )
-            )
+            plans.append(plan_with_preflight(t, rtopos[r.name], r, open_firewall=open_firewall))
     if output is OutputFormat.json:
         out = []
         for p, rep in plans:
