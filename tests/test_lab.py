@@ -406,6 +406,31 @@ def test_not_root_is_a_one_line_error(
     )
 
 
+def test_dropbear_that_exits_at_start_is_a_lab_error_quoting_its_log(
+    lab_required: None, tmp_path: Path
+) -> None:
+    """Run "in a router" whose root is still the host's / (the race start_holder now
+    waits out): the real dropbear finds no host key there, and its own log is in the error."""
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    from routerctl.lab.router import _own_root, start_dropbear  # noqa: PLC0415
+
+    if Path("/etc/dropbear/dropbear_ed25519_host_key").exists():
+        pytest.skip("this host has a Dropbear host key of its own")
+    fake = SimpleNamespace(
+        spec=SimpleNamespace(router_addr=lambda r: "192.0.2.1"),
+        router_dir=lambda r: tmp_path,
+        router_cmd=lambda router: [],  # the host's root, as before the holder's chroot
+        router_file=lambda path, router: tmp_path / "never" / path,
+    )
+    with pytest.raises(LabError) as exc:
+        start_dropbear(fake, "rtr")  # type: ignore[arg-type]
+    msg = str(exc.value)
+    assert msg.startswith("dropbear on rtr exited with 1: ") and "\n" not in msg
+    assert "No hostkeys available" in msg and "Failed loading" in msg
+    assert not _own_root(os.getpid())
+
+
 def test_unknown_lab_is_a_one_line_error(
     lab_required: None, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -200,6 +200,15 @@ def start_holder(lab: RunningLab, router: str) -> int:
             cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
         )
 
+    def holder() -> int:
+        if not pid_ns:
+            return proc.pid
+        # the holder is unshare's child (PID 1 of the router's PID namespace)
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        if not children:
+            raise LabError(f"router {router}: its PID namespace has no process")
+        return int(children[0])
+
     def ready() -> bool:
         if proc.poll() is not None:
             text = (rdir / "holder.log").read_text(errors="replace").strip().splitlines()
@@ -207,15 +216,24 @@ def start_holder(lab: RunningLab, router: str) -> int:
                 f"router {router}: building its root failed: "
                 f"{text[-1] if text else proc.returncode}"
             )
-        return (rdir / "ready").exists()
+        # boot.sh touches "ready" just before it execs chroot; until the chroot has
+        # happened the holder's root (what nsenter -r enters) is still the host's /, where
+        # a command run "in the router" (dropbear: "No hostkeys available") finds the
+        # host's files. Under load that gap was long enough to hit.
+        return (rdir / "ready").exists() and _own_root(holder())
 
     poll(ready, timeout=10, what=f"router {router}'s root")
-    if pid_ns:  # the holder is unshare's child (PID 1 of the router's PID namespace)
-        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
-        if not children:
-            raise LabError(f"router {router}: its PID namespace has no process")
-        return int(children[0])
-    return proc.pid
+    return holder()
+
+
+def _own_root(pid: int) -> bool:
+    """Whether process ``pid`` has left the host's root (its chroot has happened)."""
+    try:
+        root = os.stat(f"/proc/{pid}/root")
+    except OSError:
+        return False
+    host = os.stat("/")
+    return (root.st_dev, root.st_ino) != (host.st_dev, host.st_ino)
 
 
 def boot_router(lab: RunningLab, router: str) -> None:
@@ -257,8 +275,10 @@ def start_dropbear(lab: RunningLab, router: str) -> None:
 
     def listening() -> bool:
         if proc.poll() is not None:
-            text = logfile.read_text(errors="replace").strip().splitlines()
-            raise LabError(f"dropbear on {router} exited: {text[-1] if text else proc.returncode}")
+            # the log goes with the state folder when the failed up cleans up: quote it whole
+            lines = logfile.read_text(errors="replace").strip().splitlines()[-20:]
+            log = " | ".join(line.strip() for line in lines) or "(its log is empty)"
+            raise LabError(f"dropbear on {router} exited with {proc.returncode}: {log}")
         return lab.router_file("run/dropbear.pid", router=router).exists()
 
     poll(listening, timeout=5, what=f"dropbear on {router}")
