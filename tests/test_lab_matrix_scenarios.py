@@ -269,3 +269,24 @@ def test_verify_healthy_degraded_critical(lab: Lab) -> None:
         lab.start_speaker("node2")
     lab.wait_established(timeout=60)
     poll(lambda: _nagios(lab)[0] == 0, timeout=30, what="verify healthy again")
+
+
+# ---------------------------------------------------------------------------
+# 6. Quagga without integrated config: `write file` makes each daemon save its own file
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lab", ["21.02"], indirect=True)
+def test_quagga_write_file_saves_each_daemons_conf(lab: Lab) -> None:
+    before = lab.router_sh("cat /etc/quagga/bgpd.conf").stdout
+    res = lab.router_sh("vtysh -c 'write file'; echo rc=$?")
+    assert res.stdout.splitlines() == [
+        "Building Configuration...",
+        "Configuration saved to /etc/quagga/zebra.conf",
+        "Configuration saved to /etc/quagga/bgpd.conf",
+        "[OK]",  # as Quagga's vtysh says it (FRR's non-integrated save does not)
+        "rc=0",
+    ], res.stdout + res.stderr
+    after = lab.router_sh("cat /etc/quagga/bgpd.conf; ls /etc/quagga").stdout
+    assert "router bgp 65000" in after and after.startswith(before.split("\n", 1)[0])
+    assert "bgpd.conf.sav" in after.split()  # the daemon keeps the previous file
