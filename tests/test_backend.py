@@ -247,7 +247,16 @@ def test_full_overlay_is_refused_before_installing(lab_factory: Callable[..., La
 def test_pinned_suite_other_than_the_installed_one_is_refused(
     lab_factory: Callable[..., Lab], tmp_path: Path
 ) -> None:
-    lab = lab_factory(suite="quagga")  # the OpenWrt 21.02 router: real Quagga 1.2.4
+    # the OpenWrt 21.02 router (real Quagga 1.2.4), configured by hand as in the seed:
+    # Quagga's own files, init script and `write file` (lab up --configure)
+    lab = lab_factory(suite="quagga", configure=True)
+    lab.wait_established(timeout=60)
+    for conf in ("zebra.conf", "bgpd.conf"):
+        saved = lab.router_sh(f"cat /etc/quagga/{conf}").stdout
+        assert "configuration saved from vty" in saved  # written by the daemon itself
+    assert (
+        "neighbor 198.51.100.6 remote-as 65001" in lab.router_sh("cat /etc/quagga/bgpd.conf").stdout
+    )
     topo = tmp_path / "pinned.yaml"
     topo.write_text(
         lab.topology_file.read_text().replace("  asn: 65000\n", "  asn: 65000\n  suite: frr\n", 1)
