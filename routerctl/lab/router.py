@@ -80,8 +80,6 @@ def start_holder(lab: RunningLab, router: str) -> int:
         )
 
     def holder() -> int:
-        if not pid_ns:
-            return proc.pid
         # the holder is unshare's child (PID 1 of the router's PID namespace)
         children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
         if not children:
