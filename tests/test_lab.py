@@ -257,12 +257,12 @@ def test_cli_up_and_down_leaves_nothing(
 
 
 def test_up_after_a_crash_cleans_leftovers_first(lab_required: None) -> None:
-    name = f"t{os.getpid()}k"
+    name = f"t{os.getpid()}k"  # the suite plays no part: not installed (quicker)
     try:
-        lab = up(LabSpec(name=name))
+        lab = up(LabSpec(name=name, installed=False))
         holder = lab.state.holders["rtr"]
         (lab.state_dir / "state.json").unlink()  # as if killed before saving its state
-        lab2 = up(LabSpec(name=name))
+        lab2 = up(LabSpec(name=name, installed=False))
         assert not Path(f"/proc/{holder}").exists()
         assert lab2.state.holders["rtr"] != holder
         assert sorted(lab_netns(name)) == sorted(lab2.spec.all_netns())
@@ -273,17 +273,19 @@ def test_up_after_a_crash_cleans_leftovers_first(lab_required: None) -> None:
 def test_up_refuses_a_lab_another_live_process_owns(lab_required: None) -> None:
     name = f"t{os.getpid()}o"
     try:
-        lab = up(LabSpec(name=name))
+        lab = up(LabSpec(name=name, installed=False))
         state = json.loads((lab.state_dir / "state.json").read_text())
         pid1 = Path("/proc/1/stat").read_text().rsplit(")", 1)[1].split()[19]
         state["owner"] = f"1:{pid1}"  # as if a concurrent test run (alive) had built it
         (lab.state_dir / "state.json").write_text(json.dumps(state))
         with pytest.raises(LabError, match=f"lab {name} is in use by process 1, which brought"):
-            up(LabSpec(name=name))
+            up(LabSpec(name=name, installed=False))
         assert lab.status()["routers"]["rtr"]["up"] is True  # untouched
         state["owner"] = "1:0"  # that process is gone (start time differs): cleaned and rebuilt
         (lab.state_dir / "state.json").write_text(json.dumps(state))
-        assert up(LabSpec(name=name)).state.holders["rtr"] != lab.state.holders["rtr"]
+        assert (
+            up(LabSpec(name=name, installed=False)).state.holders["rtr"] != lab.state.holders["rtr"]
+        )
     finally:
         down(name)
 
@@ -381,7 +383,7 @@ def test_password_from_the_environment(
     lab_factory: Callable[..., Lab], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ROUTERCTL_BGP_PASSWORD", "from-env-7Qx")
-    lab = lab_factory(password=True)
+    lab = lab_factory(password=True, installed=False)
     doc = yaml.safe_load(lab.topology_file.read_text())
     assert doc["bgp"] == {"password": {"env": "ROUTERCTL_BGP_PASSWORD"}}
     assert lab.password() == "from-env-7Qx"
