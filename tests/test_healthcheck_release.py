@@ -1,5 +1,5 @@
 """The health check package on the release routers (issue 13 item 3): installed and
-removed by the REAL opkg (21.02 Quagga 1.2.4, 23.05 FRR 10) and the REAL apk (25.12 FRR
+removed by the REAL opkg (21.02 Quagga 1.2.4, 23.05 and 24.10 FRR 10) and the REAL apk (25.12 FRR
 10.4.1, the .apk built on the router by its own ``apk mkpkg``); run by the real busybox
 crond; conffiles kept on upgrade; on Quagga, bgpd down (vtysh: nothing, exit 0) is
 critical and self-heal restarts it through /etc/init.d/quagga.
@@ -25,7 +25,7 @@ from tests.release_lab import cli, poll, release_lab
 
 pytestmark = pytest.mark.lab
 
-RELEASES = ("21.02", "23.05", "25.12")
+RELEASES = ("21.02", "23.05", "24.10", "25.12")
 STATUS = hc.DEFAULT_STATUS
 CRON_LINE = "*/1 * * * * /usr/sbin/routerctl-health >/dev/null 2>&1"
 

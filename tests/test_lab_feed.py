@@ -366,6 +366,45 @@ def test_feed_contents_follow_openwrts_split(feeds: dict[tuple[str, str], Feed])
     assert (feeds["opkg", "frr"].root / "Packages.gz").is_file()
 
 
+def test_apt_frr_feed_packages_the_hosts_frr_in_the_releases_split(workdir: Path) -> None:
+    """The default lab's suite: apt's FRR, 23.05's split on opkg, 25.12's on apk, with the
+    host build's own paths (daemons in /usr/lib/frr) and OpenWrt's init script."""
+    if not Path("/usr/lib/frr/bgpd").is_file():
+        pytest.skip("apt's frr is not installed (scripts/setup installs it)")
+    opkg = build_feed(pkg="opkg", suite="apt-frr", dest=workdir / "apt")
+    apk_pkgs, apk_install = feedmod._apt_frr_packages("apk")  # the split (not built: slow)
+    daemons = {"frr", "frr-watchfrr", "frr-zebra", "frr-bgpd", "frr-staticd"}
+    assert set(opkg.packages) == daemons | {"frr-libfrr", "frr-vtysh"}
+    assert {p.name for p in apk_pkgs} == daemons  # 25.12: libfrr and vtysh inside frr
+    assert "frr-vtysh" in opkg.install and "frr-vtysh" not in apk_install
+    apk_frr = next(p for p in apk_pkgs if p.name == "frr")
+    assert "/usr/bin/vtysh" in {e.dest for e in apk_frr.entries}
+    index = opkg.index.read_text()
+    bgpd = index.split("Package: frr-bgpd\n", 1)[1].split("\n\n", 1)[0]
+    assert "Depends: frr, frr-watchfrr, frr-zebra" in bgpd
+    assert "Depends: frr-libfrr" in index.split("Package: frr-vtysh\n", 1)[1].split("\n\n")[0]
+    version = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Version}", "frr"], capture_output=True, text=True, check=True
+    ).stdout
+    assert opkg.version == version.split("-", 1)[0].split(":")[-1] + "-1"
+    root = workdir / "apt-root"
+    opkg_cmd = Opkg(root, opkg.root)
+    assert opkg_cmd("update").returncode == 0
+    res = opkg_cmd("install", *opkg.install)
+    assert res.returncode == 0, res.stdout + res.stderr
+    for path in (
+        "usr/lib/frr/bgpd",
+        "usr/lib/frr/watchfrr.sh",
+        "etc/init.d/frr",
+        "etc/frr/daemons",
+    ):
+        assert (root / path).is_file(), path
+    assert os.readlink(root / "usr/sbin/frrcommon.sh") == "/usr/lib/frr/frrcommon.sh"
+    common = (root / "usr/lib/frr/frrcommon.sh").read_text()
+    assert 'D_PATH="/usr/lib/frr"' in common and 'FRR_USER="frr"' in common
+    assert "all_daemon_list()" in common  # OpenWrt's init script calls it
+
+
 def test_tool_roots_hold_the_binaries_the_router_copies() -> None:
     roots = tool_roots()
     assert (roots["opkg"] / "bin/opkg").is_file()

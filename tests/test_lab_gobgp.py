@@ -151,7 +151,19 @@ def test_spec_addresses_and_names() -> None:
     ]
     assert [str(node_address(i)) for i in (1, 2)] == ["198.51.100.5", "198.51.100.6"]
     spec = LabSpec(name="x1", routers=2, nodes=2)
-    assert spec.all_netns() == ["x1-lan", "x1-rtr1", "x1-rtr2", "x1-node1", "x1-node2", "x1-client"]
+    assert spec.all_netns() == [
+        "x1-lan",
+        "x1-rtr1",
+        "x1-rtr2",
+        "x1-node1",
+        "x1-node2",
+        "x1-client",
+        "x1-feed",  # every lab's router installs its suite from the lab's feed
+    ]
+    # --suite quagga is the OpenWrt 21.02 router (the only real Quagga)
+    quagga = LabSpec(name="x1", suite="quagga")
+    assert (quagga.openwrt, quagga.release, quagga.feed_suite) == ("21.02", "21.02.7", "quagga")
+    assert (spec.openwrt, spec.release, spec.feed_suite) == (None, "23.05.5", "apt-frr")
     doc = spec.topology_document()
     assert [r["ssh"]["host"] for r in doc["routers"]] == ["rtr1", "rtr2"]
 
@@ -177,11 +189,10 @@ def test_router_scripts_are_posix_sh_shellcheck_clean() -> None:
     if shutil.which("shellcheck") is None:
         pytest.skip("shellcheck not installed (scripts/setup installs it)")
     files = Path(__file__).resolve().parent.parent / "routerctl/lab/files"
-    scripts = sorted(str(p) for p in files.iterdir() if p.is_file())
-    assert len(scripts) == 9
-    # a release router's (lab up --openwrt): boot, rc.common + procd stand-in, init scripts
-    scripts += sorted(str(p) for p in (files / "openwrt").iterdir() if p.suffix != ".py")
-    assert len(scripts) == 9 + 5
+    assert sorted(p.name for p in files.iterdir() if p.is_file()) == []  # no stand-ins left
+    # every router's: boot, rc.common + procd stand-in, init scripts
+    scripts = sorted(str(p) for p in (files / "openwrt").iterdir() if p.suffix != ".py")
+    assert len(scripts) == 5
     proc = subprocess.run(
         ["shellcheck", "-s", "sh", *scripts], capture_output=True, text=True, check=False
     )

@@ -9,7 +9,6 @@ and 25.12) from the lab's feed when routerctl provisions it. Needs the build cac
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -57,22 +56,6 @@ def test_uci_is_real(release: Lab) -> None:
     assert "option hostname 'labtest'" in _sh(release, "cat /etc/config/system")
     # real uci: `batch` exits 0 even when a line fails
     assert release.router_sh("echo 'set nosuch.x.y=1' | uci batch", check=False).returncode == 0
-
-
-# crond is the same busybox-static binary on every release, and
-# tests/test_healthcheck_release.py already waits for it to run the health check's cron line
-# on 21.02, 23.05 and 25.12: here the release it does not cover (each wait is up to a minute).
-@pytest.mark.parametrize("release", ["24.10"], indirect=True)
-def test_crond_runs_the_crontab_and_logger_logs(release: Lab) -> None:
-    tag = f"cron{os.getpid()}"
-    _sh(release, f"echo '* * * * * logger -t {tag} ran' >> /etc/crontabs/root")
-    _sh(release, "/etc/init.d/cron restart")
-    assert "running" in _sh(release, "/etc/init.d/cron status")
-
-    def ran() -> bool:
-        return f"{tag}: ran" in _sh(release, "cat /var/log/messages")
-
-    poll(ran, timeout=75, what="the crontab line to run (crond fires each minute)")
 
 
 def test_provision_installs_the_suite_and_routes(release: Lab) -> None:

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from routerctl.cluster import from_topology
 from routerctl.errors import RolledBackError
 from routerctl.lab import Lab
 from routerctl.lab.spec import OPENWRT
 from routerctl.ops import provision as provision_mod
 from routerctl.ops.provision import provision
+from routerctl.ops.verify import run_verify
 from routerctl.platform.suites import PROFILES
 from routerctl.render.router import render_router
 from routerctl.runningconfig import extract_owned
@@ -269,3 +271,43 @@ def test_verify_healthy_degraded_critical(lab: Lab) -> None:
         lab.start_speaker("node2")
     lab.wait_established(timeout=60)
     poll(lambda: _nagios(lab)[0] == 0, timeout=30, what="verify healthy again")
+
+
+# ---------------------------------------------------------------------------
+# 6. Quagga without integrated config: `write file` makes each daemon save its own file
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lab", ["21.02"], indirect=True)
+def test_quagga_write_file_saves_each_daemons_conf(lab: Lab) -> None:
+    before = lab.router_sh("cat /etc/quagga/bgpd.conf").stdout
+    res = lab.router_sh("vtysh -c 'write file'; echo rc=$?")
+    assert res.stdout.splitlines() == [
+        "Building Configuration...",
+        "Configuration saved to /etc/quagga/zebra.conf",
+        "Configuration saved to /etc/quagga/bgpd.conf",
+        "[OK]",  # as Quagga's vtysh says it (FRR's non-integrated save does not)
+        "rc=0",
+    ], res.stdout + res.stderr
+    after = lab.router_sh("cat /etc/quagga/bgpd.conf; ls /etc/quagga").stdout
+    assert "router bgp 65000" in after and after.startswith(before.split("\n", 1)[0])
+    assert "bgpd.conf.sav" in after.split()  # the daemon keeps the previous file
+
+
+# ---------------------------------------------------------------------------
+# 7. Quagga is read as text (TextFSM) in one exec (moved from test_verify_lab.py, whose
+#    Quagga was FRR in Quagga's files)
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lab", ["21.02"], indirect=True)
+def test_quagga_verify_reads_text_in_one_exec(lab: Lab) -> None:
+    t = load_topology(lab.topology_file)
+    tr = connect(t.routers[0].ssh)
+    results, targets = run_verify(
+        t, router_name=None, cluster=from_topology(t), connector=lambda r: tr
+    )
+    assert targets[0].state is not None and targets[0].state.suite == "quagga"
+    assert targets[0].state.pool_paths is None  # text: pool routes from zebra
+    assert [r.name for r in results if not r.ok] == []
+    assert tr.exec_count == 1

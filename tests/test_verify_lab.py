@@ -495,43 +495,6 @@ def test_after_provision_green_then_foreign_prefix(
         healthy.router_sh("cp /tmp/frr.conf.seed /etc/frr/frr.conf")  # type: ignore[attr-defined]
 
 
-def test_quagga_layout_text_path(
-    capsys: pytest.CaptureFixture[str], lab_factory: Callable[..., object], tmp_path: Path
-) -> None:
-    """The Quagga-layout router (/etc/quagga, /etc/init.d/quagga), read as text (TextFSM)
-    because the topology pins ``suite: quagga``; auto-detection reads it as FRR JSON."""
-    lab: Any = lab_factory(suite="quagga", configure=True)
-    lab.wait_established(timeout=60)
-    code, out, _ = cli(capsys, "-t", str(lab.topology_file), "-o", "json", "--wait", "30")
-    assert code == 0, failing(out)
-    text = (
-        Path(lab.topology_file)
-        .read_text()
-        .replace("  asn: 65000\n", "  asn: 65000\n  suite: quagga\n", 1)
-    )
-    pinned = tmp_path / "routerctl.yaml"
-    pinned.write_text(text)
-    t = load_topology(pinned)
-    assert t.routers[0].suite == "quagga"
-    tr = connect(t.routers[0].ssh)
-    results, targets = run_verify(
-        t, router_name=None, cluster=from_topology(t), connector=lambda r: tr
-    )
-    assert targets[0].state is not None and targets[0].state.suite == "quagga"
-    assert targets[0].state.pool_paths is None  # text: pool routes from zebra
-    assert [r.name for r in results if not r.ok] == []
-    assert tr.exec_count == 1
-    lab.stop_speaker("node2")
-    poll(lambda: lab.sessions().get("198.51.100.6") != "Established", timeout=30, what="node2 down")
-    code, out, _ = cli(capsys, "-t", str(pinned), "-o", "json", "--nagios")
-    assert code == 1
-    assert set(failing(out)) == {
-        "session node2",
-        "route default/nginx-lb 203.0.113.30",
-        "route default/nginx2-lb 203.0.113.31",
-    }
-
-
 def test_large_table_same_verdict(
     healthy: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -73,13 +73,21 @@ def up_cmd(  # noqa: PLR0917 (typer options)
     nodes: Annotated[int, typer.Option("--nodes", help="Number of cluster nodes.")] = 2,
     routers: Annotated[int, typer.Option("--routers", help="Number of routers on the LAN.")] = 1,
     suite: Annotated[
-        Suite, typer.Option("--suite", help="Routing suite layout the router has.")
+        Suite,
+        typer.Option(
+            "--suite",
+            help="frr: apt's FRR as OpenWrt packages it (the default, fastest lab); "
+            "quagga: the OpenWrt 21.02 router (real Quagga 1.2.4, as --openwrt 21.02).",
+        ),
     ] = DEFAULT_SUITE,
     no_suite: Annotated[
         bool, typer.Option("--no-suite", help="The suite is not installed yet (provision it).")
     ] = False,
     pkg: Annotated[
-        Pkg, typer.Option("--pkg", help="Package manager: opkg (23.05) or apk (25.12).")
+        Pkg,
+        typer.Option(
+            "--pkg", help="Package manager of the default lab: opkg (23.05) or apk (25.12)."
+        ),
     ] = Pkg.opkg,
     overlay_free: Annotated[
         int | None,
@@ -102,9 +110,6 @@ def up_cmd(  # noqa: PLR0917 (typer options)
         float,
         typer.Option("--wait", help="With --configure: wait up to SECONDS for Established."),
     ] = 0.0,
-    uci: Annotated[
-        bool, typer.Option("--uci", help="Give the router a uci stand-in (/etc/config/*).")
-    ] = False,
     openwrt: Annotated[
         str | None,
         typer.Option(
@@ -153,7 +158,6 @@ def up_cmd(  # noqa: PLR0917 (typer options)
         overlay_free_kb=DEFAULT_OVERLAY_KB if overlay_free is None else overlay_free,
         password=password,
         configure=configure,
-        uci=uci,
         openwrt=openwrt,
         speaker=speaker.value,
         firewall=firewall,
@@ -169,8 +173,9 @@ def up_cmd(  # noqa: PLR0917 (typer options)
         print_json({"up_seconds": round(elapsed, 2), **lab.status()})
         return
     layout = f"{spec.suite} {'installed' if not no_suite else 'not installed'}, {spec.pkg}"
-    if spec.openwrt is not None:
-        layout = f"OpenWrt {spec.release}: {layout}"
+    layout = f"OpenWrt {spec.release}: {layout}"
+    if spec.openwrt is None:
+        layout += " (apt's FRR in OpenWrt's packages)"
     typer.echo(f"lab {name} up in {elapsed:.2f} s")
     for r in spec.router_names():
         typer.echo(f"  router {r:<6} {spec.router_addr(r)}  ({layout}; ns {spec.netns(r)})")

@@ -117,11 +117,6 @@ class Lab:
     def router_dir(self, router: str) -> Path:
         return self.state_dir / router
 
-    def pkg_log(self, *, router: str | None = None) -> Path:
-        """Every opkg/apk call on the router, one line each: ``<epoch> <tool> <args> rc=N``."""
-        r = router or self.spec.router_names()[0]
-        return self.router_dir(r) / "upper/var/log/routerctl-lab/pkg.log"
-
     def router_file(self, path: str, *, router: str | None = None) -> Path:
         """A path inside the router's root, readable from the host."""
         r = router or self.spec.router_names()[0]
@@ -160,8 +155,7 @@ class Lab:
     def router_cmd(self, *, router: str | None = None) -> list[str]:
         """argv prefix that runs a command inside the router (its namespaces and root)."""
         holder = self.state.holders[self._router(router)]
-        pid_ns = ["-p"] if self.spec.openwrt is not None else []
-        return ["nsenter", "-t", str(holder), "-m", "-u", "-n", *pid_ns, "-r", "-w", "--"]
+        return ["nsenter", "-t", str(holder), "-m", "-u", "-n", "-p", "-r", "-w", "--"]
 
     def router_sh(
         self,
@@ -224,10 +218,6 @@ class Lab:
         if self.spec.suite != "quagga":
             peers = self.bgp_summary(router=router).get("peers", {})
             return {addr: str(p.get("state", "?")) for addr, p in peers.items()}
-        if self.spec.openwrt is None:  # FRR wearing Quagga's layout: JSON still works
-            peers = self.bgp_summary(router=router).get("peers", {})
-            if peers:
-                return {addr: str(p.get("state", "?")) for addr, p in peers.items()}
         out = self.vtysh(QUAGGA.summary_command, router=router, check=False)
         try:
             summary = parse_bgp_summary(out, suite="quagga")
@@ -328,8 +318,8 @@ class Lab:
             holder = self.state.holders.get(r, 0)
             up = pid_alive(holder)
             daemons = {"dropbear": False, "zebra": False, "bgpd": False}
-            if up and self.spec.openwrt is not None:
-                # a release router has its own PID namespace: pidof sees only its daemons
+            if up:
+                # every router has its own PID namespace: pidof sees only its daemons
                 # (Quagga keeps no pid files under /run/frr; FRR 10's are in /var/run/frr)
                 out = self.router_sh(
                     "for d in dropbear zebra bgpd; do pidof $d >/dev/null && echo $d; done; exit 0",
@@ -337,19 +327,6 @@ class Lab:
                     check=False,
                 ).stdout.split()
                 daemons = {d: d in out for d in daemons}
-            elif up:
-                for d, pidfile in (
-                    ("dropbear", "run/dropbear.pid"),
-                    ("zebra", "run/frr/zebra.pid"),
-                    ("bgpd", "run/frr/bgpd.pid"),
-                ):
-                    try:
-                        text = (
-                            self.router_file(pidfile, router=r).read_text(encoding="ascii").strip()
-                        )
-                        daemons[d] = pid_alive(int(text))
-                    except (OSError, ValueError):
-                        daemons[d] = False
             sessions = self.sessions(router=r) if up and daemons["bgpd"] else {}
             routers[r] = {
                 "netns": self.spec.netns(r),
@@ -501,27 +478,30 @@ def _build(lab: Lab, progress: Callable[[str], None] | None) -> None:
           "-f", str(spec.identity_file)])  # fmt: skip
     state.save()
 
-    if spec.openwrt is not None:
-        _log(progress, f"the {spec.pkg} feed of OpenWrt {spec.openwrt} ({spec.suite})")
-        feed = build_release_feed(spec)
-        state.feed_root, state.feed_install = str(feed.root), list(feed.install)
-        state.feed_apk_key = str(feed.apk_key or "")
-        state.save()
+    _log(progress, f"the {spec.pkg} feed of OpenWrt {spec.release} ({spec.feed_suite})")
+    feed = build_release_feed(spec)
+    state.feed_root, state.feed_install = str(feed.root), list(feed.install)
+    state.feed_apk_key = str(feed.apk_key or "")
+    state.save()
 
     _log(progress, "network namespaces")
     build_network(spec)
-    if spec.openwrt is not None:
-        state.feed_pid = start_feed_server(lab, Path(state.feed_root))
-        state.save()
-
     _log(progress, "routers")
+    # the feed's httpd starts while the routers' roots are built; they need it to install
+    with ThreadPoolExecutor(max_workers=1) as feed_pool:
+        feed_started = feed_pool.submit(start_feed_server, lab, Path(state.feed_root))
 
-    def router(r: str) -> None:
-        state.host_keys[r] = prepare_router(lab, r)
-        state.holders[r] = start_holder(lab, r)
-        boot_router(lab, r)
+        def router(r: str) -> None:
+            state.host_keys[r] = prepare_router(lab, r)
+            state.holders[r] = start_holder(lab, r)
+            feed_started.result()
+            boot_router(lab, r)
 
-    _each(router, spec.router_names())
+        try:
+            _each(router, spec.router_names())
+        finally:  # its PID, for down, even when a router failed
+            with contextlib.suppress(Exception):
+                state.feed_pid = feed_started.result()
     state.save()
     write_ssh_files(lab)
 

@@ -25,6 +25,16 @@ they load the feed's ``libzebra``/``libfrr``/``libyang`` before any host copy. N
 because the lab's build has none: FRR's ``libmlag_pb.so`` (built without protobuf, OpenWrt's
 ``frr-zebra`` has it).
 
+``suite="apt-frr"`` packages the host's FRR -- Debian's apt package (8.4 on Debian 12, 10.x on
+13), the default lab's suite -- the same way, from its installed files (``dpkg -L frr``), in the
+split of the OpenWrt release the default lab stands for: 23.05's for opkg (``frr-libfrr`` and
+``frr-vtysh`` packages of their own), 25.12's for apk (both in ``frr``). Debian's paths are
+compiled into its binaries (daemons in ``/usr/lib/frr``, libfrr in its multiarch folder,
+``watchfrr`` running ``/usr/lib/frr/watchfrr.sh``), so its files keep them; ``frr`` ships
+OpenWrt's init script and config defaults, Debian's ``/etc/pam.d/frr`` (its vtysh asks PAM)
+and OpenWrt's ``frrcommon.sh`` with this build's settings (daemon folder, user, groups) taken
+from Debian's, sourced by the init script from ``/usr/sbin`` (a link).
+
 Every package carries OpenWrt's generated maintainer scripts: ``postinst``/``prerm`` (opkg) or
 ``post-install``/``pre-deinstall`` (apk) that source ``/lib/functions.sh`` and call
 ``default_postinst``/``default_prerm`` -- which on OpenWrt enable and start the package's init
@@ -85,7 +95,7 @@ HEALTHCHECK_DIR = REPO_ROOT / "openwrt-feed/net/routerctl-healthcheck"
 
 ARCH = "x86_64"  # OpenWrt's package architecture for x86/64 (opkg and apk alike)
 PKGS = ("opkg", "apk")
-SUITES = ("quagga", "frr")
+SUITES = ("quagga", "frr", "apt-frr")  # apt-frr: the host's (Debian's) FRR, for the default lab
 TOOLS = ("opkg", "apk-tools", "uci", "libubox", "busybox-static")
 APK_KEY_NAME = "routerctl-lab.rsa"
 INDEX_NAME = {"opkg": "Packages", "apk": "packages.adb"}
@@ -495,6 +505,140 @@ def _frr_packages() -> tuple[list[Package], tuple[str, ...]]:
     return pkgs, install
 
 
+# --- the host's FRR (apt), for the default lab ---------------------------------------------
+
+APT_FRR_DAEMON_DIR = "/usr/lib/frr"  # Debian's --sbindir: watchfrr runs DIR/watchfrr.sh
+
+
+def _apt_frr() -> tuple[str, list[str]]:
+    """(upstream version, installed files) of apt's ``frr`` package."""
+    proc = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Version}\\n${db:Status-Status}\\n", "frr"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = proc.stdout.split()
+    if proc.returncode != 0 or len(lines) < 2 or lines[1] != "installed":
+        raise FeedError(
+            "apt's frr package is not installed (the default lab's suite)",
+            hint="run scripts/setup (apt-get install frr)",
+        )
+    listing = subprocess.run(
+        ["dpkg-query", "-L", "frr"], capture_output=True, text=True, check=False
+    ).stdout.split()
+    # 8.4.4-1.1~deb12u2 -> 8.4.4 (an epoch, if any, dropped too)
+    version = re.sub(r"^\d+:", "", lines[0]).split("-", 1)[0].split("+", 1)[0]
+    return version, listing
+
+
+def _apt_frr_packages(pkg: str) -> tuple[list[Package], tuple[str, ...]]:
+    ref = openwrt_reference() / "frr-openwrt"
+    files = ref / "files"
+    version, listing = _apt_frr()
+    host = Path("/")
+    d = APT_FRR_DAEMON_DIR
+    libdir = next(
+        (PurePosixPath(x).parent for x in listing if re.search(r"/libfrr\.so\.\d+$", x)), None
+    )
+    if libdir is None:
+        raise FeedError("apt's frr package has no libfrr.so (dpkg -L frr)")
+    common = _Origin(
+        version=version,
+        release=1,
+        source="feeds/packages/net/frr",
+        license="GPL-2.0-only LGPL-2.1-only",
+        maintainer="Lucian Cristian <lucian.cristian@gmail.com>",
+    )
+    merged = pkg == "apk"  # 25.12: libfrr and vtysh in frr; 23.05: packages of their own
+    libfrr = Package(
+        "frr-libfrr", arch=ARCH, title="zebra library", depends=("frr",), **common.fields()
+    )
+    frr = Package(
+        "frr",
+        arch=ARCH,
+        title="The FRRouting (FRR) Software Routing Suite",
+        conffiles=("/etc/frr/daemons", FRR_CONF, "/etc/frr/vtysh.conf"),
+        **common.fields(),
+    )
+    frr.install(files / "frr", FRR.init_script, 0o755)
+    # OpenWrt's frrcommon.sh (its init script calls all_daemon_list/in_list, which 8.4's
+    # lacks) with this build's settings (daemon folder, user, groups, config mode: Debian's
+    # frrcommon.sh has them), and mgmtd only where this FRR has one
+    common_sh = (files / "frrcommon.sh").read_text(encoding="utf-8")
+    debian_sh = (host / d.lstrip("/") / "frrcommon.sh").read_text(encoding="utf-8")
+    for var in ("D_PATH", "FRR_USER", "FRR_GROUP", "FRR_VTY_GROUP", "FRR_CONFIG_MODE"):
+        m = re.search(rf"^{var}=.*$", debian_sh, re.MULTILINE)
+        if m is None:
+            raise FeedError(f"{d}/frrcommon.sh (apt's frr) does not set {var}")
+        common_sh = re.sub(rf"^{var}=.*$", m.group(0), common_sh, count=1, flags=re.MULTILINE)
+    if not (host / d.lstrip("/") / "mgmtd").is_file():
+        common_sh = common_sh.replace('DAEMONS="mgmtd ', 'DAEMONS="', 1)
+        common_sh = common_sh.replace(' -o "$daemon" = mgmtd ]', " ]", 1)
+    frr.install_dir(d)
+    frr.entries.append(Entry(f"{d}/frrcommon.sh", "file", 0o755, data=common_sh.encode()))
+    frr.install_dir("/usr/sbin")
+    frr.entries.append(Entry("/usr/sbin/frrcommon.sh", "link", 0o777, target=f"{d}/frrcommon.sh"))
+    frr.install_dir("/etc/frr")
+    frr.install(files / "vtysh.conf", "/etc/frr/vtysh.conf", 0o600)
+    frr.install(files / PurePosixPath(FRR_CONF).name, FRR_CONF, 0o600)
+    frr.install(files / "daemons", "/etc/frr/daemons", 0o600)
+    lib = frr if merged else libfrr
+    for pattern in ("libfrr.so*", "libmgmt_be_nb.so*"):
+        if any(host.joinpath(str(libdir).lstrip("/")).glob(pattern)):
+            lib.cp(host, f"{libdir}/{pattern}", str(libdir))
+    yang = [x for x in listing if x.startswith("/usr/share/yang/") and x.endswith(".yang")]
+    for y in sorted(yang):
+        frr.install(Path(y), y, 0o644)
+    if (host / d.lstrip("/") / "mgmtd").is_file():  # FRR 10 (Debian 13): mgmtd is in frr
+        frr.install(host / d.lstrip("/") / "mgmtd", f"{d}/mgmtd", 0o755)
+    vtysh = Package(
+        "frr-vtysh",
+        arch=ARCH,
+        title="integrated shell for frr routing software",
+        depends=("frr-libfrr",),
+        **common.fields(),
+    )
+    (frr if merged else vtysh).install(host / "usr/bin/vtysh", "/usr/bin/vtysh", 0o755)
+    if "/etc/pam.d/frr" in listing:  # Debian's vtysh asks PAM (service frr) who may run it
+        (frr if merged else vtysh).install(Path("/etc/pam.d/frr"), "/etc/pam.d/frr", 0o644)
+    if not merged:
+        frr.depends = ("frr-libfrr",)
+        libfrr.depends = ()
+    watchfrr = Package(
+        "frr-watchfrr", arch=ARCH, title="frr watchdog", depends=("frr",), **common.fields()
+    )
+    watchfrr.install(host / d.lstrip("/") / "watchfrr", f"{d}/watchfrr", 0o755)
+    watchfrr.install(host / d.lstrip("/") / "watchfrr.sh", f"{d}/watchfrr.sh", 0o755)
+    zebra = Package(
+        "frr-zebra",
+        arch=ARCH,
+        title="Zebra daemon",
+        depends=("frr",),
+        conflicts=("quagga-zebra",),
+        **common.fields(),
+    )
+    zebra.install(host / d.lstrip("/") / "zebra", f"{d}/zebra", 0o755)
+
+    def daemon(name: str) -> Package:
+        p = Package(
+            f"frr-{name}",
+            arch=ARCH,
+            title=f"{name} routing engine",
+            depends=("frr", "frr-watchfrr", "frr-zebra"),
+            **common.fields(),
+        )
+        p.install(host / d.lstrip("/") / name, f"{d}/{name}", 0o755)
+        return p
+
+    pkgs = [frr, watchfrr, zebra, daemon("bgpd"), daemon("staticd")]
+    install: tuple[str, ...] = ("frr", "frr-watchfrr", "frr-zebra", "frr-staticd", "frr-bgpd")
+    if not merged:
+        pkgs[1:1] = [libfrr, vtysh]
+        install += ("frr-vtysh",)
+    return pkgs, install
+
+
 # --- writers -------------------------------------------------------------------------------
 
 
@@ -726,11 +870,18 @@ def _input_hash(pkg: str, suite: str, extra: Sequence[Path], quagga_tree: str = 
     h = hashlib.sha256()
     h.update(Path(__file__).read_bytes())
     h.update(f"pkg={pkg} suite={suite}\n".encode())
-    names = [quagga_tree] if suite == "quagga" else ["frr", "libyang"]
+    names = {"quagga": [quagga_tree], "frr": ["frr", "libyang"], "apt-frr": []}[suite]
     if pkg == "apk":
         names.append("apk-tools")
     for name in names:
         h.update(f"tree={_tree_cached(name).parent.name}\n".encode())
+    if suite == "apt-frr":  # the host's package: its version and its files' sizes and times
+        version, listing = _apt_frr()
+        h.update(f"apt-frr={version}\n".encode())
+        for path in listing:
+            if os.path.isfile(path):
+                st = os.stat(path)
+                h.update(f"{path} {st.st_size} {st.st_mtime_ns}\n".encode())
     refdir = openwrt_reference() / ("quagga-1.2.4-openwrt" if suite == "quagga" else "frr-openwrt")
     for ref in sorted([refdir / "Makefile", *(refdir / "files").iterdir()]):
         h.update(f"ref={ref.name} {hashlib.sha256(ref.read_bytes()).hexdigest()}\n".encode())
@@ -761,7 +912,12 @@ def build_feed(
     dest.mkdir(parents=True, exist_ok=True)
     key = _input_hash(pkg, suite, extra, quagga_tree)
     final = dest / f"{pkg}-{suite}-{key}"
-    pkgs, install = _quagga_packages(quagga_tree) if suite == "quagga" else _frr_packages()
+    if suite == "quagga":
+        pkgs, install = _quagga_packages(quagga_tree)
+    elif suite == "apt-frr":
+        pkgs, install = _apt_frr_packages(pkg)
+    else:
+        pkgs, install = _frr_packages()
     private_key, public_key = _apk_key(dest) if pkg == "apk" else (None, None)
     if not final.is_dir():
         work = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=dest))
@@ -823,7 +979,7 @@ def build_feed(
         suite=suite,
         packages=tuple(n for n, _ in versions),
         install=install,
-        version=pkgs[[p.name for p in pkgs].index(suite)].full_version(pkg),
+        version=pkgs[[p.name for p in pkgs].index(suite.removeprefix("apt-"))].full_version(pkg),
         index=final / INDEX_NAME[pkg],
         files=files,
         apk_key=public_key,

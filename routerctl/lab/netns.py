@@ -198,11 +198,11 @@ def build_network(spec: LabSpec) -> None:
             f"route add default via {first_router}",
         ]
         per_ns[ns] += [f"addr add {addr}/32 dev lo" for _, _, addr in SERVICES]
-    if spec.openwrt is not None:  # the feed's HTTP server sits on the LAN, as a mirror would
-        feed = spec.netns("feed")
-        host.append(f"link add eth0 netns {feed} type veth peer name feed netns {lan}")
-        per_ns[lan] += ["link set feed master sw", "link set feed up"]
-        per_ns[feed] += [f"addr add {FEED_ADDR}/{plen} dev eth0", "link set eth0 up"]
+    # the feed's HTTP server sits on the LAN, as a mirror would
+    feed = spec.netns("feed")
+    host.append(f"link add eth0 netns {feed} type veth peer name feed netns {lan}")
+    per_ns[lan] += ["link set feed master sw", "link set feed up"]
+    per_ns[feed] += [f"addr add {FEED_ADDR}/{plen} dev eth0", "link set eth0 up"]
     run(["ip", "-batch", "-"], input="\n".join(host) + "\n")
     for ns, lines in per_ns.items():
         run(["ip", "-n", ns, "-batch", "-"], input="\n".join(lines) + "\n")

@@ -14,6 +14,7 @@ scripts use), ``/etc/init.d/log`` (busybox syslogd writing ``/var/log/messages``
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import stat
@@ -61,11 +62,21 @@ NETWORK_UID = 101
 
 
 def tool_roots() -> dict[str, Path]:
-    """The cache trees the router's userland comes from."""
+    """The cache trees the router's userland comes from (looked up once per process and
+    cache folder: each look-up runs ``lab-build --path`` per tree, ~0.4 s)."""
+    roots = _tool_roots(str(feed.cache_dir()))
+    if not all(r.is_dir() for r in roots.values()):  # rebuilt or removed since
+        _tool_roots.cache_clear()
+        roots = _tool_roots(str(feed.cache_dir()))
+    return dict(roots)
+
+
+@functools.lru_cache(maxsize=4)
+def _tool_roots(cache: str) -> dict[str, Path]:
     try:
         return feed.tool_roots()
     except feed.FeedError as exc:
-        raise LabError(f"--openwrt: {exc.message}", hint=exc.hint) from exc
+        raise LabError(f"the lab's router userland: {exc.message}", hint=exc.hint) from exc
 
 
 def in_upper(upper: Path, path: str) -> Path:
@@ -108,7 +119,6 @@ def resource(name: str) -> bytes:
 
 def prepare_upper(spec: LabSpec, upper: Path, feed_root: Path, apk_key: str) -> None:
     """OpenWrt's userland, users, package manager config and init scripts in ``upper``."""
-    assert spec.openwrt is not None
     roots = tool_roots()
     wanted = ["libubox", "uci", "busybox-static", "opkg" if spec.pkg == "opkg" else "apk-tools"]
     for name in wanted:
@@ -175,10 +185,15 @@ def _mkparent(path: Path) -> Path:
 
 
 def release_file(spec: LabSpec) -> str:
-    assert spec.openwrt is not None
-    _, _, release, revision = OPENWRT[spec.openwrt]
+    release = spec.release
+    revision = next(r for _, _, full, r in OPENWRT.values() if full == release)
     note = ""
-    if spec.openwrt in ("23.05", "24.10"):
+    if spec.openwrt is None:
+        note = (
+            f"# routerctl lab: the host's FRR (apt) packaged as OpenWrt {release}'s "
+            "stands in for the release's\n"
+        )
+    elif spec.openwrt in ("23.05", "24.10"):
         note = (
             f"# routerctl lab: OpenWrt {spec.openwrt} ships FRR 10.2.1; "
             "the lab's FRR 10.4.1 stands in for it\n"
@@ -232,12 +247,13 @@ def build_release_feed(spec: LabSpec) -> feed.Feed:
     try:
         return feed.build_feed(
             pkg=spec.pkg,
-            suite=spec.suite,
+            suite=spec.feed_suite,
             dest=feed.cache_dir() / "feeds",
             quagga_tree="quagga-mp1" if spec.quagga_multipath == 1 else "quagga",
         )
     except feed.FeedError as exc:
-        raise LabError(f"--openwrt {spec.openwrt}: {exc.message}", hint=exc.hint) from exc
+        what = f"--openwrt {spec.openwrt}" if spec.openwrt else "the lab's feed"
+        raise LabError(f"{what}: {exc.message}", hint=exc.hint) from exc
 
 
 def install_suite(lab: RunningLab, router: str) -> None:
@@ -248,7 +264,11 @@ def install_suite(lab: RunningLab, router: str) -> None:
         script = f"opkg update && opkg install {pkgs} && rm -rf /var/opkg-lists"
     else:
         script = f"apk update && apk add {pkgs}"
-    proc = lab.router_sh(script, router=router, check=False, timeout=120)
+    # into a file, not our pipe: the daemons the postinst starts (watchfrr) inherit the
+    # script's stdout/stderr, and a pipe they hold open would make this wait for them
+    log = "/tmp/routerctl-lab-install.log"
+    wrapped = f"( {script} ) >{log} 2>&1; rc=$?; [ $rc = 0 ] || tail -n 3 {log} >&2; exit $rc"
+    proc = lab.router_sh(wrapped, router=router, check=False, timeout=120)
     if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        tail = proc.stderr.strip().splitlines()[-3:]
         raise LabError(f"installing the suite on {router} failed: {' / '.join(tail)}")

@@ -91,9 +91,10 @@ class LabSpec:
     overlay_free_kb: int = DEFAULT_OVERLAY_KB
     password: bool = False
     configure: bool = False
-    uci: bool = False  # a uci stand-in on the router (off: tests of "uci missing" rely on it)
-    # an OpenWrt release (OPENWRT): its real suite and userland from the build cache, a feed
-    # namespace; None: today's lab (Debian's FRR behind the shell stand-ins, the fastest)
+    uci: bool = False  # ignored: every router has the real uci (kept for old state files)
+    # an OpenWrt release (OPENWRT): its real suite from the build cache; None: the default
+    # lab, apt's FRR packaged for OpenWrt 23.05 (opkg) or 25.12 (apk), the fastest. Every
+    # router has OpenWrt's real userland (opkg/apk, uci, crond) and a feed namespace.
     openwrt: str | None = None
     # gobgp (MetalLB's native speaker), frr (MetalLB's FRR mode), mixed (odd nodes GoBGP,
     # even nodes FRR)
@@ -121,6 +122,10 @@ class LabSpec:
             raise UsageError(
                 f"--routers {self.routers} is out of range", hint=f"use 1..{MAX_ROUTERS}"
             )
+        if self.openwrt is None and self.suite == "quagga" and self.pkg == "opkg":
+            # the only real Quagga is 21.02's: --suite quagga is that router (the default
+            # lab's FRR no longer wears Quagga's file layout)
+            object.__setattr__(self, "openwrt", "21.02")
         if self.openwrt is not None:
             if self.openwrt not in OPENWRT:
                 raise UsageError(
@@ -247,9 +252,7 @@ class LabSpec:
         return f"{self.name}-{member}"
 
     def all_netns(self) -> list[str]:
-        members = ["lan", *self.router_names(), *self.node_names(), "client"]
-        if self.openwrt is not None:
-            members.append("feed")
+        members = ["lan", *self.router_names(), *self.node_names(), "client", "feed"]
         return [self.netns(m) for m in members]
 
     def router_addr(self, router: str) -> ipaddress.IPv4Address:
@@ -266,6 +269,11 @@ class LabSpec:
         if self.openwrt is not None:
             return OPENWRT[self.openwrt][2]
         return RELEASES[self.pkg]
+
+    @property
+    def feed_suite(self) -> str:
+        """What the lab's feed packages: the release's suite, or apt's FRR (default lab)."""
+        return self.suite if self.openwrt is not None else "apt-frr"
 
     @property
     def feed_url(self) -> str:
