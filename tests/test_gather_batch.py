@@ -35,7 +35,7 @@ def test_wrong_guess_reruns_pinned_and_starts_vtysh_once_each() -> None:
     scripts: list[str] = []
 
     def respond(command: str, stdin: bytes | None) -> str:
-        script = (stdin or b"").decode()
+        script = ops_gather.script_of(command, (stdin or b"").decode())
         scripts.append(script)
         mk = re.match(r"M=(\S+)", script).group(1)  # type: ignore[union-attr]
         guess = re.search(r"^S=(\w+)", script, re.M).group(1)  # type: ignore[union-attr]
@@ -66,3 +66,16 @@ def test_guess_follows_the_pid_dirs() -> None:
     t = load_topology(ROOT / "examples" / "seed.yaml")
     script = ops_gather.build_script(t, t.routers[0], "@@M")
     assert "S=frr\n[ -d /var/run/frr ] || { [ -d /var/run/quagga ] && S=quagga; }" in script
+
+
+def test_a_long_script_travels_in_two_messages_that_join_back() -> None:
+    """Over ~MESSAGE_BYTES: the head in the exec request, the rest as stdin, cut only
+    before a top-level block (an if/fi cut in two would not parse)."""
+    t = load_topology(ROOT / "examples" / "seed.yaml")
+    script = ops_gather.build_script(t, t.routers[0], "@@M")
+    assert len(script) > ops_gather.MESSAGE_BYTES
+    command, rest = ops_gather.exec_parts(script)
+    assert command.startswith("sh -c ") and len(command) <= ops_gather.MESSAGE_BYTES
+    assert rest.startswith("if ") and len(rest) < len(script)
+    assert ops_gather.script_of(command, rest) == script
+    assert ops_gather.exec_parts("echo hi\n") == ("sh -s", "echo hi\n")

@@ -22,6 +22,7 @@ import pytest
 from routerctl.cli import main
 from routerctl.commands import verify as verify_cmd
 from routerctl.errors import ExitCode, TransportError
+from routerctl.ops import gather as ops_gather
 from routerctl.topology import SshTarget
 from routerctl.transport.fake import FakeTransport
 
@@ -164,7 +165,7 @@ class Router:
 def fake_transport(router: Router, host: str) -> FakeTransport:
     def respond(command: str, stdin: bytes | None) -> str:
         router.execs += 1
-        return router.answer((stdin or b"").decode())
+        return router.answer(ops_gather.script_of(command, (stdin or b"").decode()))
 
     return FakeTransport(host, respond)
 
