@@ -27,7 +27,8 @@ from types import ModuleType
 
 from routerctl import __version__
 from routerctl.cli_common import safe
-from routerctl.errors import ExitCode, RouterctlError
+from routerctl.errors import ExitCode, RouterctlError, UsageError
+from routerctl.transport.base import TRANSPORTS
 
 _app = typer.Typer(
     name="routerctl",
@@ -54,8 +55,24 @@ def _root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
+    transport: Annotated[
+        str | None,
+        typer.Option(
+            "--transport",
+            help="How to reach routers: paramiko (default) or openssh (the system ssh with "
+            "a ControlMaster); overrides the topology's ssh.transport.",
+            envvar="ROUTERCTL_TRANSPORT",
+        ),
+    ] = None,
 ) -> None:
     """Turn an OpenWrt router into a correct, verified BGP peer for MetalLB."""
+    if transport is not None:
+        if transport not in TRANSPORTS:
+            raise UsageError(
+                f"--transport {transport!r}: unknown transport",
+                hint=f"use one of: {', '.join(TRANSPORTS)}",
+            )
+        os.environ["ROUTERCTL_TRANSPORT"] = transport
     if debug:
         os.environ["ROUTERCTL_DEBUG"] = "1"
         # library details (paramiko's negotiation, ...) only with --debug, on stderr
