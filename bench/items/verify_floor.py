@@ -159,7 +159,7 @@ def item_1_2(ctx: Context, lab: Lab, topo: Topology, router: Router) -> None:
             "ssh rtr 'sh -s' < verify's gather script",
             "ms",
             msec(ssh_script),
-            note=f"{vtysh_runs} vtysh runs vs the floor's 1",
+            note=f"{vtysh_runs} vtysh start, as the floor; whole script on stdin",
         )
         r("1", "  in the router, no SSH: the gather script", "ms", msec(local_script))
         r("1", "  in the router, no SSH: the floor's one vtysh", "ms", msec(local_vtysh))
