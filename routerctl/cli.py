@@ -83,22 +83,24 @@ def _root(
 # They are imported on demand: `routerctl verify` loads only what verify needs (issue 17:
 # start-up time); root help, an unknown word or `app` load them all.
 COMMAND_MODULES = ("render", "metallb", "parse", "lab", "provision", "verify", "healthcheck")
-# The fast path: first command word -> its module. A word not here loads every module.
-COMMAND_WORDS = {
-    "render": "render",
-    "metallb": "metallb",
-    "parse": "parse",
-    "lab": "lab",
-    "plan": "provision",
-    "provision": "provision",
-    "verify": "verify",
-    "support-bundle": "verify",
-    "healthcheck": "healthcheck",
+# The fast path: first command word -> the modules that define its commands (a module may
+# add a subcommand to another's group: `render metallb` is metallb's). A word not here
+# loads every module; tests/test_startup.py checks each word's tree against the full one.
+COMMAND_WORDS: dict[str, tuple[str, ...]] = {
+    "render": ("render", "metallb"),
+    "metallb": ("metallb",),
+    "parse": ("parse",),
+    "lab": ("lab",),
+    "plan": ("provision",),
+    "provision": ("provision",),
+    "verify": ("verify",),
+    "support-bundle": ("verify",),
+    "healthcheck": ("healthcheck",),
 }
 _registered: list[str] = []
 
 
-def _register(names: tuple[str, ...] | list[str]) -> None:
+def _register(names: list[str]) -> None:
     for name in COMMAND_MODULES:  # help lists commands in COMMAND_MODULES order
         if name in names and name not in _registered:
             module: ModuleType = importlib.import_module(f"routerctl.commands.{name}")
@@ -112,8 +114,8 @@ def _register_for(argv: list[str]) -> None:
     word = next((a for a in argv if not a.startswith("-")), None)
     if word is None and "--version" in argv:
         return  # eager: answered before any command is looked at
-    name = COMMAND_WORDS.get(word or "")
-    _register([name] if name is not None else list(COMMAND_MODULES))
+    names = COMMAND_WORDS.get(word or "")
+    _register(list(names) if names is not None else list(COMMAND_MODULES))
 
 
 def __getattr__(name: str) -> object:

@@ -96,3 +96,36 @@ def test_libyaml_path_keeps_line_numbers(tmp_path: Path) -> None:
         assert f":{i + 1}:" in str(exc) or f"line {i + 1}" in str(exc), str(exc)
     else:
         raise AssertionError("a bad asn was accepted")
+
+
+TREE = """
+import json, sys
+import typer
+import routerctl.cli as cli
+word = sys.argv[1]
+if word != "*":
+    cli._register_for([word])
+    group = cli._app
+else:
+    group = cli.app
+
+
+def tree(cmd):
+    subs = getattr(cmd, "commands", {})
+    return {n: tree(c) for n, c in sorted(subs.items())} or sorted(p.name for p in cmd.params)
+
+
+print(json.dumps(tree(typer.main.get_command(group))))
+"""
+
+
+def test_each_fast_path_word_gets_its_whole_command_tree() -> None:
+    def tree(word: str) -> dict[str, object]:
+        res = subprocess.run(
+            [sys.executable, "-c", TREE, word], capture_output=True, text=True, check=True, cwd=ROOT
+        )
+        return json.loads(res.stdout)  # type: ignore[no-any-return]
+
+    full = tree("*")
+    for word in routerctl.cli.COMMAND_WORDS:
+        assert tree(word)[word] == full[word], word

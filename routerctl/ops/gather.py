@@ -274,6 +274,8 @@ def parse_state(
     found: str | None = None
     if vtysh_ok:
         found = pinned or identify(version=version_text)
+        if found is None and rc == "0" and len(outs) == len(batch):
+            found = guessed  # no known marker, but the guessed suite's batch all answered
         if found is not None and found != guessed:
             raise WrongSuite(found)
     raw: list[tuple[str, str]] = [("cat /etc/openwrt_release", sec.get("release", ""))]
