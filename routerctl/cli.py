@@ -22,22 +22,15 @@ except ImportError:  # pragma: no cover - depends on the installed typer
         NoArgsIsHelpError,
     )
 
+import importlib
+from types import ModuleType
+
 from routerctl import __version__
 from routerctl.cli_common import safe
-from routerctl.commands import (
-    healthcheck,
-    lab,
-    metallb,
-    parse,
-    preflight,
-    provision,
-    render,
-    verify,
-    watch,
-)
-from routerctl.errors import ExitCode, RouterctlError
+from routerctl.errors import ExitCode, RouterctlError, UsageError
+from routerctl.transport.base import TRANSPORTS
 
-app = typer.Typer(
+_app = typer.Typer(
     name="routerctl",
     help="Turn an OpenWrt router into a correct, verified BGP peer for MetalLB.",
     no_args_is_help=True,
@@ -53,7 +46,7 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@_app.callback()
 def _root(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks for errors.", envvar="ROUTERCTL_DEBUG")
@@ -62,16 +55,87 @@ def _root(
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
+    transport: Annotated[
+        str | None,
+        typer.Option(
+            "--transport",
+            help="How to reach routers: paramiko (default) or openssh (the system ssh with "
+            "a ControlMaster); overrides the topology's ssh.transport.",
+            envvar="ROUTERCTL_TRANSPORT",
+        ),
+    ] = None,
 ) -> None:
     """Turn an OpenWrt router into a correct, verified BGP peer for MetalLB."""
+    if transport is not None:
+        if transport not in TRANSPORTS:
+            raise UsageError(
+                f"--transport {transport!r}: unknown transport",
+                hint=f"use one of: {', '.join(TRANSPORTS)}",
+            )
+        os.environ["ROUTERCTL_TRANSPORT"] = transport
     if debug:
         os.environ["ROUTERCTL_DEBUG"] = "1"
         # library details (paramiko's negotiation, ...) only with --debug, on stderr
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
 
 
-for _module in (render, metallb, parse, lab, provision, preflight, verify, healthcheck, watch):
-    _module.register(app)
+# Command modules (routerctl/commands/NAME.py, each with register(app)), in help order.
+# They are imported on demand: `routerctl verify` loads only what verify needs (issue 17:
+# start-up time); root help, an unknown word or `app` load them all.
+COMMAND_MODULES = (
+    "render",
+    "metallb",
+    "parse",
+    "lab",
+    "provision",
+    "preflight",
+    "verify",
+    "healthcheck",
+    "watch",
+)
+# The fast path: first command word -> the modules that define its commands (a module may
+# add a subcommand to another's group: `render metallb` is metallb's). A word not here
+# loads every module; tests/test_startup.py checks each word's tree against the full one.
+COMMAND_WORDS: dict[str, tuple[str, ...]] = {
+    "render": ("render", "metallb"),
+    "metallb": ("metallb",),
+    "parse": ("parse",),
+    "lab": ("lab",),
+    "plan": ("provision",),
+    "provision": ("provision",),
+    "verify": ("verify",),
+    "support-bundle": ("verify",),
+    "healthcheck": ("healthcheck",),
+    "preflight": ("preflight",),
+    "watch": ("watch",),
+}
+_registered: list[str] = []
+
+
+def _register(names: list[str]) -> None:
+    for name in COMMAND_MODULES:  # help lists commands in COMMAND_MODULES order
+        if name in names and name not in _registered:
+            module: ModuleType = importlib.import_module(f"routerctl.commands.{name}")
+            module.register(_app)
+            _registered.append(name)
+            _command.cache_clear()
+
+
+def _register_for(argv: list[str]) -> None:
+    """Register the module of the command ``argv`` names, or all of them."""
+    word = next((a for a in argv if not a.startswith("-")), None)
+    if word is None and "--version" in argv:
+        return  # eager: answered before any command is looked at
+    names = COMMAND_WORDS.get(word or "")
+    _register(list(names) if names is not None else list(COMMAND_MODULES))
+
+
+def __getattr__(name: str) -> object:
+    """``routerctl.cli.app``: the Typer app with every command registered."""
+    if name == "app":
+        _register(list(COMMAND_MODULES))
+        return _app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _debug() -> bool:
@@ -81,7 +145,7 @@ def _debug() -> bool:
 @functools.cache
 def _command() -> typer.core.TyperGroup:
     """The click command tree of ``app`` (built once: it costs ~20 ms)."""
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(_app)
     assert isinstance(command, typer.core.TyperGroup)
     return command
 
@@ -113,6 +177,7 @@ def _usage_line(exc: ClickException, command: object, argv: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; map every error to one line on stderr and an exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    _register_for(argv)
     command = _command()
     try:
         # not standalone: click's usage errors come here as exceptions, not rich boxes

@@ -30,7 +30,7 @@ class SessionState(str, enum.Enum):
     UNKNOWN = "Unknown"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BgpNeighbor:
     address: IPAddress | None  # None for an unnumbered (interface) peer
     remote_as: int
@@ -57,7 +57,7 @@ class BgpNeighbor:
         return self.state is SessionState.ESTABLISHED
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BgpSummary:
     router_id: IPv4Address | None
     local_as: int | None
@@ -75,7 +75,7 @@ class BgpSummary:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NextHop:
     address: IPAddress | None = None
     interface: str | None = None
@@ -90,7 +90,7 @@ class NextHop:
     vrf: str | None = None  # "(vrf X)": the next hop lives in another VRF
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Route:
     prefix: IPNetwork
     protocol: str  # "bgp", "connected", "kernel", "static", "ospf", "local", ...
@@ -112,7 +112,7 @@ class Route:
 # -- gathered state (what ops/ read from a router; checks/ judge it) ----------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PoolPath:
     """One BGP path inside a pool, from the BGP table (not zebra's)."""
 
@@ -122,7 +122,7 @@ class PoolPath:
     multipath: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RouterState:
     """What one exec on the router told us (see ``routerstate.gather``)."""
 
@@ -144,7 +144,7 @@ class RouterState:
         return dict(self.daemons)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProbeResult:
     """A TCP/HTTP probe of one service address:port, ``attempts`` times."""
 
@@ -158,7 +158,7 @@ class ProbeResult:
     error: str | None = None  # last error seen
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FlapHistory:
     """connectionsDropped per neighbor address at the previous run, and when it was.
 

@@ -461,18 +461,25 @@ def test_quagga_text_path_with_the_seed_outputs() -> None:
     routes = (root / "fixtures/quagga/show_ip_route/seed_openwrt_bgp_host_routes.raw").read_text()
     mk = ops_gather.new_marker()
     script = ops_gather.build_script(t, r, mk)
-    assert "vtysh -c 'show ip bgp summary'" in script
-    assert "vtysh -c 'show ip route 192.168.0.30/31 longer-prefixes'" in script
+    # one vtysh start (-E echoes each command behind the prompt, which splits the outputs)
+    assert (
+        "vtysh -E -c 'show version' -c 'show ip bgp summary' "
+        "-c 'show ip route 192.168.0.30/31 longer-prefixes' "
+        "-c 'show ip route 192.168.0.32/28 longer-prefixes' "
+        "-c 'show ip route 192.168.0.48/31 longer-prefixes' 2>&1"
+    ) in script
+    assert script.count("vtysh ") == 2  # the frr batch and the quagga batch (one runs)
     out = "\n".join(
         [
             f"{mk} release\nDISTRIB_RELEASE='19.07.10'",
             f"{mk} daemons\nzebra 1\nbgpd 1",
-            f"{mk} version 0\nQuagga 1.2.4 (OpenWrt).",
-            f"{mk} suite quagga",
-            f"{mk} cmd summary4\n{summary}\n{mk} rc 0",
-            f"{mk} cmd pool 192.168.0.30/31\n{routes}\n{mk} rc 0",
-            f"{mk} cmd pool 192.168.0.32/28\n\n{mk} rc 0",
-            f"{mk} cmd pool 192.168.0.48/31\n\n{mk} rc 0",
+            f"{mk} batch quagga",
+            "OpenWrt# show version\nQuagga 1.2.4 (OpenWrt).",
+            f"OpenWrt# show ip bgp summary\n{summary}",
+            f"OpenWrt# show ip route 192.168.0.30/31 longer-prefixes\n{routes}",
+            "OpenWrt# show ip route 192.168.0.32/28 longer-prefixes\n",
+            "OpenWrt# show ip route 192.168.0.48/31 longer-prefixes",
+            f"{mk} rc 0",
             f"{mk} end",
         ]
     )

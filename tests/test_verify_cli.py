@@ -21,6 +21,7 @@ import pytest
 from routerctl.cli import main
 from routerctl.commands import verify as verify_cmd
 from routerctl.errors import ExitCode, TransportError
+from routerctl.ops import gather as ops_gather
 from routerctl.topology import SshTarget
 from routerctl.transport.fake import FakeTransport
 from tests import kubeapi
@@ -146,14 +147,16 @@ class Router:
         out = [
             f"{mk} release\nDISTRIB_ID='OpenWrt'",
             f"{mk} daemons\nzebra 1\nbgpd 1",
-            f"{mk} version 0\nFRRouting 8.4.4 (OpenWrt) on Linux.",
-            f"{mk} suite frr",
+            f"{mk} batch frr",
         ]
         frr = script.split('if [ "$S" = frr ]; then', 1)[1].split("\nfi", 1)[0]
-        for key, args in re.findall(r'echo "\$M cmd ([^"]+)"; vtysh (.*?) 2>&1', frr):
-            commands = re.findall(r"-c '([^']*)'", args)
-            docs = [self.vtysh(self.key_of(c), [c]) for c in commands]
-            out.append(f"{mk} cmd {key}\n" + "\n".join(docs) + f"\n{mk} rc 0")
+        batch = re.search(r'echo "\$M batch frr"; vtysh -E (.*?) 2>&1', frr)
+        assert batch, frr
+        commands = re.findall(r"-c '([^']*)'", batch.group(1))
+        assert commands[0] == "show version", commands  # one vtysh start: -E echoes each
+        out.append("OpenWrt# show version\nFRRouting 8.4.4 (OpenWrt) on Linux.")
+        out += [f"OpenWrt# {c}\n" + self.vtysh(self.key_of(c), [c]) for c in commands[1:]]
+        out.append(f"{mk} rc 0")
         out.append(f"{mk} end")
         return "\n".join(out) + "\n"
 
@@ -161,7 +164,7 @@ class Router:
 def fake_transport(router: Router, host: str) -> FakeTransport:
     def respond(command: str, stdin: bytes | None) -> str:
         router.execs += 1
-        return router.answer((stdin or b"").decode())
+        return router.answer(ops_gather.script_of(command, (stdin or b"").decode()))
 
     return FakeTransport(host, respond)
 

@@ -318,8 +318,10 @@ def test_bgpd_down_reported_by_daemons_check(frr: FrrNs) -> None:
 def test_unknown_command_is_command_error(frr: FrrNs) -> None:
     marker = ops_gather.new_marker()
     out = (
-        f"{marker} daemons\nzebra 1\nbgpd 1\n{marker} version 0\nFRRouting 8.4.4\n{marker} suite frr\n"
-        f"{marker} cmd summary4\n% Unknown command: show bgp ipv4 unicast summary json\n"
+        f"{marker} daemons\nzebra 1\nbgpd 1\n{marker} batch frr\n"
+        "OpenWrt# show version\nFRRouting 8.4.4\n"
+        "OpenWrt# show bgp ipv4 unicast summary json\n"
+        "% Unknown command: show bgp ipv4 unicast summary json\n"
         f"{marker} rc 1\n{marker} end\n"
     )
     t = topo()

@@ -71,3 +71,11 @@ def item_5(ctx: Context) -> None:
             msec([v.cpu_seconds for v in all_]),
             note="this process, all threads",
         )
+        ctx.row(
+            "5",
+            f"  routerctl CPU per router, {count} / 1",
+            "x",
+            ratios([v.cpu_seconds / count for v in all_], [v.cpu_seconds for v in one]),
+            Goal("<=", 1.2),
+            note="flat: each router costs routerctl the same",
+        )

@@ -50,8 +50,15 @@ def item_8(ctx: Context) -> None:
                 "text": "text: parse_routes (TextFSM+model)",
                 "json": "json: parse_routes (FRR JSON+model)",
             }
+            goals = {"text": Goal(">=", 60_000), "json": Goal(">=", 150_000)}  # issue 17
             for mode in modes:
-                ctx.row("8", f"{names[mode]}, {label}", "routes/s", per_second(size, sec[mode]))
+                ctx.row(
+                    "8",
+                    f"{names[mode]}, {label}",
+                    "routes/s",
+                    per_second(size, sec[mode]),
+                    goals.get(mode),
+                )
             if not big:
                 ctx.row(
                     "8",

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import enum
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -23,7 +21,13 @@ from routerctl.cli_common import (
     stderr,
     stdout,
 )
-from routerctl.cluster import NodeSelection, live_nodes
+from routerctl.cluster import NodeSelection
+from routerctl.commands.nodes_from import (
+    ContextOption,
+    KubeconfigOption,
+    NodesFromOption,
+    node_selection,
+)
 from routerctl.commands.preflight import OpenFirewallOption
 from routerctl.errors import UsageError
 from routerctl.ops.fleet import DEFAULT_GATE_TIMEOUT, FleetResult, Outcome
@@ -32,55 +36,6 @@ from routerctl.plan import Plan
 from routerctl.preflight import PreflightReport
 from routerctl.runningconfig import PEER_GROUP
 from routerctl.topology import Router, Topology
-
-
-class NodesFrom(str, enum.Enum):
-    topology = "topology"
-    kubectl = "kubectl"
-
-
-NodesFromOption = Annotated[
-    NodesFrom | None,
-    typer.Option(
-        "--nodes-from",
-        help="Where the node set comes from: 'kubectl' (the live cluster, MetalLB's rules "
-        "applied) or 'topology' (cluster.nodes). Default: the topology's cluster.nodes.",
-        case_sensitive=False,
-        show_default=False,
-    ),
-]
-ContextOption = Annotated[
-    str | None, typer.Option("--context", help="kubectl context (nodes from kubectl).")
-]
-KubeconfigOption = Annotated[
-    Path | None, typer.Option("--kubeconfig", help="kubeconfig (nodes from kubectl).")
-]
-
-
-def node_selection(
-    topology: Topology,
-    nodes_from: NodesFrom | None,
-    *,
-    context: str | None = None,
-    kubeconfig: Path | None = None,
-) -> NodeSelection | None:
-    """The live node set when ``--nodes-from kubectl`` or ``cluster.nodes: {from: kubectl}``
-    asks for it (None: the topology's list). Read before any router is contacted."""
-    if nodes_from is NodesFrom.topology:
-        if topology.cluster.nodes_from is not None:
-            raise UsageError(
-                "--nodes-from topology, but the topology's cluster.nodes is {from: kubectl}",
-                hint="list the nodes in the topology, or use --nodes-from kubectl",
-            )
-        return None
-    if nodes_from is None and topology.cluster.nodes_from is None:
-        if context or kubeconfig:
-            raise UsageError(
-                "--context/--kubeconfig need --nodes-from kubectl",
-                hint="add --nodes-from kubectl",
-            )
-        return None
-    return live_nodes(topology, context=context, kubeconfig=kubeconfig)
 
 
 def neighbor_moves(plan: Plan) -> tuple[list[str], list[str]]:

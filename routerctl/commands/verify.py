@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from routerctl import api
 from routerctl import cluster as cluster_mod
 from routerctl.checks import NAGIOS, CheckResult, Severity, worst
 from routerctl.cli_common import (
@@ -24,7 +23,7 @@ from routerctl.cli_common import (
     stdout,
 )
 from routerctl.cluster import ClusterState
-from routerctl.commands.provision import NodesFromOption, node_selection
+from routerctl.commands.nodes_from import NodesFromOption, node_selection
 from routerctl.errors import RouterctlError, UsageError
 from routerctl.ops import bundle as bundle_mod
 from routerctl.ops import flaps
@@ -194,6 +193,8 @@ def register(app: typer.Typer) -> None:
                 raise
             typer.echo(f"ROUTERCTL UNKNOWN - {safe(exc.one_line(), markup=False)}")
             raise typer.Exit(3) from exc
+        from routerctl import api  # noqa: PLC0415 (start-up: verify --help stays light)
+
         report = api.verify(
             topo,
             router,

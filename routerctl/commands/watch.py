@@ -15,7 +15,7 @@ import typer
 
 from routerctl.cli_common import RouterOption, TopologyOption, get_topology, safe
 from routerctl.cluster import kubectl_argv, live_nodes
-from routerctl.commands.provision import ContextOption, KubeconfigOption
+from routerctl.commands.nodes_from import ContextOption, KubeconfigOption
 from routerctl.ops.watch import Backoff, Debouncer, Reconciler, provision_apply, run_watch
 from routerctl.topology import Router
 from routerctl.transport import Transport, connect

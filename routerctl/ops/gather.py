@@ -1,10 +1,15 @@
-"""Read a router's BGP state in ONE exec (services are probed by ``routerctl.ops.probe``).
+"""Read a router's BGP state in ONE exec and ONE vtysh start (services: ``routerctl.ops.probe``).
 
-One shell script per run: it detects the suite (``vtysh -c 'show version'``), checks
-the daemons, then runs only what verify needs -- the BGP summary and
-``show ip route <pool> longer-prefixes`` per pool CIDR -- with a random marker
-line between outputs. FRR answers in JSON, Quagga in text (TextFSM via
-``routerctl.parsing``). Which commands each suite gets is its platform profile's data.
+One shell script per run: it checks the daemons, then starts vtysh once with
+``-E -c 'show version' -c ...`` -- the version (which names the suite) and only what
+verify needs: the BGP summary, the pools, the service lookups. ``-E`` echoes each
+command behind the prompt, which splits the outputs (both FRR's JSON and Quagga's text)
+without a second vtysh start (a vtysh start costs ~50 ms on the lab's router, its own
+``--help`` as much). The commands are the suite's the router is pinned to, else a guess
+from the suites' pid dirs; when the version names another suite, ``gather`` runs once
+more with that suite pinned (a second exec, only then). FRR answers in JSON, Quagga in
+text (TextFSM via ``routerctl.parsing``). Which commands each suite gets is its platform
+profile's data.
 """
 
 from __future__ import annotations
@@ -65,6 +70,17 @@ BUNDLE_COMMANDS: dict[str, tuple[str, ...]] = {
 }
 
 
+VERSION_COMMAND = "show version"
+
+
+def _batch(
+    topology: Topology, router: Router, suite: str, addresses: Sequence[IPAddress]
+) -> list[str]:
+    """The commands of the one vtysh start: ``show version`` first, then the planned ones."""
+    planned = _commands_for(topology, router, suite, addresses)
+    return [VERSION_COMMAND, *(c for _, cmds in planned for c in cmds)]
+
+
 def build_script(
     topology: Topology,
     router: Router,
@@ -72,8 +88,13 @@ def build_script(
     *,
     addresses: Sequence[IPAddress] = (),
     bundle: bool = False,
+    suite: str | None = None,
 ) -> str:
-    """The POSIX-sh (busybox ash) script that gathers everything in one exec."""
+    """The POSIX-sh (busybox ash) script that gathers everything in one exec.
+
+    ``suite``: the commands to run (default: the router's pinned suite, else a guess
+    from the suites' pid dirs, first profile first).
+    """
     lines = [
         f"M={marker}",
         'echo "$M release"; cat /etc/openwrt_release 2>/dev/null',
@@ -82,34 +103,101 @@ def build_script(
         f"for d in {' '.join(DAEMONS)}; do s=0; n=0; for r in {' '.join(PID_DIRS)}; do "
         '[ -d "$r" ] && n=1; [ -r "$r/$d.pid" ] && kill -0 "$(cat "$r/$d.pid")" 2>/dev/null '
         '&& s=1; done; [ "$n" = 0 ] && pidof "$d" >/dev/null 2>&1 && s=1; echo "$d $s"; done',
-        "V=$(vtysh -c 'show version' 2>&1); R=$?",
-        'echo "$M version $R"; printf "%s\\n" "$V" | head -n 1',
     ]
-    forced = router.suite if router.suite in COMMANDS else None
+    forced = suite if suite in COMMANDS else router.suite if router.suite in COMMANDS else None
     if forced:
-        lines.append(f'S={forced}; [ "$R" = 0 ] || S=none')
+        lines.append(f"S={forced}")
     else:
-        # the shell form of ``identify(version=...)``: version markers in profile order
-        case = " ".join(f"*{p.version_marker}*) S={p.name} ;;" for p in PROFILES.values())
-        lines.append(f'S=none; if [ "$R" = 0 ]; then case "$V" in {case} esac; fi')
-    lines.append('echo "$M suite $S"')
-    for suite, spec in COMMANDS.items():
-        lines.append(f'if [ "$S" = {suite} ]; then')
-        planned = _commands_for(topology, router, suite, addresses)
-        groups = (
-            [("all", tuple(c for _, cmds in planned for c in cmds))] if spec.one_vtysh else planned
-        )
-        for key, cmds in groups:
-            args = " ".join(f"-c {shlex.quote(cmd)}" for cmd in cmds)
-            lines.append(f'  echo "$M cmd {key}"; vtysh {args} 2>&1; echo "$M rc $?"')
+        # a guess only (the version in the batch decides): the first profile unless only
+        # another suite's pid dir exists
+        first, *others = PROFILES.values()
+        lines.append(f"S={first.name}")
+        for p in others:
+            lines.append(f"[ -d {first.pid_dir} ] || {{ [ -d {p.pid_dir} ] && S={p.name}; }}")
+    for name in COMMANDS:
+        lines.append(f'if [ "$S" = {name} ]; then')
+        args = " ".join(f"-c {shlex.quote(c)}" for c in _batch(topology, router, name, addresses))
+        lines.append(f'  echo "$M batch {name}"; vtysh -E {args} 2>&1; echo "$M rc $?"')
         if bundle:
-            for i, cmd in enumerate(BUNDLE_COMMANDS[suite]):
+            for i, cmd in enumerate(BUNDLE_COMMANDS[name]):
                 lines.append(
                     f'  echo "$M extra {i}"; vtysh -c {shlex.quote(cmd)} 2>&1; echo "$M rc $?"'
                 )
         lines.append("fi")
     lines.append('echo "$M end"')
     return "\n".join(lines) + "\n"
+
+
+def split_echoed(text: str, commands: Sequence[str]) -> tuple[str, list[str]]:
+    """Split the output of ``vtysh -E -c C1 -c C2 ...`` at its echo lines (``<prompt>C``).
+
+    Returns what came before the first echo line (stderr of a failing vtysh, say) and
+    one output per command that was echoed, in order; a batch that stopped early (vtysh
+    exits at the first failing command) has fewer outputs than commands.
+    """
+    lines = text.split("\n")
+    lead: list[str] = []
+    outs: list[list[str]] = []
+    prompt: str | None = None
+    cur = lead
+    for line in lines:
+        i = len(outs)
+        if i < len(commands):
+            cmd = commands[i]
+            if prompt is None:
+                if line.endswith("# " + cmd):
+                    prompt = line[: len(line) - len(cmd)]
+                    cur = []
+                    outs.append(cur)
+                    continue
+            elif line == prompt + cmd:
+                cur = []
+                outs.append(cur)
+                continue
+        cur.append(line)
+    return "\n".join(lead), ["\n".join(o) for o in outs]
+
+
+# Bytes of script per SSH message. Through a ProxyCommand like busybox nc (the lab's;
+# it reads 1 KiB at a time) a longer message leaves in two TCP writes, and the second
+# waits for the router's delayed ACK of the first (Nagle on the proxy's socket): measured
+# +40 ms per verify for the lab's 1,144-byte script. So a longer script travels in two
+# messages with a round trip between: the first part in the exec request (the router
+# answers it), the rest as stdin (sent with the EOF in one write).
+MESSAGE_BYTES = 850
+
+
+def exec_parts(script: str) -> tuple[str, str]:
+    """(command, stdin) that run ``script`` in sh, each at most ~``MESSAGE_BYTES``."""
+    if len(script) <= MESSAGE_BYTES:
+        return "sh -s", script
+    tail = 'eval "$(cat)"'
+    cut = 0  # only before a top-level statement: a suite's block or the end marker
+    for i, ch in enumerate(script):
+        if ch != "\n" or not script.startswith(("if ", 'echo "$M end"'), i + 1):
+            continue
+        if len(shlex.quote(script[: i + 1] + tail)) + 6 > MESSAGE_BYTES:
+            break
+        cut = i + 1
+    if cut == 0:
+        return "sh -s", script
+    return "sh -c " + shlex.quote(script[:cut] + tail), script[cut:]
+
+
+def script_of(command: str, stdin: str) -> str:
+    """The script ``exec_parts`` split (for fakes that answer the script)."""
+    if command == "sh -s":
+        return stdin
+    head = shlex.split(command)[2]
+    return head.removesuffix('eval "$(cat)"') + stdin
+
+
+class WrongSuite(Exception):
+    """The batch's version names another suite than the one the script guessed."""
+
+    def __init__(self, suite: str) -> None:
+        super().__init__(suite)
+        self.suite = suite
 
 
 def split_output(text: str, marker: str) -> dict[str, str]:
@@ -142,17 +230,6 @@ def _check_vtysh(section: str, command: str, rc: str) -> None:
         )
 
 
-def _split_batch(sec: dict[str, str], planned: Sequence[tuple[str, tuple[str, ...]]]) -> None:
-    """Give each key its JSON documents out of the one-vtysh batch (in place)."""
-    flat = [c for _, cmds in planned for c in cmds]
-    out = sec["cmd all"]
-    _check_vtysh(out, flat[0], sec.get("cmd all rc", "0"))
-    docs = iter(json_docs(out, flat))
-    for key, cmds in planned:
-        sec[f"cmd {key}"] = "\n".join(json.dumps(next(docs), indent=1) for _ in cmds)
-        sec[f"cmd {key} rc"] = "0"
-
-
 def parse_state(
     text: str,
     marker: str,
@@ -160,8 +237,13 @@ def parse_state(
     topology: Topology,
     router: Router,
     addresses: Sequence[IPAddress] = (),
+    suite: str | None = None,
 ) -> RouterState:
-    """Turn the script's output into a ``RouterState``."""
+    """Turn the script's output into a ``RouterState``.
+
+    ``suite``: the suite ``build_script`` was pinned to. Raises ``WrongSuite`` when the
+    version names another suite than the script guessed (``gather`` then runs again).
+    """
     sec = split_output(text, marker)
     if "end" not in sec:
         raise CommandError(
@@ -173,20 +255,31 @@ def parse_state(
         parts = line.split()
         if len(parts) == 2:
             daemons.append((parts[0], parts[1] == "1"))
-    version_key = next((k for k in sec if k.startswith("version ")), "version 1")
-    vtysh_ok = version_key == "version 0"
-    # "FRRouting 8.4.4 (OpenWrt) on Linux(6.1.0)." -> "FRRouting 8.4.4 (OpenWrt)"
-    version = sec.get(version_key, "").strip().split(" on ", 1)[0] or None
-    suite_key = next((k for k in sec if k.startswith("suite ")), "suite none")
-    named = [*suite_key.split(), "none"][1]
-    suite: str | None = None if named == "none" else named
-    if suite is not None and suite not in COMMANDS:
+    batch_key = next((k for k in sec if k.startswith("batch ") and not k.endswith(" rc")), "")
+    guessed = batch_key[6:] or None
+    if guessed is not None and guessed not in COMMANDS:
         raise ParseError(
-            f"the state script on {router.name} named an unknown suite {suite[:40]!r}",
+            f"the state script on {router.name} named an unknown suite {guessed[:40]!r}",
             hint="see 'routerctl support-bundle' for the raw output",
         )
+    rc = sec.get(f"{batch_key} rc", "1").strip()
+    batch_text = sec.get(batch_key, "")
+    batch = _batch(topology, router, guessed, addresses) if guessed else []
+    lead, outs = split_echoed(batch_text, batch)
+    vtysh_ok = len(outs) > 1 or (len(outs) == 1 and rc == "0")
+    version_text = outs[0].strip() if outs else lead.strip()
+    # "FRRouting 8.4.4 (OpenWrt) on Linux(6.1.0)." -> "FRRouting 8.4.4 (OpenWrt)"
+    version = version_text.split("\n", 1)[0].split(" on ", 1)[0] or None
+    pinned = suite if suite in COMMANDS else router.suite if router.suite in COMMANDS else None
+    found: str | None = None
+    if vtysh_ok:
+        found = pinned or identify(version=version_text)
+        if found is None and rc == "0" and len(outs) == len(batch):
+            found = guessed  # no known marker, but the guessed suite's batch all answered
+        if found is not None and found != guessed:
+            raise WrongSuite(found)
     raw: list[tuple[str, str]] = [("cat /etc/openwrt_release", sec.get("release", ""))]
-    raw.append(("vtysh -c 'show version'", sec.get(version_key, "")))
+    raw.append((f"vtysh -c '{VERSION_COMMAND}'", version_text))
     summary4: BgpSummary | None = None
     summary6: BgpSummary | None = None
     routes: list[Route] = []
@@ -194,18 +287,34 @@ def parse_state(
     last_errors: list[tuple[str, str]] = []
     # the text dialect is what vtysh says it is (a pinned suite only picks the commands)
     text_suite = identify(version=version) if version else None
+    suite = found
     if suite is not None:
         cmds = COMMANDS[suite]
         planned = _commands_for(topology, router, suite, addresses)
+        # each command's output and exit status: vtysh stops at the first failing
+        # command, which gets the batch's status (and, with no output, what it printed
+        # before the echo lines); the ones after it never ran
+        j = 1
+        for key, group in planned:
+            texts, rcs = [], []
+            for _ in group:
+                if j < len(outs):
+                    failed = j == len(outs) - 1 and rc != "0"
+                    texts.append(outs[j] if outs[j].strip() or not failed else lead)
+                    rcs.append(rc if failed else "0")
+                else:
+                    texts.append(lead)
+                    rcs.append(rc if rc != "0" else "1")
+                j += 1
+            sec[f"cmd {key}"] = "\n".join(texts)
+            sec[f"cmd {key} rc"] = next((r for r in rcs if r != "0"), "0")
         healthy = all(up for _, up in daemons)
-        if cmds.one_vtysh and "cmd all" in sec and not healthy:
-            flat = " ; ".join(c for _, cs in planned for c in cs)
-            raw.append((flat, sec["cmd all"]))
+        if not healthy:
+            shown = "\n".join(t for t in (lead, *outs[1:]) if t.strip())  # without the version
+            raw.append((" ; ".join(c for _, cs in planned for c in cs), shown))
         else:
-            if cmds.one_vtysh and "cmd all" in sec:
-                if "extra 0" in sec:  # a support bundle: keep the batch exactly as printed
-                    raw.append(("vtysh batch (as printed)", sec["cmd all"]))
-                _split_batch(sec, planned)
+            if "extra 0" in sec:  # a support bundle: keep the batch exactly as printed
+                raw.append(("vtysh batch (as printed)", batch_text))
             raw += [(" ; ".join(c), sec.get(f"cmd {key}", "")) for key, c in planned]
         raw += [
             (command, sec[f"extra {i}"])
@@ -222,6 +331,14 @@ def parse_state(
             command = commands[0]
             _check_vtysh(out, command, sec.get(f"cmd {key} rc", "0"))
             instance_missing = out.strip().startswith("%")
+            if cmds.json and not instance_missing and out.lstrip()[:1] not in ("{", "["):
+                first = out.strip().split("\n", 1)[0]
+                raise ParseError(
+                    f"'{command}' did not return JSON: {first[:80]}"
+                    if first
+                    else f"'{command}' printed nothing",
+                    hint="see 'routerctl support-bundle' for the raw output",
+                )
             if key.startswith("summary"):
                 if cmds.json:
                     s = parse_frr_summary(out, command=command)
@@ -287,21 +404,37 @@ def gather(
     bundle: bool = False,
     timeout: float = 30.0,
 ) -> RouterState:
-    """One exec on ``transport``: the whole router state verify needs (+ bundle extras).
+    """One exec on ``transport`` (two only when the pid dirs guessed the suite wrong):
+    the whole router state verify needs (+ bundle extras).
 
     ``addresses``: the service IPs whose routes zebra is asked for (FRR).
     """
-    marker = new_marker()
-    script = build_script(topology, router, marker, addresses=addresses, bundle=bundle)
-    res = transport.run("sh -s", stdin=script.encode(), timeout=timeout)
-    try:
-        return parse_state(
-            res.stdout, marker, topology=topology, router=router, addresses=addresses
+    suite: str | None = None
+    for _ in range(2):
+        marker = new_marker()
+        script = build_script(
+            topology, router, marker, addresses=addresses, bundle=bundle, suite=suite
         )
-    except ROUTER_OUTPUT_BUGS as exc:
-        # the router-output boundary: whatever a parser missed is a parse error (exit 6,
-        # one line), not an internal error; --debug shows the traceback (chained)
-        raise ParseError(
-            f"{transport.host}: unexpected router output ({type(exc).__name__}: {str(exc)[:120]})",
-            hint="rerun with --debug and report it; 'routerctl support-bundle' saves the output",
-        ) from exc
+        command, rest = exec_parts(script)
+        res = transport.run(command, stdin=rest.encode(), timeout=timeout)
+        try:
+            return parse_state(
+                res.stdout,
+                marker,
+                topology=topology,
+                router=router,
+                addresses=addresses,
+                suite=suite,
+            )
+        except WrongSuite as wrong:  # the pid dirs guessed wrong: once more, pinned
+            suite = wrong.suite
+        except ROUTER_OUTPUT_BUGS as exc:
+            # the router-output boundary: whatever a parser missed is a parse error (exit 6,
+            # one line), not an internal error; --debug shows the traceback (chained)
+            raise ParseError(
+                f"{transport.host}: unexpected router output "
+                f"({type(exc).__name__}: {str(exc)[:120]})",
+                hint="rerun with --debug and report it; 'routerctl support-bundle' saves the "
+                "output",
+            ) from exc
+    raise AssertionError("unreachable: a pinned suite's script cannot guess wrong")

@@ -45,8 +45,13 @@ _PROMPT_ONLY = re.compile(r"[\w.@:/()~-]+[#>$]")  # fullmatch, on the stripped l
 _CONFIG_ECHO = re.compile(r"^[\w.@-]+\([\w-]+\)#\s")  # host(config)# <not a show command>
 
 
+# Longest line taken for a prompt (with its echoed command). Longer lines are output:
+# the prompt regex on one 10 MB line of single-line JSON took 0.9 s (issue 17).
+PROMPT_MAX = 4096
+
+
 def _prompt_only(line: str) -> bool:
-    return _PROMPT_ONLY.fullmatch(line.rstrip()) is not None
+    return len(line) <= PROMPT_MAX and _PROMPT_ONLY.fullmatch(line.rstrip()) is not None
 
 
 # Indicators of a suite, as data: (suite, regex). First hit in this order decides.
@@ -89,6 +94,8 @@ def prepare(text: str) -> Prepared:
         if not line.strip():
             start += 1
             continue
+        if len(line) > PROMPT_MAX or line.lstrip().startswith(("{", "[")):
+            break  # content: a prompt is short and no host name starts with a bracket
         m = _PROMPT.fullmatch(line.rstrip())
         if m and m["command"]:
             command = normalise_command(m["command"])

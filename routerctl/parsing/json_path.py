@@ -19,6 +19,7 @@ from routerctl.parsing.values import (
     parse_count,
     parse_ip,
     parse_neighbor_name,
+    parse_prefix,
     parse_state,
     parse_uptime,
     shown,
@@ -311,7 +312,7 @@ def _routes(doc: Any, where: str) -> list[Route]:
 def _route(e: _Obj) -> Route:
     prefix_text = e.text("prefix", required=True) or ""
     try:
-        prefix = ipaddress.ip_network(prefix_text, strict=False)
+        prefix = parse_prefix(prefix_text)
     except ValueError as exc:
         raise ParseError(
             f"FRR JSON: {e.at('prefix')}: {shown(prefix_text)} is not a prefix"

@@ -23,6 +23,7 @@ from routerctl.parsing.values import (
     parse_count,
     parse_ip,
     parse_neighbor_name,
+    parse_prefix,
     parse_state,
     parse_uptime,
     shown,
@@ -221,7 +222,7 @@ def routes_from_rows(rows: Sequence[dict[str, Any]], *, suite: str) -> list[Rout
     out = []
     for row in rows:
         try:
-            prefix = ipaddress.ip_network(row["PREFIX"], strict=False)
+            prefix = parse_prefix(row["PREFIX"])
         except ValueError as exc:
             raise ParseError(f"route {shown(row['PREFIX'])}: not a prefix") from exc
         where = f"route {prefix}"

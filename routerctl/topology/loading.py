@@ -64,6 +64,32 @@ class _Loader(yaml.SafeLoader):
             self._depth -= 1
 
 
+_CLoader: type | None = getattr(yaml, "CSafeLoader", None)  # libyaml's composer, if built
+
+
+def _depth_bound(text: str) -> int:
+    """An upper bound of the YAML nesting depth of ``text`` (over-counts, never under):
+    block nesting needs a deeper indent or another '- '/'? ' on the line, flow nesting
+    an opening bracket (counted over the whole file)."""
+    indent = 0
+    for line in text.splitlines():
+        body = line.lstrip(" -?:\t")
+        indent = max(indent, len(line) - len(body))
+    return indent + 1 + text.count("[") + text.count("{")
+
+
+def _compose(text: str) -> yaml.Node | None:
+    """The YAML node tree (line numbers kept): libyaml's composer when the text is surely
+    within ``DEPTH_MAX`` (it has no depth limit of ours), else the Python one with it.
+    Any YAML error is re-raised by the Python composer, so messages are the same."""
+    if _CLoader is not None and _depth_bound(text) <= DEPTH_MAX:
+        try:
+            return yaml.compose(text, Loader=_CLoader)
+        except yaml.YAMLError:
+            pass  # the Python composer below says what is wrong, as it always did
+    return yaml.compose(text, Loader=_Loader)
+
+
 def load_topology(path: Path) -> Topology:
     """Read and validate a topology file. Raises ``TopologyError``."""
     file = str(path)
@@ -96,7 +122,7 @@ def load_topology(path: Path) -> Topology:
     except ValueError:  # a path with NUL
         raise TopologyError("not a valid file path", file=file) from None
     try:
-        root = yaml.compose(text, Loader=_Loader)
+        root = _compose(text)
     except (_TooDeep, RecursionError) as exc:
         raise TopologyError(
             f"the YAML is nested more than {DEPTH_MAX} levels deep",

@@ -28,7 +28,7 @@ from routerctl.topology.model import (
     Secret,
     Service,
 )
-from routerctl.transport.base import SshTarget
+from routerctl.transport.base import TRANSPORTS, SshTarget
 
 ASN_MAX = 4294967295
 ASN_TRANS = 23456  # AS_TRANS (RFC 6793): reserved, never a real ASN
@@ -59,7 +59,7 @@ _ROUTER_KEYS = (
     "dynamic_neighbors",
 )
 _DYNAMIC_KEYS = ("listen_range", "limit")
-_SSH_KEYS = ("host", "port", "user", "identity_file", "known_hosts", "ssh_config")
+_SSH_KEYS = ("host", "port", "user", "identity_file", "known_hosts", "ssh_config", "transport")
 _CLUSTER_KEYS = ("asn", "nodes", "pools")
 _NODE_KEYS = ("name", "address", "labels")
 _NODES_FROM_KEYS = ("from", "selector", "family", "namespace", "context", "kubeconfig")
@@ -357,7 +357,15 @@ def _ssh(v: _Val) -> SshTarget:
         identity_file=m["identity_file"].path_value() if "identity_file" in m else None,
         known_hosts=m["known_hosts"].path_value() if "known_hosts" in m else None,
         ssh_config=m["ssh_config"].path_value() if "ssh_config" in m else None,
+        transport=_transport(m["transport"]) if "transport" in m else None,
     )
+
+
+def _transport(v: _Val) -> str:
+    name = v.as_str(what="a transport name")
+    if name not in TRANSPORTS:
+        v.error(f"unknown transport {v.shown()}", f"use one of: {', '.join(TRANSPORTS)}")
+    return name
 
 
 def _labels(v: _Val, *, what: str) -> tuple[tuple[str, str], ...]:

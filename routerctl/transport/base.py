@@ -25,6 +25,12 @@ class SshTarget:
     identity_file: Path | None = None
     known_hosts: Path | None = None
     ssh_config: Path | None = None  # an ssh_config file to read instead of ~/.ssh/config
+    transport: str | None = None  # "paramiko" (default) | "openssh" (see TRANSPORTS)
+
+
+# How routerctl reaches routers: paramiko in-process (default), or the system's OpenSSH
+# client with a ControlMaster (routerctl.transport.openssh).
+TRANSPORTS = ("paramiko", "openssh")
 
 
 @dataclass(frozen=True)
@@ -98,4 +104,4 @@ def write_file_command(path: str, *, mode: int) -> str:
     )
 
 
-__all__ = ["CommandResult", "SshTarget", "Transport", "write_file_command"]
+__all__ = ["TRANSPORTS", "CommandResult", "SshTarget", "Transport", "write_file_command"]
