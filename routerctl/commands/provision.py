@@ -112,6 +112,36 @@ def _describe(plan: Plan, selection: NodeSelection | None) -> str:
     return "\n".join(lines) + "\n" + text
 
 
+def _read_plans(
+    topo: Topology,
+    targets: list[Router],
+    rtopos: dict[str, Topology],
+    connector: api.Connector,
+) -> list[Plan]:
+    """Each router's plan, read by the fleet runner (at most min(4, routers) at once), in
+    the topology's order. As before fleets: the first router (in that order) that could
+    not be read is the command's error, and nothing is printed."""
+    fleet = api.provision_fleet(
+        topo, [r.name for r in targets], dry_run=True, connector=connector, per_router=rtopos
+    )
+    plans: list[Plan] = []
+    for o in fleet.outcomes:
+        if o.error is not None:
+            raise o.error
+        if o.result is None and o.outcome is Outcome.skipped:  # Ctrl-C: not started
+            raise KeyboardInterrupt
+        if o.result is None:  # a bug in the worker: its one line, exit 70
+            typer.echo(
+                f"routerctl: error: {safe(o.router, markup=False)}: {safe(o.detail, markup=False)}",
+                err=True,
+            )
+            raise typer.Exit(o.exit_code)
+        plans.append(o.result.plan)
+    if fleet.interrupted:
+        raise KeyboardInterrupt
+    return plans
+
+
 def _plan(
     *,
     topology: TopologyOption = None,  # type: ignore[assignment]
@@ -124,12 +154,12 @@ def _plan(
 ) -> None:
     """Show what provision would change on the router (passwords redacted)."""
     topo = get_topology(topology)
+    targets = _routers(topo, router)
     selection = node_selection(topo, nodes_from, context=context, kubeconfig=kubeconfig)
-    connector = api.ssh_connector(accept_new_host_key=accept_new_host_key)
-    plans = [
-        api.plan(_for_router(topo, selection, r), r, connector=connector)
-        for r in _routers(topo, router)
-    ]
+    rtopos = {r.name: _for_router(topo, selection, r) for r in targets}  # before any router
+    plans = _read_plans(
+        topo, targets, rtopos, api.ssh_connector(accept_new_host_key=accept_new_host_key)
+    )
     if output is OutputFormat.json:
         out = []
         for p in plans:
