@@ -16,6 +16,10 @@ gone). Three paths, one after the other on the same lab:
   the rounds); ``lab node add`` brings up a new node (its namespace, speaker, HTTP server)
   and nothing else runs: no provision, no cluster read. Then ``lab node remove``.
 
+Before each provision and watch round node3's speaker is restarted and waited for until it
+is ready for the router's dial (Active/Connect), as a new node's speaker is: one the
+router has just sent a Cease (the round before) idles for a while first.
+
 The route is polled from the host (nsenter + vtysh, not SSH) every 50 ms.
 """
 
@@ -39,6 +43,7 @@ import yaml
 from bench.harness import BenchError, Context, lab_up, routerctl_argv
 from bench.stats import Sample
 from routerctl.lab import Lab, LabSpec, kubeapi
+from routerctl.lab.nodes import GOBGP_API
 from routerctl.lab.spec import LAN, SERVICES
 
 SERVICE = f"{SERVICES[0][2]}/32"
@@ -58,6 +63,35 @@ def fib_nexthops(route_json: str, prefix: str) -> frozenset[str]:
         for nh in r.get("nexthops", [])
         if nh.get("fib") and "ip" in nh
     )
+
+
+def speaker_state(lab: Lab, node: str, peer: str) -> str:
+    """The node's speaker's BGP state towards ``peer`` (the router), lower case: ``idle``,
+    ``connect``, ``active``, ... (GoBGP's table abbreviates: ``establ``)."""
+    if lab.speaker_kind(node) == "frr":
+        out = lab.node_vtysh(node, f"show bgp neighbors {peer} json")
+        return str(json.loads(out or "{}").get(peer, {}).get("bgpState", "?")).lower()
+    host, port = GOBGP_API.split(":")
+    argv = [*lab.netns_cmd(node), "gobgp", "-u", host, "-p", port, "neighbor"]
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False).stdout
+    for line in out.splitlines():
+        words = line.split()
+        if words[:1] == [peer] and len(words) > 3:
+            return words[3].lower()
+    return "?"
+
+
+def fresh_speaker(lab: Lab, node: str, peer: str) -> None:
+    """Restart the node's speaker and wait until it is ready for the router's dial (Active
+    or Connect): every round starts like a new node's speaker, not one just sent a Cease
+    by the router (GoBGP then idles before it accepts again; the round would time that)."""
+    lab.stop_speaker(node)
+    lab.start_speaker(node)
+    deadline = time.monotonic() + TIMEOUT
+    while (state := speaker_state(lab, node, peer)) not in ("active", "connect"):
+        if time.monotonic() > deadline:
+            raise BenchError(f"item 14: {node}'s speaker stayed {state!r} towards {peer}")
+        time.sleep(0.2)  # the polling interval, bounded by the deadline
 
 
 def wait_nexthops(
@@ -164,6 +198,7 @@ def one_speaker(ctx: Context, speaker: str, lab_name: str, label: str) -> None:
         node1, node2, joiner = spec.node_names()
         addr = {x: str(spec.node_addr(x)) for x in (node1, node2, joiner)}
         base = frozenset((addr[node1], addr[node2]))
+        peer = str(spec.router_addr("rtr"))
         api = kubeapi.KubeAPI()
         api.put(kubeapi.node(node1, addr[node1]), kubeapi.node(node2, addr[node2]))
         api.start()
@@ -182,6 +217,7 @@ def one_speaker(ctx: Context, speaker: str, lab_name: str, label: str) -> None:
             leave: list[float] = []
             ctx.log(f"item 14 ({label}): node add -> route, one provision ({n} rounds)")
             for _ in range(n):
+                fresh_speaker(lab, joiner, peer)
                 t0 = time.monotonic()
                 api.put(kubeapi.node(joiner, addr[joiner]))
                 cli(env, "provision", "-t", str(static), "--yes")
@@ -201,6 +237,7 @@ def one_speaker(ctx: Context, speaker: str, lab_name: str, label: str) -> None:
             with watching(env, static) as log:
                 log.wait("2 nodes speak", after=0.0)
                 for _ in range(n):
+                    fresh_speaker(lab, joiner, peer)
                     t0 = time.monotonic()
                     api.put(kubeapi.node(joiner, addr[joiner]))
                     t_join = log.wait(f"node {joiner} ({addr[joiner]}) joins", after=t0)
@@ -243,7 +280,7 @@ def one_speaker(ctx: Context, speaker: str, lab_name: str, label: str) -> None:
                     Sample.of(add), note="no provision")  # fmt: skip
             ctx.row("14", "  of which: lab node add itself", "s", Sample.of(command))
             ctx.row("14", f"{label}: lab node remove -> next hop gone", "s", Sample.of(leave),
-                    note="hold timer or Cease")  # fmt: skip
+                    note="the speaker exits: its session closes")  # fmt: skip
         finally:
             api.stop()
 
