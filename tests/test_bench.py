@@ -152,3 +152,18 @@ def test_item_14_line_log_times_lines_as_they_come() -> None:
             log.wait("leaves", after=0.0, timeout=0.2)
     log.join()
     assert [ln for _, ln in log.lines][-1] == "rtr: applied 2 config lines"
+
+
+def test_item_14_reads_gobgp_neighbor_state() -> None:
+    """``gobgp neighbor`` as GoBGP 3.10 prints it in the lab (never up, then Established)."""
+    from bench.items.node_add import gobgp_state  # noqa: PLC0415
+
+    table = (
+        "Peer            AS  Up/Down State       |#Received  Accepted\n"
+        "198.51.100.2 65000    never Active      |        0         0\n"
+        "198.51.100.3 65000 00:00:01 Establ      |        0         0\n"
+    )
+    assert gobgp_state(table, "198.51.100.2") == "active"
+    assert gobgp_state(table, "198.51.100.3") == "establ"
+    assert gobgp_state(table, "198.51.100.4") == "?"
+    assert gobgp_state("", "198.51.100.2") == "?"

@@ -74,7 +74,12 @@ def speaker_state(lab: Lab, node: str, peer: str) -> str:
     host, port = GOBGP_API.split(":")
     argv = [*lab.netns_cmd(node), "gobgp", "-u", host, "-p", port, "neighbor"]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False).stdout
-    for line in out.splitlines():
+    return gobgp_state(out, peer)
+
+
+def gobgp_state(table: str, peer: str) -> str:
+    """``peer``'s State column in ``gobgp neighbor``'s table, lower case ("?": not listed)."""
+    for line in table.splitlines():
         words = line.split()
         if words[:1] == [peer] and len(words) > 3:
             return words[3].lower()
