@@ -24,7 +24,7 @@ from routerctl.ops.verify import run_verify
 from routerctl.topology import Router, Topology
 from routerctl.transport import CommandResult, Transport, connect
 
-ITEMS = ("1", "2", "3", "4", "5", "6", "7", "8", "9")
+ITEMS = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "14")
 
 
 class BenchError(Exception):

@@ -14,6 +14,7 @@ min/median/max, the goal and whether it was met. Items (issue 8):
   7 health check CPU per run vs vtysh alone (in the router's namespace)
   8 parser throughput (bench/parsers.py's children) at --parser-sizes
   9 fleet provision: --parallel 4 on four fresh routers vs one router
+ 14 node add -> route with the new next hop: provision, watch, dynamic neighbors (GoBGP, FRR)
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from bench.items.fleet_provision import item_9
 from bench.items.health_cpu import item_7
 from bench.items.large_table import item_3
 from bench.items.netmiko_script import item_4
+from bench.items.node_add import item_14
 from bench.items.parser_speed import item_8
 from bench.items.verify_floor import item_1_2
 from bench.report import machine_facts, report
@@ -174,6 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             item_8(ctx)
         if "9" in opts.only:
             item_9(ctx)
+        if "14" in opts.only:
+            item_14(ctx)
     except KeyboardInterrupt:  # the labs are already down (their finally ran)
         print("bench: interrupted", file=sys.stderr)
         return 130

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import pytest
 
 from bench.harness import interleave
@@ -104,3 +107,63 @@ def test_item_files_exist() -> None:
 
     assert HEALTH_SCRIPT.is_file()
     assert UCI_STANDIN.is_file()
+
+
+def test_item_14_reads_the_fib_nexthops() -> None:
+    """Item 14 stops its clock on the selected route's installed next hops only."""
+    from bench.items.node_add import fib_nexthops  # noqa: PLC0415
+
+    route = {
+        "203.0.113.30/32": [
+            {
+                "prefix": "203.0.113.30/32",
+                "selected": True,
+                "nexthops": [
+                    {"ip": "198.51.100.5", "fib": True, "active": True},
+                    {"ip": "198.51.100.6", "active": True},  # not (yet) in the FIB
+                    {"ip": "198.51.100.7", "fib": True},
+                ],
+            },
+            {"selected": False, "nexthops": [{"ip": "198.51.100.9", "fib": True}]},
+        ]
+    }
+    assert fib_nexthops(json.dumps(route), "203.0.113.30/32") == {"198.51.100.5", "198.51.100.7"}
+    assert fib_nexthops("", "203.0.113.30/32") == frozenset()
+    assert fib_nexthops("{}", "203.0.113.30/32") == frozenset()
+    assert parse_args(["--only", "14"]).only == frozenset({"14"})
+
+
+def test_item_14_line_log_times_lines_as_they_come() -> None:
+    from bench.harness import BenchError  # noqa: PLC0415
+    from bench.items.node_add import LineLog  # noqa: PLC0415
+
+    read, write = os.pipe()
+    with os.fdopen(read) as rd, os.fdopen(write, "w") as wr:
+        log = LineLog(rd)
+        wr.write("2 nodes speak: node1 node2\n")
+        wr.flush()
+        t1 = log.wait("nodes speak", after=0.0, timeout=10)
+        wr.write("node node3 (198.51.100.7) joins: Ready\nrtr: applied 2 config lines\n")
+        wr.flush()
+        t2 = log.wait("applied", after=t1, timeout=10)
+        assert t2 >= t1
+        assert log.wait("joins", after=t1, timeout=10) <= t2
+        with pytest.raises(BenchError, match="never logged 'leaves'"):
+            log.wait("leaves", after=0.0, timeout=0.2)
+    log.join()
+    assert [ln for _, ln in log.lines][-1] == "rtr: applied 2 config lines"
+
+
+def test_item_14_reads_gobgp_neighbor_state() -> None:
+    """``gobgp neighbor`` as GoBGP 3.10 prints it in the lab (never up, then Established)."""
+    from bench.items.node_add import gobgp_state  # noqa: PLC0415
+
+    table = (
+        "Peer            AS  Up/Down State       |#Received  Accepted\n"
+        "198.51.100.2 65000    never Active      |        0         0\n"
+        "198.51.100.3 65000 00:00:01 Establ      |        0         0\n"
+    )
+    assert gobgp_state(table, "198.51.100.2") == "active"
+    assert gobgp_state(table, "198.51.100.3") == "establ"
+    assert gobgp_state(table, "198.51.100.4") == "?"
+    assert gobgp_state("", "198.51.100.2") == "?"

@@ -20,11 +20,17 @@ from routerctl.cli_common import (
     stderr,
     stdout,
 )
+from routerctl.commands.nodes_from import (
+    ContextOption,
+    KubeconfigOption,
+    NodesFromOption,
+    node_selection,
+)
 from routerctl.errors import EnvironmentProblem, ExitCode, UsageError
 from routerctl.ipk import build_ipk, parse_makefile
 from routerctl.localfile import write_atomic
 from routerctl.ops import healthcheck as hc
-from routerctl.topology import DEFAULT_TOPOLOGY
+from routerctl.topology import DEFAULT_TOPOLOGY, Router, Topology
 from routerctl.transport import connect
 
 healthcheck_app = typer.Typer(
@@ -121,6 +127,25 @@ def _status_table(router: str, status: dict[str, Any]) -> Table:
     return table
 
 
+def _uci(
+    topo: Topology,
+    rtr: Router,
+    settings: hc.HealthSettings,
+    *,
+    nodes_from: NodesFromOption,
+    context: ContextOption,
+    kubeconfig: KubeconfigOption,
+) -> str:
+    """The UCI config; with nodes from the live cluster (``--nodes-from kubectl`` or
+    ``cluster.nodes: {from: kubectl}``) the cluster is read first, before any SSH, and
+    the neighbors are left to follow it (see ``render_uci``'s ``follow_cluster``)."""
+    selection = node_selection(topo, nodes_from, context=context, kubeconfig=kubeconfig)
+    if selection is None:
+        return hc.render_uci(topo, rtr, settings)
+    live = selection.topology(topo, rtr.name)
+    return hc.render_uci(live, rtr, settings, follow_cluster=True)
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the root app."""
     app.add_typer(healthcheck_app, name="healthcheck")
@@ -140,6 +165,9 @@ def config_cmd(
     backoff: BackoffOpt = 300,
     vtysh_timeout: TimeoutOpt = 10,
     prometheus_file: PromOpt = "",
+    nodes_from: NodesFromOption = None,
+    context: ContextOption = None,
+    kubeconfig: KubeconfigOption = None,
 ) -> None:
     """Print the /etc/config/routerctl that `install` would write."""
     topo = get_topology(topology)
@@ -154,7 +182,15 @@ def config_cmd(
         vtysh_timeout=vtysh_timeout,
         prometheus_file=prometheus_file,
     )
-    typer.echo(hc.render_uci(topo, topo.router(router), settings), nl=False)
+    text = _uci(
+        topo,
+        topo.router(router),
+        settings,
+        nodes_from=nodes_from,
+        context=context,
+        kubeconfig=kubeconfig,
+    )
+    typer.echo(text, nl=False)
 
 
 @healthcheck_app.command("build")
@@ -196,6 +232,9 @@ def install_cmd(
     vtysh_timeout: TimeoutOpt = 10,
     prometheus_file: PromOpt = "",
     accept_new_host_key: AcceptNewHostKeyOption = False,
+    nodes_from: NodesFromOption = None,
+    context: ContextOption = None,
+    kubeconfig: KubeconfigOption = None,
 ) -> None:
     """Render the UCI config from the topology, push the package and install it."""
     topo = get_topology(topology)
@@ -211,7 +250,9 @@ def install_cmd(
         vtysh_timeout=vtysh_timeout,
         prometheus_file=prometheus_file,
     )
-    config_text = hc.render_uci(topo, rtr, settings)
+    config_text = _uci(
+        topo, rtr, settings, nodes_from=nodes_from, context=context, kubeconfig=kubeconfig
+    )
     with connect(rtr.ssh, accept_new_host_key=accept_new_host_key) as transport:
         result = hc.install(transport, config_text=config_text)
     if output is OutputFormat.json:

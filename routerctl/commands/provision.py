@@ -31,7 +31,7 @@ from routerctl.commands.nodes_from import (
 from routerctl.commands.preflight import OpenFirewallOption
 from routerctl.errors import UsageError
 from routerctl.ops.fleet import DEFAULT_GATE_TIMEOUT, FleetResult, Outcome
-from routerctl.ops.provision import ProvisionResult, plan_with_preflight
+from routerctl.ops.provision import ProvisionResult
 from routerctl.plan import Plan
 from routerctl.preflight import PreflightReport
 from routerctl.runningconfig import PEER_GROUP
@@ -69,6 +69,45 @@ def _describe(plan: Plan, selection: NodeSelection | None) -> str:
     return "\n".join(lines) + "\n" + text
 
 
+def _read_plans(
+    topo: Topology,
+    targets: list[Router],
+    rtopos: dict[str, Topology],
+    connector: api.Connector,
+    *,
+    open_firewall: bool = False,
+) -> list[tuple[Plan, PreflightReport]]:
+    """Each router's plan, read by the fleet runner (at most min(4, routers) at once), in
+    the topology's order. As before fleets: the first router (in that order) that could
+    not be read is the command's error, and nothing is printed."""
+    fleet = api.provision_fleet(
+        topo,
+        [r.name for r in targets],
+        dry_run=True,
+        connector=connector,
+        per_router=rtopos,
+        open_firewall=open_firewall,
+    )
+    plans: list[tuple[Plan, PreflightReport]] = []
+    for o in fleet.outcomes:
+        if o.error is not None:
+            raise o.error
+        if o.result is None and o.outcome is Outcome.skipped:  # Ctrl-C: not started
+            raise KeyboardInterrupt
+        if o.result is None:  # a bug in the worker: its one line, exit 70
+            typer.echo(
+                f"routerctl: error: {safe(o.router, markup=False)}: {safe(o.detail, markup=False)}",
+                err=True,
+            )
+            raise typer.Exit(o.exit_code)
+        if o.result.preflight is None:  # a dry run always reads the pre-flight
+            raise RuntimeError(f"{o.router}: the plan came without its pre-flight")
+        plans.append((o.result.plan, o.result.preflight))
+    if fleet.interrupted:
+        raise KeyboardInterrupt
+    return plans
+
+
 def _plan(
     *,
     topology: TopologyOption = None,  # type: ignore[assignment]
@@ -82,14 +121,16 @@ def _plan(
 ) -> None:
     """Show what provision would change on the router (passwords redacted)."""
     topo = get_topology(topology)
-    selection = node_selection(topo, nodes_from, context=context, kubeconfig=kubeconfig)
-    connector = api.ssh_connector(accept_new_host_key=accept_new_host_key)
     targets = _routers(topo, router)
+    selection = node_selection(topo, nodes_from, context=context, kubeconfig=kubeconfig)
     rtopos = {r.name: _for_router(topo, selection, r) for r in targets}  # before any router
-    plans: list[tuple[Plan, PreflightReport]] = []
-    for r in targets:
-        with connector(r) as t:
-            plans.append(plan_with_preflight(t, rtopos[r.name], r, open_firewall=open_firewall))
+    plans = _read_plans(
+        topo,
+        targets,
+        rtopos,
+        api.ssh_connector(accept_new_host_key=accept_new_host_key),
+        open_firewall=open_firewall,
+    )
     if output is OutputFormat.json:
         out = []
         for p, rep in plans:

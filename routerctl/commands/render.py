@@ -16,6 +16,12 @@ from routerctl.cli_common import (
     get_topology,
     print_json,
 )
+from routerctl.commands.nodes_from import (
+    ContextOption,
+    KubeconfigOption,
+    NodesFromOption,
+    node_selection,
+)
 from routerctl.render.router import render_router
 
 render_app = typer.Typer(
@@ -41,9 +47,20 @@ def render_router_cmd(
         bool, typer.Option("--show-secrets", help="Print the BGP password instead of <redacted>.")
     ] = False,
     output: OutputOption = OutputFormat.table,
+    *,
+    nodes_from: NodesFromOption = None,
+    context: ContextOption = None,
+    kubeconfig: KubeconfigOption = None,
 ) -> None:
-    """Print the vtysh config block the router should run (password redacted)."""
+    """Print the vtysh config block the router should run (password redacted).
+
+    With nodes from the live cluster (``--nodes-from kubectl`` or ``cluster.nodes:
+    {from: kubectl}``) the neighbors are the nodes kubectl lists now, as plan sees them.
+    """
     topo = get_topology(topology)
+    selection = node_selection(topo, nodes_from, context=context, kubeconfig=kubeconfig)
+    if selection is not None:
+        topo = selection.topology(topo, topo.router(router).name)
     cfg = render_router(topo, router, suite=suite.value if suite else None, redact=not show_secrets)
     if output is OutputFormat.json:
         print_json(cfg)

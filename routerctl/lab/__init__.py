@@ -5,7 +5,8 @@ finds a running one, ``down(name)`` removes it. See the README, section "The lab
 
 Modules, lowest first: ``spec`` (what to build), ``netns`` (namespaces, veths, mounts,
 processes), ``state`` (the saved state), ``router`` and ``nodes`` (what runs in those
-namespaces; ``gobgp`` renders the speakers' config), ``facade`` (``Lab``, ``up``, ``down``).
+namespaces; ``gobgp`` renders the speakers' config), ``facade`` (``Lab``, ``up``, ``down``);
+``kubeapi`` stands in for the Kubernetes API server (served to the real kubectl).
 """
 
 from routerctl.lab.facade import Lab, check_environment, down, list_labs, up

@@ -140,8 +140,19 @@ def _uci_comment(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
-def render_uci(topology: Topology, router: Router, settings: HealthSettings) -> str:
-    """``/etc/config/routerctl`` for ``router``: its nodes, the IPv4 pools and services."""
+def render_uci(
+    topology: Topology,
+    router: Router,
+    settings: HealthSettings,
+    *,
+    follow_cluster: bool = False,
+) -> str:
+    """``/etc/config/routerctl`` for ``router``: its nodes, the IPv4 pools and services.
+
+    ``follow_cluster``: the node set was read from the live cluster (it changes without
+    a new install), so no ``list neighbor`` is written: the check then expects every
+    neighbor the router has, which provision and watch keep equal to the cluster's nodes.
+    """
     settings.validate()
     nodes = topology.nodes_for(router)
     if settings.min_established > len(nodes):
@@ -164,7 +175,14 @@ def render_uci(topology: Topology, router: Router, settings: HealthSettings) -> 
         ("option", "enabled", 1),
         ("option", "interval", settings.interval),
     ]
-    entries += [("list", "neighbor", n.address) for n in nodes]
+    if follow_cluster:
+        lines.insert(
+            2,
+            f"# Neighbors: not listed, the {len(nodes)} nodes came from the live cluster and"
+            " change with it: every BGP neighbor of the router is expected Established.",
+        )
+    else:
+        entries += [("list", "neighbor", n.address) for n in nodes]
     entries.append(("option", "min_established", settings.min_established))
     entries += [("list", "pool", p) for p in pools]
     entries += [("list", "route", ipaddress.ip_network(a)) for a in sorted(set(routes))]
