@@ -5,7 +5,6 @@ hostile YAML is a one-line UsageError (exit 2)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +145,7 @@ def test_hostile_yaml_is_a_usage_error(text: str, message: str) -> None:
 
 
 # --- property-based: generated hostile MetalLB files ----------------------------------
-# Seeded (derandomize), bounded (max_examples, per-example deadline); inputs tried are
+# Seeded (derandomize), bounded (max_examples); inputs tried are
 # reported by `pytest --hypothesis-show-statistics`.
 
 _REPO = Path(__file__).resolve().parent.parent
@@ -219,7 +218,7 @@ def _metallb_yaml(draw: st.DrawFn) -> str:
     derandomize=True,
     database=None,
     max_examples=250,
-    deadline=timedelta(seconds=3),
+    deadline=None,  # no timed assertions: a loaded machine made this flaky (the caps are tested by value)
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(_metallb_yaml(), st.sampled_from(["import", "convert"]))

@@ -12,7 +12,6 @@ import json
 import subprocess
 import sys
 import textwrap
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -397,7 +396,7 @@ _SETTINGS = settings(
     database=None,
     derandomize=True,
     max_examples=400,
-    deadline=timedelta(seconds=3),
+    deadline=None,  # no timed assertions: a loaded machine made this flaky (the caps are tested by value)
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
