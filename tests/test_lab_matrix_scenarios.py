@@ -308,6 +308,8 @@ def test_quagga_verify_reads_text_in_one_exec(lab: Lab) -> None:
         t, router_name=None, cluster=from_topology(t), connector=lambda r: tr
     )
     assert targets[0].state is not None and targets[0].state.suite == "quagga"
-    assert targets[0].state.pool_paths is None  # text: pool routes from zebra
+    # text: routes from zebra, every node's paths from the BGP table (same vtysh)
+    paths = targets[0].state.pool_paths
+    assert paths is not None and {str(p.peer) for p in paths} == NODES
     assert [r.name for r in results if not r.ok] == []
     assert tr.exec_count == 1
