@@ -13,7 +13,10 @@ from __future__ import annotations
 from ipaddress import ip_address, ip_network
 from pathlib import Path
 
+import pytest
+
 from routerctl.checks import Severity, verify_router
+from routerctl.cli import main
 from routerctl.cluster import from_topology
 from routerctl.model import PoolPath
 from routerctl.ops import gather as ops_gather
@@ -134,3 +137,13 @@ def test_quagga_table_wrapped_ipv6_lines() -> None:
     ]
     assert parse_bgp_table("No BGP process is configured\n", suite="quagga") == []
     assert parse_bgp_table("", suite="quagga") == []
+
+
+def test_parse_cli_prints_the_bgp_table(capsys: pytest.CaptureFixture[str]) -> None:
+    raw = HERE.parent / "fixtures/quagga/show_ip_bgp/quagga124_maximum_paths_2_longer_prefixes.raw"
+    assert main(["parse", str(raw)]) == 0
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if "203.0.113." in ln]
+    assert [ln.split("│")[1:5] for ln in rows][:2] == [
+        [" 203.0.113.30/32 ", " 198.51.100.6 ", " yes  ", " yes       "],
+        [" 203.0.113.30/32 ", " 198.51.100.5 ", "      ", " yes       "],
+    ]
