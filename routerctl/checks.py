@@ -553,6 +553,26 @@ def check_service(
     if missing and not local:
         sev = Severity.WARNING
         missing_names = names(missing)
+        # the BGP table says whether the missing nodes announce it at all: if they do, the
+        # router keeps a single next hop where ECMP was expected (maximum-paths)
+        announced = {
+            p.peer for p in state.pool_paths or () if p.prefix == route.prefix and p.peer in missing
+        }
+        if announced == missing:
+            return [
+                _fail(
+                    cname,
+                    sev,
+                    want,
+                    f"{observed}; {missing_names} "
+                    f"{'announce' if len(missing) > 1 else 'announces'} it too, but the router "
+                    "uses only the best path",
+                    f"no ECMP: the router installs {len(got)} of {len(want_addrs)} paths; "
+                    f"set maximum-paths {len(want_addrs)} or more (bgp.ecmp) and run "
+                    "routerctl provision",
+                    name,
+                )
+            ]
         return [
             _fail(
                 cname,

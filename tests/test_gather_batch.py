@@ -48,7 +48,7 @@ def test_wrong_guess_reruns_pinned_and_starts_vtysh_once_each() -> None:
                 + (f"{mk} rc 1\n{mk} end\n")
             )
         pools = "".join(
-            f"OpenWrt# show ip route {p} longer-prefixes\n"
+            f"OpenWrt# show ip route {p} longer-prefixes\nOpenWrt# show ip bgp {p} longer-prefixes\n"
             for p in ("192.168.0.30/31", "192.168.0.32/28", "192.168.0.48/31")
         )
         return head + f"OpenWrt# show ip bgp summary\n{summary}\n{pools}{mk} rc 0\n{mk} end\n"

@@ -308,6 +308,52 @@ def test_quagga_verify_reads_text_in_one_exec(lab: Lab) -> None:
         t, router_name=None, cluster=from_topology(t), connector=lambda r: tr
     )
     assert targets[0].state is not None and targets[0].state.suite == "quagga"
-    assert targets[0].state.pool_paths is None  # text: pool routes from zebra
+    # text: routes from zebra, every node's paths from the BGP table (same vtysh)
+    paths = targets[0].state.pool_paths
+    assert paths is not None and {str(p.peer) for p in paths} == NODES
     assert [r.name for r in results if not r.ok] == []
     assert tr.exec_count == 1
+
+
+@pytest.mark.parametrize("lab", ["21.02"], indirect=True)
+def test_quagga_maximum_paths_1_is_no_ecmp_not_foreign_prefixes(lab: Lab) -> None:
+    """The seed's Quagga has no maximum-paths (default 1): zebra gets node1's path only.
+    node2's prefixes are inside the pool (Quagga's BGP table says so): not "foreign
+    prefixes" (CRITICAL, before), but a missing-ECMP warning on each service's route."""
+    running = _running(lab)
+    mp = next(ln.strip() for ln in running.splitlines() if ln.strip().startswith("maximum-paths"))
+    t = load_topology(lab.topology_file)
+
+    def results() -> dict[str, tuple[str, str]]:
+        tr = connect(t.routers[0].ssh)
+        try:
+            res, _ = run_verify(
+                t, router_name=None, cluster=from_topology(t), connector=lambda r: tr
+            )
+        finally:
+            tr.close()
+        return {r.name: (r.severity.value, r.observed) for r in res if not r.ok}
+
+    try:
+        lab.vtysh("configure terminal", "router bgp 65000", f"no {mp}", "end", "clear ip bgp *")
+        lab.wait_established(timeout=60)
+        route = "route default/nginx-lb 203.0.113.30"
+        poll(
+            lambda: "only the best path" in results().get(route, ("", ""))[1],
+            timeout=30,
+            what="verify to see one path per route",
+        )
+        found = results()
+        assert not [n for n in found if n.startswith("foreign prefixes")], found
+        assert found[route][0] == "warning", found
+        assert found[route][1] == (
+            "203.0.113.30/32 via node1 (198.51.100.5); node2 (198.51.100.6) announces it "
+            "too, but the router uses only the best path"
+        ) or found[route][1] == (
+            "203.0.113.30/32 via node2 (198.51.100.6); node1 (198.51.100.5) announces it "
+            "too, but the router uses only the best path"
+        ), found
+    finally:
+        lab.vtysh("configure terminal", "router bgp 65000", mp, "end", "clear ip bgp *")
+    lab.wait_established(timeout=60)
+    poll(lambda: _nagios(lab)[0] == 0, timeout=30, what="verify healthy again")

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from routerctl.cli_common import OutputFormat, OutputOption, Suite, print_json, safe, stdout
 from routerctl.errors import UsageError
-from routerctl.model import BgpNeighbor, BgpSummary, Route
+from routerctl.model import BgpNeighbor, BgpSummary, PoolPath, Route
 from routerctl.parsing import Parsed, parse
 from routerctl.platform import TEXT_SUMMARY_COMMAND
 
@@ -79,7 +79,20 @@ def _print_table(parsed: Parsed) -> None:
             )
             stdout.print(_neighbor_table(safe(title), list(s.neighbors)))
         return
+    if isinstance(first, PoolPath):
+        stdout.print(_path_table([p for p in parsed if isinstance(p, PoolPath)]))
+        return
     stdout.print(_route_table([r for r in parsed if isinstance(r, Route)]))
+
+
+def _path_table(paths: list[PoolPath]) -> Table:
+    table = Table(title="BGP table (valid paths)", title_justify="left")
+    for col in ("Network", "Next hop", "Best", "Multipath"):
+        table.add_column(col)
+    for p in paths:
+        cells = (p.prefix, _dash(p.peer), "yes" if p.best else "", "yes" if p.multipath else "")
+        table.add_row(*(safe(str(c)) for c in cells))
+    return table
 
 
 def _dash(value: object) -> str:

@@ -23,7 +23,12 @@ from routerctl.cli_common import (
     stdout,
 )
 from routerctl.cluster import ClusterState
-from routerctl.commands.nodes_from import NodesFromOption, node_selection
+from routerctl.commands.nodes_from import (
+    ContextOption,
+    KubeconfigOption,
+    NodesFromOption,
+    node_selection,
+)
 from routerctl.errors import RouterctlError, UsageError
 from routerctl.ops import bundle as bundle_mod
 from routerctl.ops import flaps
@@ -234,16 +239,24 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(code)
 
     @app.command("support-bundle")
-    def support_bundle_cmd(
+    def support_bundle_cmd(  # noqa: PLR0917 - typer options
         topology: TopologyOption = DEFAULT_TOPOLOGY,
         router: RouterOption = None,
         directory: Annotated[
             Path, typer.Option("--dir", "-d", help="Where to write the bundle.")
         ] = Path("."),
         accept_new_host_key: AcceptNewHostKeyOption = False,
+        nodes_from: NodesFromOption = None,
+        context: ContextOption = None,
+        kubeconfig: KubeconfigOption = None,
     ) -> None:
         """Save raw outputs, running config, versions and verify results (passwords redacted)."""
         topo = get_topology(topology)
+        # the live node set (cluster.nodes: {from: kubectl} or --nodes-from kubectl) is
+        # read before any router is contacted, as verify does
+        selection = node_selection(topo, nodes_from, context=context, kubeconfig=kubeconfig)
+        if selection is not None:
+            topo = selection.topology(topo)
         routers = topo.select_routers(router)
         clus = cluster_mod.from_topology(topo)
         for r in routers:

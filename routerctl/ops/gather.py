@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from routerctl.errors import CommandError, ParseError
 from routerctl.model import BgpSummary, IPAddress, PoolPath, Route, RouterState
-from routerctl.parsing import parse_bgp_summary, parse_routes
+from routerctl.parsing import parse_bgp_summary, parse_bgp_table, parse_routes
 from routerctl.parsing.frr_state import (
     json_docs,
     parse_frr_last_errors,
@@ -54,6 +54,9 @@ def _commands_for(
     for net in nets:
         tmpl = c.pool_v6 if net.version == 6 else c.pool_v4
         out.append((f"pool {net}", (tmpl.format(net=net),)))
+        table = c.table_v6 if net.version == 6 else c.table_v4
+        if table is not None:
+            out.append((f"table {net}", (table.format(net=net),)))
     lookups = []
     for addr in dict.fromkeys(addresses):
         tmpl_l = c.lookup_v6 if addr.version == 6 else c.lookup_v4
@@ -324,7 +327,7 @@ def parse_state(
         # with a daemon down vtysh cannot answer the BGP commands; the daemons check says so
         if not all(up for _, up in daemons):
             planned = []
-        if cmds.pool_is_bgp_table and planned:
+        if (cmds.pool_is_bgp_table or cmds.table_v4 is not None) and planned:
             pool_paths = []
         for key, commands in planned:
             out = sec.get(f"cmd {key}", "")
@@ -350,6 +353,10 @@ def parse_state(
                     summary4 = s
                 else:
                     summary6 = s
+            elif key.startswith("table "):
+                # Quagga's BGP table: which node announced what (zebra has the best only)
+                if pool_paths is not None:
+                    pool_paths += parse_bgp_table(out, suite=text_suite, command=command)
             elif key == "neighbors":
                 last_errors += parse_frr_last_errors(out, command=command)
             elif key == "lookup":

@@ -9,6 +9,7 @@ from routerctl.parsing.api import (
     parse_bgp_neighbors_json,
     parse_bgp_summaries,
     parse_bgp_summary,
+    parse_bgp_table,
     parse_routes,
 )
 from routerctl.parsing.detect import detect_command, detect_suite, is_json
@@ -23,5 +24,6 @@ __all__ = [
     "parse_bgp_neighbors_json",
     "parse_bgp_summaries",
     "parse_bgp_summary",
+    "parse_bgp_table",
     "parse_routes",
 ]

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from routerctl.errors import ParseError
-from routerctl.model import BgpNeighbor, BgpSummary, Route
+from routerctl.model import BgpNeighbor, BgpSummary, PoolPath, Route
 from routerctl.parsing import json_path, text
 from routerctl.parsing.detect import (
     SUITES,
@@ -22,7 +22,7 @@ from routerctl.parsing.detect import (
 from routerctl.parsing.values import shown
 from routerctl.platform import TEXT_SUMMARY_COMMAND
 
-Parsed = list[BgpSummary] | list[Route] | dict[str, BgpNeighbor]
+Parsed = list[BgpSummary] | list[Route] | list[PoolPath] | dict[str, BgpNeighbor]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -87,6 +87,10 @@ _NO_INSTANCE = re.compile(
 _BGP_SUMMARY = re.compile(r"show (?:ip |ipv6 )?bgp\b.*\bsummary\b.*")
 _BGP_NEIGHBORS = re.compile(r"show (?:ip )?bgp\b.*\bneighbors?\b.*")
 _ROUTE = re.compile(r"show (?:ip|ipv6) route\b.*")
+# the BGP table (Quagga's text): the whole table or a pool's longer-prefixes
+_BGP_TABLE = re.compile(
+    r"show (?:ip bgp|ipv6 bgp|bgp(?: ipv4| ipv6)?(?: unicast)?)(?: \S+/\d+ longer-prefixes)?"
+)
 
 
 def _check_suite(suite: str | None) -> None:
@@ -220,6 +224,26 @@ def parse_routes(
 
 
 @_boundary
+def parse_bgp_table(
+    output: str, *, suite: str | None = None, command: str | None = None
+) -> list[PoolPath]:
+    """Quagga's ``show ip bgp [A.B.C.D/M longer-prefixes]`` / ``show bgp ipv6 ...`` (text):
+    every valid path, its next hop as the peer.
+
+    Empty output is no paths (a ``longer-prefixes`` query that matches nothing), and so is
+    "No BGP process is configured"."""
+    prepared = prepare(output)
+    body = [line.strip() for line in prepared.lines if line.strip()]
+    if not body or all(_NO_INSTANCE.fullmatch(line) for line in body):
+        return []
+    cmd = normalise_command(command) if command else prepared.command
+    if not cmd or not _BGP_TABLE.fullmatch(cmd):
+        cmd = "show ip bgp"
+    _, rows = _run_text(prepared, suite=suite, command=cmd, output=output)
+    return text.pool_paths_from_rows(rows)
+
+
+@_boundary
 def parse_bgp_neighbors_json(output: str) -> dict[str, BgpNeighbor]:
     """FRR ``show bgp [vrf X|all] neighbors json`` keyed by neighbor address or interface."""
     prepared = _prepare(output)
@@ -247,8 +271,10 @@ def parse(output: str, *, command: str | None = None, suite: str | None = None) 
         return parse_bgp_neighbors_json(output)
     if _ROUTE.fullmatch(cmd):
         return parse_routes(output, suite=suite, command=cmd)
+    if _BGP_TABLE.fullmatch(cmd):
+        return parse_bgp_table(output, suite=suite, command=cmd)
     raise ParseError(
         f"unsupported command {cmd!r}",
         hint="supported: show [ip] bgp ... summary, show ip|ipv6 route ..., "
-        "show bgp neighbors json",
+        "show ip bgp [NET longer-prefixes] (Quagga), show bgp neighbors json",
     )

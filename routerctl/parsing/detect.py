@@ -148,6 +148,8 @@ def detect_command(text: str) -> str | None:
         re.M,
     ):
         return TEXT_SUMMARY_COMMAND
+    if re.search(r"^BGP table version is ", body, re.M):
+        return "show ip bgp"
     if re.search(r"^Codes: ", body, re.M) or _ROUTE_LINE.search(body):
         v6 = re.search(r"^[A-Za-z].. [0-9A-Fa-f]*:[0-9A-Fa-f:]*/\d+ ", body, re.M)
         return (

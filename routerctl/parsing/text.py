@@ -15,7 +15,15 @@ import textfsm
 
 from routerctl._resources import parsers_dir
 from routerctl.errors import ParseError
-from routerctl.model import BgpNeighbor, BgpSummary, IPAddress, NextHop, Route, SessionState
+from routerctl.model import (
+    BgpNeighbor,
+    BgpSummary,
+    IPAddress,
+    NextHop,
+    PoolPath,
+    Route,
+    SessionState,
+)
 from routerctl.parsing.detect import Prepared
 from routerctl.parsing.values import (
     ASN_MAX,
@@ -260,6 +268,38 @@ def routes_from_rows(rows: Sequence[dict[str, Any]], *, suite: str) -> list[Rout
                 rejected="r" in statuses,
                 queued="q" in statuses,
                 vrf=None if vrf == "default" else vrf,
+            )
+        )
+    return out
+
+
+def pool_paths_from_rows(rows: Sequence[dict[str, Any]]) -> list[PoolPath]:
+    """Quagga's BGP table rows: one PoolPath per valid (``*``) path, keyed by its next hop.
+
+    The next hop stands for the peer (an eBGP node announces itself as the next hop, as
+    MetalLB's speakers do). Quagga marks the best path ``>`` and the other paths it uses
+    ``=``; both are multipath when the network has an ``=`` path.
+    """
+    out: list[PoolPath] = []
+    multi: set[str] = {row["NETWORK"] for row in rows if row["BEST"] == "="}
+    for row in rows:
+        if row["VALID"] != "*":
+            continue
+        try:
+            prefix = parse_prefix(row["NETWORK"])
+        except ValueError as exc:
+            raise ParseError(f"BGP path {shown(row['NETWORK'])}: not a prefix") from exc
+        try:
+            peer = _address(row["NEXTHOP"])
+        except ValueError as exc:
+            raise ParseError(f"BGP path {prefix}: next hop {shown(row['NEXTHOP'])}") from exc
+        best = row["BEST"] == ">"
+        out.append(
+            PoolPath(
+                prefix,
+                peer,
+                best=best,
+                multipath=row["BEST"] == "=" or (best and row["NETWORK"] in multi),
             )
         )
     return out

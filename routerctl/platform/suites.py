@@ -38,6 +38,10 @@ class SuiteCommands:
     json: bool
     pool_is_bgp_table: bool  # pool_* output is the BGP table (else zebra's routes)
     neighbors: str | None = None  # per-neighbor detail: last NOTIFICATION / reset reason
+    # the BGP table inside a pool ({net}), where ``pool_*`` is zebra's: every path each
+    # node announced, also those zebra never gets (Quagga's default maximum-paths 1)
+    table_v4: str | None = None
+    table_v6: str | None = None
     # every command in ONE vtysh call (JSON documents back to back): FRR answers JSON even
     # without a BGP instance, so none of them stops the batch; saves a vtysh start each
     one_vtysh: bool = False
@@ -174,6 +178,8 @@ QUAGGA = SuiteProfile(
         lookup_v6=None,
         json=False,
         pool_is_bgp_table=False,
+        table_v4="show ip bgp {net} longer-prefixes",
+        table_v6="show bgp ipv6 {net} longer-prefixes",
     ),
     bundle_commands=("show running-config", "show version", "show ip bgp neighbors"),
     version_marker="Quagga",
