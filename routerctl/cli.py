@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 import traceback
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import typer.core
@@ -30,8 +30,32 @@ from routerctl.cli_common import safe
 from routerctl.errors import ExitCode, RouterctlError, UsageError
 from routerctl.transport.base import TRANSPORTS
 
+
+class _Interrupted(Exception):
+    """Ctrl-C while typer runs a command: typer would turn the KeyboardInterrupt into a
+    silent exit 130, so the root group carries it past typer to ``main`` as this."""
+
+
+class _Group(typer.core.TyperGroup):
+    """The root group: a KeyboardInterrupt while parsing or running any command becomes
+    ``_Interrupted`` (subcommands are parsed and run inside the root's ``invoke``)."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except KeyboardInterrupt as exc:
+            raise _Interrupted from exc
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise _Interrupted from exc
+
+
 _app = typer.Typer(
     name="routerctl",
+    cls=_Group,
     help="Turn an OpenWrt router into a correct, verified BGP peer for MetalLB.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -174,14 +198,18 @@ def _usage_line(exc: ClickException, command: object, argv: list[str]) -> str:
     return safe(f"{head}{message} (try --help)", markup=False)
 
 
+INTERRUPTED = 130  # the shell's code for a process ended by SIGINT (128 + 2)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; map every error to one line on stderr and an exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    _register_for(argv)
-    command = _command()
+    command: object = None
     try:
+        _register_for(argv)  # imports: Ctrl-C here is an interruption too
+        command = _command()
         # not standalone: click's usage errors come here as exceptions, not rich boxes
-        rv = command.main(args=argv, prog_name="routerctl", standalone_mode=False)
+        rv = _command().main(args=argv, prog_name="routerctl", standalone_mode=False)
         return rv if isinstance(rv, int) else ExitCode.OK
     except NoArgsIsHelpError as exc:
         exc.show()  # `routerctl` alone (or a group alone): its help
@@ -202,9 +230,9 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"routerctl: error: {safe(exc.one_line(), markup=False)}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except (_Interrupted, KeyboardInterrupt):  # Ctrl-C (SIGINT), whatever was running
         print("routerctl: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
     except BrokenPipeError:
         return ExitCode.OK
     except Exception as exc:

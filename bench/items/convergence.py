@@ -90,7 +90,9 @@ def item_6(ctx: Context) -> None:
             lag.append(t_green - max(t_est, t_prov))
     ctx.row("6", "provision start -> verify green (fresh lab)", "s", Sample.of(total))
     ctx.row("6", "provision (install+apply+persist)", "s", Sample.of(prov), note="routerctl")
-    ctx.row("6", "  of which: connect+lock+install", "s", Sample.of(install), note="opkg stand-in")
+    ctx.row(
+        "6", "  of which: connect+lock+install", "s", Sample.of(install), note="real opkg, lab feed"
+    )
     ctx.row(
         "6",
         "BGP connect: config applied -> last Established",

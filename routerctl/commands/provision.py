@@ -269,7 +269,7 @@ def _provision(
     if output is OutputFormat.json:
         print_json(fleet.to_json())
     if fleet.interrupted:
-        raise KeyboardInterrupt  # typer: exit 130
+        raise KeyboardInterrupt  # main: `routerctl: interrupted`, exit 130
     if fleet.exit_code:
         raise typer.Exit(fleet.exit_code)
 

@@ -55,6 +55,7 @@ from routerctl.lab.router import (
 )
 from routerctl.lab.spec import LAB_ROOT, NAME_RE, PASSWORD_ENV, SERVICE_PORT, LabSpec
 from routerctl.lab.state import LabState, write_file
+from routerctl.ops import flaps
 from routerctl.parsing import parse_bgp_summary
 from routerctl.platform.suites import QUAGGA
 from routerctl.topology import Secret, Topology
@@ -366,6 +367,13 @@ class Lab:
 # ---------------------------------------------------------------------------
 
 
+def _forget_flaps(state_dir: Path) -> None:
+    """verify's flap history of this lab's routers goes with the lab: a lab rebuilt under
+    the same name is new routers, whose young sessions are no flaps (a cache: never fatal)."""
+    with contextlib.suppress(RouterctlError):
+        flaps.forget_under(flaps.default_path(), state_dir)
+
+
 def down(name: str = "lab", *, root: Path = LAB_ROOT) -> dict[str, int]:
     """Remove every namespace, mount and process of lab ``name``; idempotent."""
     check_environment()
@@ -391,6 +399,7 @@ def down(name: str = "lab", *, root: Path = LAB_ROOT) -> dict[str, int]:
         run(["umount", "-l", m], check=False)
     if state_dir.exists():
         shutil.rmtree(state_dir, ignore_errors=True)
+    _forget_flaps(state_dir)
     return {"processes": len(killed), "namespaces": len(namespaces), "mounts": len(mounts)}
 
 
@@ -404,6 +413,7 @@ def up(spec: LabSpec, *, progress: Callable[[str], None] | None = None) -> Lab:
         down(spec.name, root=spec.root)
     if spec.configure and not spec.installed:
         raise UsageError("--configure needs the suite installed", hint="drop --no-suite")
+    _forget_flaps(spec.state_dir)  # e.g. after a reboot emptied /run without a `lab down`
     spec.state_dir.mkdir(parents=True, exist_ok=False)
     spec.state_dir.chmod(0o700)
     state = LabState(spec=spec)

@@ -4,6 +4,9 @@ A small JSON file (default ``$XDG_STATE_HOME/routerctl/flaps.json``):
 ``{"version": 1, "routers": {KEY: {"time": EPOCH, "dropped": {ADDR: N}, "up": [ADDR]}}}``,
 KEY naming the router and how it is reached (``router_key``), so two topologies that both
 call their router "rtr" do not share a history.
+A lab (``routerctl lab up``/``down``) is a new router each time: ``forget_under`` drops the
+records reached through an ssh_config inside the lab's folder, so a rebuilt lab of the same
+name starts with no history instead of reading its young sessions as flaps.
 It is a cache: an unreadable or foreign file counts as "no history" and is rewritten.
 """
 
@@ -13,7 +16,7 @@ import json
 import math
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -126,26 +129,26 @@ def load(path: Path, router: str, *, now: float) -> FlapHistory | None:
     return load_all(path, [router], now=now)[0][router]
 
 
-def save(path: Path, router: str, neighbors: Iterable[BgpNeighbor], *, now: float) -> None:
-    """Record this run's drop counters for ``router`` (atomic replace)."""
-    # keep the other routers' records, each checked and rebuilt (nothing odd survives)
-    routers: dict[str, Any] = {}
-    for key, entry in _read(path)[0].items():
+def _ssh_config_of(key: str) -> Path | None:
+    """The ssh_config part of a ``router_key`` (None: the key has none)."""
+    _, sep, config = key.partition("|")
+    return Path(config) if sep and config else None
+
+
+def _clean(routers: dict[str, Any], *, drop: Callable[[str], bool]) -> dict[str, Any]:
+    """The usable records, each checked and rebuilt (nothing odd survives), minus ``drop``."""
+    out: dict[str, Any] = {}
+    for key, entry in routers.items():
         parsed = _entry(entry)
-        if parsed is not None and isinstance(key, str) and key != router:
+        if parsed is not None and isinstance(key, str) and not drop(key):
             when, dropped, up = parsed
-            routers[key] = {"time": when, "dropped": dropped}
+            out[key] = {"time": when, "dropped": dropped}
             if up is not None:
-                routers[key]["up"] = sorted(up)
-    routers[router] = {
-        "time": now,
-        "dropped": {
-            str(n.address): n.connections_dropped
-            for n in neighbors
-            if n.address is not None and n.connections_dropped is not None
-        },
-        "up": sorted(str(n.address) for n in neighbors if n.address is not None and n.established),
-    }
+                out[key]["up"] = sorted(up)
+    return out
+
+
+def _write(path: Path, routers: dict[str, Any]) -> None:
     text = json.dumps({"version": VERSION, "routers": routers}, indent=1, sort_keys=True)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -155,3 +158,34 @@ def save(path: Path, router: str, neighbors: Iterable[BgpNeighbor], *, now: floa
             f"cannot write the flap state file {path}: {exc.strerror}",
             hint="pass --state-file PATH somewhere writable, or --no-state",
         ) from exc
+
+
+def forget_under(path: Path, folder: Path) -> int:
+    """Drop every record whose ssh_config lies inside ``folder`` (a lab's state folder);
+    how many were dropped. The file is left untouched when none was (or it is absent)."""
+    routers, _problem = _read(path)
+    base = Path(os.path.abspath(folder))
+
+    def inside(key: str) -> bool:
+        config = _ssh_config_of(key)
+        return config is not None and Path(os.path.abspath(config)).is_relative_to(base)
+
+    gone = sum(1 for key in routers if isinstance(key, str) and inside(key))
+    if gone:
+        _write(path, _clean(routers, drop=inside))
+    return gone
+
+
+def save(path: Path, router: str, neighbors: Iterable[BgpNeighbor], *, now: float) -> None:
+    """Record this run's drop counters for ``router`` (atomic replace)."""
+    routers = _clean(_read(path)[0], drop=lambda key: key == router)
+    routers[router] = {
+        "time": now,
+        "dropped": {
+            str(n.address): n.connections_dropped
+            for n in neighbors
+            if n.address is not None and n.connections_dropped is not None
+        },
+        "up": sorted(str(n.address) for n in neighbors if n.address is not None and n.established),
+    }
+    _write(path, routers)
