@@ -85,6 +85,7 @@ class TimedTransport:
         self.inner = inner
         self.host = inner.host
         self.exec_seconds = 0.0
+        self.exec_times: list[float] = []  # each exec round trip, in order
         self.exec_count = inner.exec_count
 
     def run(self, command: str, *, stdin: bytes | None = None, timeout: float) -> CommandResult:
@@ -92,7 +93,8 @@ class TimedTransport:
         try:
             return self.inner.run(command, stdin=stdin, timeout=timeout)
         finally:
-            self.exec_seconds += time.perf_counter() - t
+            self.exec_times.append(time.perf_counter() - t)
+            self.exec_seconds += self.exec_times[-1]
             self.exec_count = self.inner.exec_count
 
     def write_file(
@@ -190,6 +192,15 @@ def provision_router(topo: Topology, router: Router) -> tuple[float, int, bool]:
         res = provision(tr, topo, router)
         execs = tr.exec_count
     return time.perf_counter() - t, execs, res.plan.empty
+
+
+def provision_timed(topo: Topology, router: Router) -> tuple[float, list[float], bool]:
+    """One provision like ``provision_router``: seconds, each exec's seconds, plan empty."""
+    t = time.perf_counter()
+    with connect(router.ssh) as tr:
+        timed = TimedTransport(tr)
+        res = provision(timed, topo, router)  # type: ignore[arg-type]
+    return time.perf_counter() - t, timed.exec_times, res.plan.empty
 
 
 def floor_argv(lab: Lab, topo: Topology, router: Router) -> list[str]:

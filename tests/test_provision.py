@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
+import pytest
+
+from routerctl.errors import RefusedError
+from routerctl.ops import provision as provision_mod
 from routerctl.ops.provision import (
     dialect_for,
     established_peers,
@@ -11,6 +16,7 @@ from routerctl.ops.provision import (
     split_gathered,
     vtysh_errors,
 )
+from routerctl.transport import CommandResult
 
 FRR_JSON = """{
 "ipv4Unicast":{"routerId":"198.51.100.2","as":65000,"peers":{
@@ -117,3 +123,44 @@ def test_split_gathered_without_a_usable_config() -> None:
     ):
         got = split_gathered(FACTS + tail, MARK)
         assert got.running is None and got.facts == FACTS
+
+
+class _LocalShell:
+    """Runs each exec in the local sh (the lock script's real shell semantics)."""
+
+    host = "local"
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[str, bytes | None]] = []
+
+    def run(self, command: str, *, stdin: bytes | None = None, timeout: float) -> CommandResult:
+        self.commands.append((command, stdin))
+        p = subprocess.run(
+            ["sh", "-c", command],
+            input=stdin or b"",
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+        return CommandResult(p.returncode, p.stdout.decode(), p.stderr.decode())
+
+
+def test_lock_travels_in_the_request_and_runs_then_only_once_held(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(provision_mod, "LOCK_PARENTS", (str(tmp_path / "a"), str(tmp_path / "b")))
+    then = "echo ran-then\n" + "echo filler\n" * 200  # a long read: several KiB of stdin
+    first = _LocalShell()
+    lock = provision_mod.RouterLock(first)  # type: ignore[arg-type]
+    res = lock.acquire(then=then)
+    command, stdin = first.commands[0]
+    # the lock alone in the exec request (under busybox nc's 1 KiB reads); the read on stdin
+    assert "ran-then" not in command and len(command) < 850 and stdin == f"{then}\n".encode()
+    assert res.stdout.startswith(f"acquired {tmp_path}/a/routerctl.lock\nran-then\n")
+    assert (tmp_path / "a/routerctl.lock/owner").read_text().split()[1] == lock.token
+    # a second run is refused (exit 3: busy) and never runs its read, whose stdin it drains
+    other = _LocalShell()
+    with pytest.raises(RefusedError, match="router busy"):
+        provision_mod.RouterLock(other).acquire(then=then)  # type: ignore[arg-type]
+    lock.release()
+    assert not (tmp_path / "a/routerctl.lock").exists()

@@ -242,7 +242,9 @@ def test_second_provision_is_a_noop(
         # one exec: lock, then detect (installed, enabled, running) and running-config;
         # one exec: unlock. Nothing else.
         assert t.exec_count == 2, [c for c, _ in t.commands]
-        assert "acquired" in t.commands[0][0] and "show running-config" in t.commands[0][0]
+        # the lock in the exec request, the read on its stdin (once the lock is held)
+        assert "acquired" in t.commands[0][0]
+        assert "show running-config" in (t.commands[0][1] or b"").decode()
         assert "rm -rf" in t.commands[1][0]
         assert t.vtysh_config_runs() == [] and t.writes() == []
         assert not any(c.startswith("write_file") for c, _ in t.commands)

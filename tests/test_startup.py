@@ -129,3 +129,24 @@ def test_each_fast_path_word_gets_its_whole_command_tree() -> None:
     full = tree("*")
     for word in routerctl.cli.COMMAND_WORDS:
         assert tree(word)[word] == full[word], word
+
+
+INVOKE_PROBE = """
+import json, sys
+import routerctl.transport.ssh
+import paramiko.config
+before = sorted(m for m in sys.modules if m.split(".")[0] in {"invoke", "asyncio", "unittest"})
+run = paramiko.config.invoke.run  # what an ssh_config `Match exec` calls
+import invoke
+print(json.dumps([before, run is invoke.run]))
+"""
+
+
+def test_paramiko_loads_invoke_only_when_match_exec_needs_it() -> None:
+    # paramiko 5 requires invoke and its config module imports it; routerctl's ssh
+    # transport defers it (asyncio, unittest.mock) until a `Match exec` runs it
+    res = subprocess.run(
+        [sys.executable, "-c", INVOKE_PROBE], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    before, same = json.loads(res.stdout.strip().splitlines()[-1])
+    assert before == [] and same is True

@@ -20,7 +20,7 @@ from bench.harness import (
     floor_argv,
     interleave,
     msec,
-    provision_router,
+    provision_timed,
     require_green,
     routerctl_argv,
     script_argv,
@@ -31,6 +31,8 @@ from bench.stats import Goal, Sample, ratios
 from routerctl.cluster import from_topology
 from routerctl.lab import Lab
 from routerctl.ops import gather as routerstate
+from routerctl.ops import preflight as pf
+from routerctl.ops.provision import gather_script
 from routerctl.topology import Router, Topology
 from routerctl.transport import connect
 from routerctl.transport.openssh import OpenSshTransport
@@ -69,7 +71,10 @@ def item_1_2(ctx: Context, lab: Lab, topo: Topology, router: Router) -> None:
     inproc: list[VerifyRun] = []
     cli: list[float] = []
     imp: list[float] = []
-    prov: list[tuple[float, int, bool]] = []
+    prov: list[tuple[float, list[float], bool]] = []
+    prov_read: list[float] = []
+    # provision's read under the lock (detection, the pre-flight's facts, running-config)
+    read_script = gather_script(marker, pf.lines_for(topo, router))
     exec_first: list[float] = []
     exec_later: list[float] = []
 
@@ -96,7 +101,7 @@ def item_1_2(ctx: Context, lab: Lab, topo: Topology, router: Router) -> None:
         os_warm.append(warm.seconds)
 
     def one_provision() -> None:
-        p = provision_router(topo, router)
+        p = provision_timed(topo, router)
         if not p[2]:
             raise BenchError("item 2: provision on a provisioned router planned changes")
         prov.append(p)
@@ -116,6 +121,9 @@ def item_1_2(ctx: Context, lab: Lab, topo: Topology, router: Router) -> None:
         lambda: cli.append(timed_run(cli_cmd, what="routerctl verify")),
         lambda: imp.append(timed_run(imp_cmd, what="python -c 'import routerctl.cli'")),
         one_provision,
+        lambda: prov_read.append(
+            timed_run([*lab.router_cmd(), "sh", "-s"], what="provision's read", stdin=read_script)
+        ),
         one_execs,
         one_openssh,
     )
@@ -201,8 +209,18 @@ def item_1_2(ctx: Context, lab: Lab, topo: Topology, router: Router) -> None:
             Sample.of([1.0] * len(prov)),
             note="one connect() per provision",
         )
-        ctx.row("2", "no-op provision: exec channels", "n", Sample.of([p[1] for p in prov]))
+        ctx.row("2", "no-op provision: exec channels", "n", Sample.of([len(p[1]) for p in prov]))
         ctx.row("2", "no-op provision", "ms", msec([p[0] for p in prov]))
+        ctx.row(
+            "2",
+            "  exec 1: lock + read (detect, pre-flight, config)",
+            "ms",
+            msec([p[1][0] for p in prov]),
+            note=f"{len(read_script)}-byte read script",
+        )
+        ctx.row("2", "  exec 2: unlock", "ms", msec([p[1][-1] for p in prov]))
+        ctx.row("2", "  in the router, no SSH: provision's read script", "ms", msec(prov_read))
+        ctx.row("2", "  in the router, no SSH: verify's gather script", "ms", msec(local_script))
         ctx.row("2", "  exec 'true', 1st on a connection", "ms", msec(exec_first))
         ctx.row(
             "2",
@@ -228,5 +246,5 @@ def item_1_2(ctx: Context, lab: Lab, topo: Topology, router: Router) -> None:
             "x",
             ratios([p[0] for p in prov], v_s),
             Goal("<=", 1.2),
-            note=f"{statistics.median(p[1] for p in prov):.0f} execs vs verify's 1",
+            note=f"{statistics.median(len(p[1]) for p in prov):.0f} execs vs verify's 1",
         )

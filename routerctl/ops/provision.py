@@ -113,25 +113,33 @@ class RouterLock:
         owner = shlex.quote(self.owner)
         parent, fallback = LOCK_PARENTS
         name = LOCK_NAME
-        script = f"""d={parent}
+        # the lock in the exec request, ``then`` on stdin (read only once the lock is
+        # held; every exit before drains it first, so our stdin never meets a closed
+        # channel). The lock's first line goes back at once and its packet ACKs the start
+        # of stdin: through a ProxyCommand like busybox nc (1 KiB reads) the rest of a
+        # longer stdin waited for the router's delayed ACK (~40 ms) before (issue 17).
+        x = "{ cat >/dev/null; exit"
+        lock = f"""d={parent}
 [ -d $d ] || mkdir -p $d 2>/dev/null || d={fallback}
-mkdir -p $d || exit 4
-L=$d/{name}
+mkdir -p $d || {x} 4; }}
+L=$d/{name} O={owner}
 if mkdir -m 700 $L 2>/dev/null; then
-  echo "$(date +%s) "{owner} > $L/owner || exit 4; echo "acquired $L"
+  echo "$(date +%s) $O" > $L/owner || {x} 4; }}; echo "acquired $L"
 else
   t=$(cut -d' ' -f1 $L/owner 2>/dev/null)
   case "$t" in ''|*[!0-9]*) t=$(date -r $L +%s 2>/dev/null || echo 0);; esac
   if [ $(( $(date +%s) - t )) -gt {LOCK_STALE_SECONDS} ]; then
-    echo "stale $L"; echo "$(date +%s) "{owner} > $L/owner || exit 4
+    echo "stale $L"; echo "$(date +%s) $O" > $L/owner || {x} 4; }}
   else
-    echo "busy $L"; cat $L/owner 2>/dev/null; exit 3
+    echo "busy $L"; cat $L/owner 2>/dev/null; {x} 3; }}
   fi
 fi
-{then}
+eval "$(cat)"
 exit 0"""
         try:
-            res = self.transport.run(script, timeout=timeout)
+            res = self.transport.run(
+                "sh -c " + shlex.quote(lock), stdin=f"{then}\n".encode(), timeout=timeout
+            )
         except (TransportError, KeyboardInterrupt):
             self._release_quietly()
             raise

@@ -13,12 +13,14 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import importlib.util
 import logging
 import os
 import re
 import select
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -26,11 +28,48 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-import paramiko
-
 from routerctl.errors import HostKeyError, TransportError
 from routerctl.names import plain_host, plain_user
 from routerctl.transport.base import CommandResult, SshTarget, write_file_command
+
+
+class _InvokeOnUse:
+    """Stands in for the ``invoke`` module in paramiko.config until it is used."""
+
+    def __getattr__(self, name: str) -> object:
+        import invoke  # type: ignore[import-not-found,unused-ignore]  # noqa: PLC0415
+
+        return getattr(invoke, name)
+
+
+def _import_paramiko_without_invoke() -> None:
+    """``import paramiko``, with ``invoke`` imported only on use: paramiko.config imports
+    it at import time (paramiko 5 requires it) but runs it only for an ssh_config ``Match
+    exec``; loading it pulls in asyncio and unittest.mock, ~60 ms of paramiko's ~170 ms
+    (``-X importtime``, issue 17). A LazyLoader does not help: ``import`` touches the
+    module's ``__spec__``, which loads it."""
+    if "paramiko" in sys.modules or "invoke" in sys.modules:
+        return
+    try:
+        present = importlib.util.find_spec("invoke") is not None
+    except (ImportError, ValueError):
+        present = False
+    if present:
+        sys.modules["invoke"] = None  # type: ignore[assignment]  # `import invoke` fails
+    try:
+        importlib.import_module("paramiko")
+    finally:
+        if present:
+            del sys.modules["invoke"]
+    config = sys.modules.get("paramiko.config")
+    if present and config is not None and getattr(config, "invoke", 0) is None:
+        config.invoke = _InvokeOnUse()  # type: ignore[attr-defined]
+        config.invoke_import_error = None  # type: ignore[attr-defined]
+
+
+_import_paramiko_without_invoke()
+
+import paramiko  # noqa: E402 (after _import_paramiko_without_invoke)
 
 log = logging.getLogger(__name__)
 
