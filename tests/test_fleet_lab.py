@@ -31,7 +31,7 @@ pytestmark = pytest.mark.lab
 
 ROUTERS = ("rtr1", "rtr2", "rtr3", "rtr4")
 FAIL_FLAG = "/tmp/routerctl-test-vtysh-fail-once"
-STASHED_VTYSH = "/usr/share/routerctl-lab/stash/vtysh"
+STASHED_VTYSH = "/usr/bin/vtysh.routerctl-test-real"  # the package's vtysh while broken
 # rtr2's vtysh: the first config session read from stdin (provision's apply) gets an
 # unknown command after its first line, so the real vtysh rejects it; later sessions (the
 # rollback) pass untouched. Only while FAIL_FLAG exists, on that router only.
@@ -91,15 +91,16 @@ class Fleet:
 
     def break_vtysh(self, router: str) -> None:
         self.lab.router_sh(
-            f"rm -f /usr/bin/vtysh && cat > /usr/bin/vtysh && chmod 755 /usr/bin/vtysh "
-            f"&& touch {FAIL_FLAG}",
+            f"[ -e {STASHED_VTYSH} ] || mv /usr/bin/vtysh {STASHED_VTYSH}; "
+            f"cat > /usr/bin/vtysh && chmod 755 /usr/bin/vtysh && touch {FAIL_FLAG}",
             router=router,
             input=FAILING_VTYSH,
         )
 
     def mend_vtysh(self, router: str) -> None:
         self.lab.router_sh(
-            f"rm -f /usr/bin/vtysh {FAIL_FLAG} && ln -s {STASHED_VTYSH} /usr/bin/vtysh",
+            f"rm -f {FAIL_FLAG}; if [ -e {STASHED_VTYSH} ]; then mv -f {STASHED_VTYSH} "
+            "/usr/bin/vtysh; fi",
             router=router,
         )
 
