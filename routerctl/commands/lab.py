@@ -93,7 +93,7 @@ def up_cmd(  # noqa: PLR0917 (typer options)
         int | None,
         typer.Option(
             "--overlay-free",
-            help="Size of /overlay in KB (default: the lab's 16384; small: install fails).",
+            help="Free space on /overlay in KB (default 98304; small: install fails).",
         ),
     ] = None,
     password: Annotated[

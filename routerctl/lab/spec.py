@@ -47,7 +47,10 @@ SUITES = ("frr", "quagga")
 PKG_MANAGERS = ("opkg", "apk")
 # What /etc/openwrt_release says per package manager (apk arrived with 25.12).
 RELEASES = {"opkg": "23.05.5", "apk": "25.12.0"}
-DEFAULT_OVERLAY_KB = 16384
+# /overlay's free space unless --overlay-free says otherwise: about what an x86/64 image
+# leaves. FRR 10's packages take ~20 MB installed, Debian 13's FRR 10.3 as the default lab's
+# feed packages ~27 MB (its vtysh alone 16 MB): more than the 16 MB this once was.
+DEFAULT_OVERLAY_KB = 98304
 # ``lab up --openwrt R``: the release's suite, package manager and /etc/openwrt_release.
 # 23.05/24.10 ship FRR 10.2.1; the lab's FRR 10.4.1 (the 25.12 one) stands in for it.
 OPENWRT: dict[str, tuple[str, str, str, str]] = {  # release: suite, pkg, full release, revision
@@ -56,9 +59,7 @@ OPENWRT: dict[str, tuple[str, str, str, str]] = {  # release: suite, pkg, full r
     "24.10": ("frr", "opkg", "24.10.4", "r28959-29397011cc"),
     "25.12": ("frr", "apk", "25.12.0", "r31245-d6a2b12b3c"),
 }
-# /overlay's free space on a release router unless --overlay-free says otherwise: about what
-# an x86/64 image leaves (FRR 10's packages take ~20 MB installed, more than the default's 16 MB)
-OPENWRT_OVERLAY_KB = 98304
+OPENWRT_OVERLAY_KB = DEFAULT_OVERLAY_KB  # a release router's (the same)
 FEED_ADDR = ipaddress.IPv4Address("198.51.100.250")  # the feed namespace on the LAN (--openwrt)
 MAX_NODES = 40
 MAX_ROUTERS = 8
