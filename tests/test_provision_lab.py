@@ -287,7 +287,8 @@ def test_frr_restart_keeps_the_config(
 ) -> None:
     lab, _ = provisioned
     before = running(lab)
-    lab.router_sh("/etc/init.d/frr restart", timeout=60)
+    # FRR >= 10 (Debian 13's apt FRR) daemonizes without closing stdout: not our pipe
+    lab.router_sh("/etc/init.d/frr restart >/tmp/frr-restart.log 2>&1", timeout=60)
     poll(
         lambda: "ROUTERCTL" in lab.vtysh("show running-config", check=False),
         timeout=30,

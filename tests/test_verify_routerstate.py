@@ -144,6 +144,8 @@ def frr() -> Iterator[FrrNs]:
         # the run below would wait for EOF until its timeout; they go to a file instead
         log = base / "daemons.log"
         start = (
+            # /run/frr exists only once Debian's frr service ran (not in a fresh root)
+            f"mkdir -p /etc/frr /run/frr && "
             f"mount --bind {etc} /etc/frr && mount --bind {run} /run/frr && "
             f"/usr/lib/frr/zebra -d -f /etc/frr/frr.conf >>{log} 2>&1 && "
             f"/usr/lib/frr/bgpd -d -f /etc/frr/frr.conf >>{log} 2>&1"
