@@ -188,6 +188,14 @@ def frr() -> Iterator[FrrNs]:
         for pid_file in run.glob("*.pid"):
             with contextlib.suppress(ProcessLookupError, ValueError):
                 os.kill(int(pid_file.read_text()), 15)
+        # and whatever else still runs in the namespace (a daemon restarted by a test whose
+        # pid file went stale has outlived its run before): every process of this netns
+        pids = subprocess.run(
+            ["ip", "netns", "pids", ns], check=False, capture_output=True, text=True
+        ).stdout
+        for word in pids.split():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(word), 9)
         subprocess.run(["ip", "netns", "del", ns], check=False, capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
 
@@ -306,12 +314,13 @@ def test_bgpd_down_reported_by_daemons_check(frr: FrrNs) -> None:
         ]
     finally:
         # FRR >= 10 keeps stdout/stderr open after -d: not on our pipes (see the fixture)
+        pid_file = frr.run / "bgpd.pid"
+        pid_file.unlink(missing_ok=True)  # the killed bgpd's, possibly left behind
         p = frr.sh("/usr/lib/frr/bgpd -d -f /etc/frr/frr.conf >/dev/null 2>&1")
         assert p.returncode == 0, p.stderr
         # -d returns before the daemon writes its pid file: without it, the fixture's
         # teardown (kill by pid file) would leave this bgpd running
         deadline = time.monotonic() + 10
-        pid_file = frr.run / "bgpd.pid"
         while not (pid_file.exists() and pid_file.read_text().strip().isdigit()):
             assert time.monotonic() < deadline, "the restarted bgpd wrote no pid file"
             time.sleep(0.05)
