@@ -105,3 +105,9 @@ def write_file_command(path: str, *, mode: int) -> str:
 
 
 __all__ = ["TRANSPORTS", "CommandResult", "SshTarget", "Transport", "write_file_command"]
+
+
+def short_command(command: str) -> str:
+    """A command's first line, quoted and cut at 60 characters: how errors name it."""
+    first = command.strip().splitlines()[0] if command.strip() else command
+    return repr(first if len(first) <= 60 else first[:57] + "...")

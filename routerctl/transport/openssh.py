@@ -30,7 +30,14 @@ from pathlib import Path
 from types import TracebackType
 
 from routerctl.errors import HostKeyError, TransportError
-from routerctl.transport.base import CommandResult, SshTarget, write_file_command
+from routerctl.transport.base import (
+    CommandResult,
+    SshTarget,
+    write_file_command,
+)
+from routerctl.transport.base import (
+    short_command as _short,
+)
 
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_PERSIST = 60  # seconds the master outlives its last use
@@ -347,11 +354,6 @@ class OpenSshTransport:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _short(command: str) -> str:
-    first = command.strip().splitlines()[0] if command.strip() else command
-    return repr(first if len(first) <= 60 else first[:57] + "...")
 
 
 __all__ = ["OpenSshTransport", "control_dir"]

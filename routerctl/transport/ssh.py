@@ -30,7 +30,14 @@ from types import TracebackType
 
 from routerctl.errors import HostKeyError, TransportError
 from routerctl.names import plain_host, plain_user
-from routerctl.transport.base import CommandResult, SshTarget, write_file_command
+from routerctl.transport.base import (
+    CommandResult,
+    SshTarget,
+    write_file_command,
+)
+from routerctl.transport.base import (
+    short_command as _short,
+)
 
 
 class _InvokeOnUse:
@@ -869,11 +876,6 @@ class SshTransport:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _short(command: str) -> str:
-    first = command.strip().splitlines()[0] if command.strip() else command
-    return repr(first if len(first) <= 60 else first[:57] + "...")
 
 
 __all__ = ["ResolvedTarget", "SshTransport", "load_known_hosts", "resolve_target"]
