@@ -17,7 +17,6 @@ import importlib.util
 import logging
 import os
 import re
-import select
 import socket
 import subprocess
 import sys
@@ -515,6 +514,34 @@ class _Transport(paramiko.Transport):
         self._handshake_send(super()._activate_outbound)  # type: ignore[misc]
 
 
+class _Wakeup:
+    """Wakes ``run()`` when paramiko's thread feeds the channel's stdout or stderr, or
+    closes them (EOF, the channel's close).
+
+    Not ``select()`` on the channel: ``Channel.fileno()`` makes an OS pipe that paramiko's
+    thread writes to on every feed, and ``Channel.close()`` (ours, at a cap or timeout,
+    while the router still streams) closes that pipe under the writer: EBADF there killed
+    the whole connection ("Socket exception: Bad file descriptor"), and the write could
+    land on whatever reused the fd number. An Event has no file descriptor to race on."""
+
+    def __init__(self, chan: paramiko.Channel) -> None:
+        self._event = threading.Event()
+        self._chan = chan
+        # BufferedPipe calls set() on every feed and close, clear() when a read (ours, in
+        # this thread) empties it
+        chan.in_buffer.set_event(self._event)
+        chan.in_stderr_buffer.set_event(self._event)
+
+    def wait(self, timeout: float) -> None:
+        # the two buffers share one event: a read emptying stderr clears it even when
+        # stdout was fed meanwhile, so look first; a feed after this look sets it again
+        # (only our reads clear it), so nothing is lost
+        chan = self._chan
+        if chan.recv_ready() or chan.recv_stderr_ready() or chan.closed:
+            return
+        self._event.wait(timeout)
+
+
 def _nodelay(sock: object) -> None:
     if isinstance(sock, socket.socket) and sock.family in (socket.AF_INET, socket.AF_INET6):
         with contextlib.suppress(OSError):
@@ -762,6 +789,7 @@ class SshTransport:
             chan = transport.open_session(timeout=timeout)
             self.exec_count += 1
             chan.exec_command(command)
+            wakeup = _Wakeup(chan)
             small = len(stdin or b"") <= min(chan.out_window_size, chan.out_max_packet_size)
             if stdin and self._corked is not None and small:
                 # data and EOF in one write: the EOF alone waited for the router's delayed
@@ -816,7 +844,7 @@ class SshTransport:
                     raise TransportError(
                         f"command {_short(command)} on {self.host} timed out after {timeout:g}s"
                     )
-                select.select([chan], [], [], min(remaining, 1.0))
+                wakeup.wait(min(remaining, 1.0))
             status = chan.recv_exit_status()
             self._close_channel(chan)
         except TransportError:
