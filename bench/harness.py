@@ -5,6 +5,8 @@ timed transports and verifies, timed commands, and ``interleave``.
 from __future__ import annotations
 
 import contextlib
+import os
+import resource
 import shlex
 import subprocess
 import sys
@@ -232,6 +234,56 @@ def timed_run(argv: Sequence[str], *, what: str, stdin: str | None = None) -> fl
 def routerctl_argv() -> list[str]:
     exe = Path(sys.executable).parent / "routerctl"
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "routerctl"]
+
+
+def _ns_processes(lab: Lab, router: str) -> list[str]:
+    holder = lab.state.holders[router]
+    ns = os.readlink(f"/proc/{holder}/ns/pid")
+    pids = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            with contextlib.suppress(OSError):
+                if os.readlink(f"/proc/{pid}/ns/pid") == ns:
+                    pids.append(pid)
+    return pids
+
+
+def router_cpu_seconds(lab: Lab, router: str) -> tuple[float, int]:
+    """CPU seconds used so far by everything in a lab router (its PID namespace):
+    utime+stime of every process plus cutime+cstime, the CPU of the children each has
+    reaped (Dropbear's sessions, their shells, vtysh). Clock ticks: 10 ms per process
+    per reading, so measure a batch of runs. Returns (seconds, processes)."""
+    ticks = 0
+    pids = _ns_processes(lab, router)
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            # after "(comm) ": state is field 3; utime, stime, cutime, cstime are 14-17
+            ticks += sum(int(x) for x in stat[stat.rindex(")") + 2 :].split()[11:15])
+    return ticks / os.sysconf("SC_CLK_TCK"), len(pids)
+
+
+def cpu_per_verify(lab: Lab, topo: Topology, router: str, runs: int) -> tuple[float, float, float]:
+    """(router-side, proxy, routerctl) CPU seconds per verify of ``router``, measured
+    over ``runs`` verifies back to back (each waits for the router's sessions to be reaped,
+    so their CPU has reached the counters)."""
+    base, procs = router_cpu_seconds(lab, router)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    own = 0.0
+    for _ in range(runs):
+        v = verify_once(topo, router_name=router)
+        require_green(v, "CPU per verify")
+        own += v.cpu_seconds
+        poll(
+            lambda: router_cpu_seconds(lab, router)[1] <= procs,
+            timeout=5,
+            interval=0.01,
+            what="the router's SSH session to end",
+        )
+    after, _ = router_cpu_seconds(lab, router)
+    done = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proxy = (done.ru_utime + done.ru_stime) - (children.ru_utime + children.ru_stime)
+    return (after - base) / runs, proxy / runs, own / runs
 
 
 def msec(seconds: Sequence[float]) -> Sample:

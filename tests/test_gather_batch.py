@@ -3,7 +3,9 @@ outputs, a wrong suite guess costs one more exec (pinned), never a wrong parse."
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from pathlib import Path
 
 from routerctl.ops import gather as ops_gather
@@ -79,3 +81,33 @@ def test_a_long_script_travels_in_two_messages_that_join_back() -> None:
     assert rest.startswith("if ") and len(rest) < len(script)
     assert ops_gather.script_of(command, rest) == script
     assert ops_gather.exec_parts("echo hi\n") == ("sh -s", "echo hi\n")
+
+
+def test_release_and_daemons_are_read_with_shell_builtins(tmp_path: Path) -> None:
+    """The script's head (release file, daemons by pid file) in busybox ash, on files in
+    tmp_path: the values come out right, including a pid file and a release file without a
+    final newline, and no process is started for them (no cat, no command substitution)."""
+    t = load_topology(ROOT / "examples" / "seed.yaml")
+    script = ops_gather.build_script(t, t.routers[0], "@@M")
+    head = script[: script.index("\nS=")] + '\necho "@@M end"\n'
+    assert "cat " not in head and "$(" not in head
+    release = tmp_path / "openwrt_release"
+    release.write_text("DISTRIB_ID='OpenWrt'\nDISTRIB_RELEASE='23.05.5'\nDISTRIB_ARCH='x86_64'")
+    frr, quagga = tmp_path / "frr", tmp_path / "quagga"
+    frr.mkdir()
+    (frr / "zebra.pid").write_text(str(os.getpid()))  # alive, no newline
+    dead = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True, check=True)
+    (frr / "bgpd.pid").write_text(dead.stdout)  # that shell has exited
+    head = (
+        head.replace("/etc/openwrt_release", str(release))
+        .replace("/var/run/frr", str(frr))
+        .replace("/var/run/quagga", str(quagga))
+    )
+    out = subprocess.run(
+        ["busybox", "ash", "-c", head], capture_output=True, text=True, check=True
+    ).stdout
+    sec = ops_gather.split_output(out, "@@M")
+    assert sec["release"] == release.read_text()
+    daemons = dict(line.split() for line in sec["daemons"].splitlines())
+    assert daemons["zebra"] == "1" and daemons["bgpd"] == "0"
+    assert set(daemons) == set(ops_gather.DAEMONS)

@@ -100,12 +100,17 @@ def build_script(
     """
     lines = [
         f"M={marker}",
-        'echo "$M release"; cat /etc/openwrt_release 2>/dev/null',
+        # shell builtins only up to vtysh (read, not cat or $(...)): every fork is a
+        # process start in the router, the floor is one vtysh start
+        'echo "$M release"',
+        "while IFS= read -r l || [ -n \"$l\" ]; do printf '%s\\n' \"$l\"; done "
+        "2>/dev/null </etc/openwrt_release",
         'echo "$M daemons"',
         # pid files first (namespace-correct), pidof only where no suite pid dir exists
         f"for d in {' '.join(DAEMONS)}; do s=0; n=0; for r in {' '.join(PID_DIRS)}; do "
-        '[ -d "$r" ] && n=1; [ -r "$r/$d.pid" ] && kill -0 "$(cat "$r/$d.pid")" 2>/dev/null '
-        '&& s=1; done; [ "$n" = 0 ] && pidof "$d" >/dev/null 2>&1 && s=1; echo "$d $s"; done',
+        '[ -d "$r" ] && n=1; p=; [ -r "$r/$d.pid" ] && read -r p <"$r/$d.pid"; '
+        '[ -n "$p" ] && kill -0 "$p" 2>/dev/null && s=1; done; '
+        '[ "$n" = 0 ] && pidof "$d" >/dev/null 2>&1 && s=1; echo "$d $s"; done',
     ]
     forced = suite if suite in COMMANDS else router.suite if router.suite in COMMANDS else None
     if forced:
