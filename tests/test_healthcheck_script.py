@@ -459,7 +459,7 @@ def test_hanging_vtysh_times_out(router: Router, tmp_path: Path) -> None:
     elapsed = time.monotonic() - t0
     assert run.rc == 3
     assert run.status["summary"] == "vtysh did not answer within the timeout"
-    assert elapsed < 5
+    assert elapsed < 15  # bound: timeout 1 s + 2 s grace, not the hang
     pid = int(pidfile.read_text())
     # the hung vtysh was killed (it may linger a moment as a zombie of the exited shell)
     deadline = time.monotonic() + 5
