@@ -21,7 +21,9 @@ pytestmark = pytest.mark.skipif(BUSYBOX is None, reason="busybox is not installe
 def bgpd(path: Path, limit: int, *, quagga: bool = True, filler: bytes = b"") -> Path:
     """A stand-in binary holding the string bgpd's CLI table has (binary junk around it)."""
     rng = f"<1-{limit}>" if quagga else f"(1-{limit})"
-    path.write_bytes(b"\x7fELF\x00\x01" + filler + f"\x00maximum-paths {rng}\x00".encode() + b"\xff")
+    path.write_bytes(
+        b"\x7fELF\x00\x01" + filler + f"\x00maximum-paths {rng}\x00".encode() + b"\xff"
+    )
     return path
 
 
@@ -47,7 +49,7 @@ def run(tmp_path: Path, binary: Path, cache: Path, *, tools: tuple[str, ...] = (
 
 
 def key(binary: Path) -> str:
-    return f"{hashlib.md5(binary.read_bytes()).hexdigest()}  {binary}"  # noqa: S324 (a key)
+    return f"{hashlib.md5(binary.read_bytes()).hexdigest()}  {binary}"  # a key, not a secret
 
 
 def test_a_fresh_router_greps_the_binary_and_keeps_the_answer(tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ from routerctl.preflight import FirewallPlan, PreflightReport
 from routerctl.redact import excerpt, redact
 from routerctl.render.router import check_dynamic_supported, render_router
 from routerctl.topology import Router, Topology
-from routerctl.transport import CommandResult, Transport
+from routerctl.transport import CommandResult, Transport, write_file_command
 
 LOCK_PARENTS = ("/var/lock", "/tmp/lock")
 LOCK_NAME = "routerctl.lock"
@@ -292,12 +292,45 @@ def vtysh_errors(output: str) -> list[str]:
 
 def apply_script(transport: Transport, lines: tuple[str, ...] | list[str]) -> list[str]:
     """Send config lines to ONE vtysh over stdin; return failures (empty = all applied)."""
+    return apply_and_read(transport, lines, read_back=False)[0]
+
+
+def apply_and_read(
+    transport: Transport, lines: tuple[str, ...] | list[str], *, read_back: bool = True
+) -> tuple[list[str], str | None]:
+    """``apply_script``, then ``show running-config`` in the same vtysh (no second vtysh
+    start, no second exec): (failures, the config read back after the apply).
+
+    The read-back is what follows the echo of ``show running-config`` (vtysh echoes each
+    stdin line after its prompt); None where it cannot be told apart (no echo, say):
+    the caller reads the config again (``read_running``).
+    """
     script = "configure terminal\n" + "\n".join(lines) + "\nend\n"
+    if read_back:
+        script += f"{RUNNING_CONFIG}\n"
     res = transport.run(VTYSH_STDIN, stdin=script.encode(), timeout=VTYSH_TIMEOUT)
-    failures = vtysh_errors(res.stdout + "\n" + res.stderr)
+    applied, after = split_read_back(res.stdout) if read_back else (res.stdout, None)
+    failures = vtysh_errors(applied + "\n" + res.stderr)
     if res.exit_status != 0 and not failures:
         failures.append(f"vtysh exited {res.exit_status}")
-    return failures
+    return failures, after
+
+
+def split_read_back(output: str) -> tuple[str, str | None]:
+    """(the apply's echo, the running config after it) from a stdin script ending in
+    ``show running-config``; the config is None when its echo or its header is missing."""
+    lines = output.split("\n")
+    for i in range(len(lines) - 1, -1, -1):
+        m = _PROMPT.fullmatch(lines[i].strip())
+        if m and m.group(1).strip() == RUNNING_CONFIG and "(" not in lines[i].split("#")[0]:
+            tail = lines[i + 1 :]
+            # vtysh prints its prompt once more at the end of stdin
+            while tail and (not tail[-1].strip() or _PROMPT.fullmatch(tail[-1].strip())):
+                tail.pop()
+            config = "\n".join(tail) + "\n"
+            head = "\n".join(lines[:i])
+            return head, config if "Current configuration" in config else None
+    return output, None
 
 
 def save_config(transport: Transport, suite_save: str) -> None:
@@ -536,21 +569,27 @@ class _Run:
         if plan.empty:  # only the firewall rules routerctl owns change
             self.apply_firewall(fw_plan)
             return replace(result, applied=True)
-        # save the running config and the persisted files inside the lock (umask 077)
-        t.write_file(self.lock.file("running.conf"), before.encode(), mode=0o600)
+        # save the running config (stdin) and the persisted files inside the lock (umask
+        # 077), in one exec
         backup = " ; ".join(
             f"if [ -f {shlex.quote(f)} ]; then cp -p {shlex.quote(f)} "
             f"{self.lock.file(f'persisted{i}')}; fi"
             for i, f in enumerate(suite.persisted_files)
         )
-        res = t.run(f"umask 077; {backup}; exit 0", timeout=30)
+        save = write_file_command(self.lock.file("running.conf"), mode=0o600)
+        res = t.run(
+            f"{save} || exit 1; umask 077; {backup}; exit 0", stdin=before.encode(), timeout=30
+        )
         if not res.ok:
-            raise CommandError(f"cannot back up the config on {t.host}: {res.stderr.strip()}")
+            raise CommandError(
+                f"cannot back up the config on {t.host}: "
+                f"{res.stderr.strip() or f'exit {res.exit_status}'}"
+            )
         self.progress(f"saved the current config in {self.lock.path}")
         self.progress(f"applying {len(plan.script)} config lines in one vtysh session")
         self.pending = (router, before, suite)
         try:
-            failures = apply_script(t, plan.script)
+            failures, after = apply_and_read(t, plan.script)
         except TransportError as exc:
             self.rollback(router, before, suite, written=False, why=str(exc.message))
             raise RolledBackError(
@@ -564,7 +603,8 @@ class _Run:
                 "the previous config was restored",
                 hint="the router's suite may not support an option in the topology",
             )
-        after = read_running(t)
+        if after is None:  # the read-back in the apply's vtysh could not be split off
+            after = read_running(t)
         diff = compute_plan(router=router.name, asn=router.asn, running=after, desired=desired)
         if not diff.empty:
             self.rollback(router, before, suite, written=False, why="read-back mismatch")

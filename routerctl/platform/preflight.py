@@ -64,9 +64,7 @@ _CLOSURE_AWK = (
 )
 
 
-def maxpaths_line(
-    *, binaries: Sequence[str] = BGPD_BINARIES, cache: str = MAXPATHS_CACHE
-) -> str:
+def maxpaths_line(*, binaries: Sequence[str] = BGPD_BINARIES, cache: str = MAXPATHS_CACHE) -> str:
     """The section that reads bgpd's compiled multipath limit (alone: after an install).
 
     Prints ``<path> <match>`` for the first bgpd found; the match comes from ``cache``
@@ -80,11 +78,12 @@ def maxpaths_line(
     return (
         f"echo {SECTION}maxpaths; for rc_b in {bins}; do if [ -f $rc_b ]; then "
         "rc_k=$(md5sum $rc_b 2>/dev/null); rc_m=; "
-        f'if [ -n "$rc_k" ] && [ -f {c} ]; then {{ read -r rc_h; read -r rc_m; }} 2>/dev/null <{c}; '
+        f'if [ -n "$rc_k" ] && [ -f {c} ]; then '
+        f"{{ read -r rc_h; read -r rc_m; }} 2>/dev/null <{c}; "
         '[ "$rc_h" = "$rc_k" ] || rc_m=; fi; '
         # only a well-formed cached match counts: "maximum-paths <1-N>" or "(1-N)", N digits
         'case $rc_m in "maximum-paths <1-"*">"|"maximum-paths (1-"*")") '
-        'rc_n=${rc_m#maximum-paths ?1-}; rc_n=${rc_n%?}; '
+        "rc_n=${rc_m#maximum-paths ?1-}; rc_n=${rc_n%?}; "
         'case $rc_n in ""|*[!0-9]*) rc_m=;; esac;; *) rc_m=;; esac; '
         f'if [ -z "$rc_m" ]; then rc_m=$({grep}); '
         'if [ -n "$rc_k" ] && [ -n "$rc_m" ]; then { printf "%s\\n%s\\n" "$rc_k" "$rc_m" '
