@@ -108,7 +108,9 @@ def preflight_lines(
     """
     s = SECTION
     lines = [
-        f"echo {s}ssh; cat /proc/$PPID/comm 2>/dev/null; for f in /usr/sbin/dropbear "
+        # ``read`` (a shell builtin) where a file is one line: no process per file
+        f'echo {s}ssh; {{ read -r rc_c && echo "$rc_c"; }} 2>/dev/null </proc/$PPID/comm; '
+        "for f in /usr/sbin/dropbear "
         f'/usr/sbin/sshd; do [ -x "$f" ] && echo "$f"; done',
         f"echo {s}firewall; uci -q show firewall 2>/dev/null",
         f"echo {s}network; uci -q show network 2>/dev/null",
@@ -117,8 +119,10 @@ def preflight_lines(
     for addr in nodes:
         q = shlex.quote(addr)
         lines.append(f"echo {s}route {q}; ip route get {q} 2>&1 | head -n 1")
+    # "none": the file does not exist (read leaves the value as it was)
     sysctl = "; ".join(
-        f'echo "{k} $(cat {p} 2>/dev/null || echo none)"' for k, p in SYSCTLS.items()
+        f'rc_v=none; {{ read -r rc_v; }} 2>/dev/null <{p}; echo "{k} $rc_v"'
+        for k, p in SYSCTLS.items()
     )
     lines.append(f"echo {s}sysctl; {sysctl}")
     lines.append(maxpaths_line())

@@ -1,5 +1,5 @@
-"""The pre-flight's multipath limit, cached per bgpd binary (by its md5sum): the section's
-shell line run for real in busybox ash against stand-in binaries and cache files."""
+"""The pre-flight's shell lines run for real (busybox ash, and the system sh) against stand-in
+files: the multipath limit cached per bgpd binary (by its md5sum), the sysctls, the SSH server."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from routerctl.platform.preflight import SECTION, maxpaths_line
-from routerctl.preflight.parse import parse_maxpaths
+from routerctl.platform.preflight import SECTION, SYSCTLS, maxpaths_line, preflight_lines
+from routerctl.preflight.parse import parse_maxpaths, parse_sysctls
 
 BUSYBOX = shutil.which("busybox")
 pytestmark = pytest.mark.skipif(BUSYBOX is None, reason="busybox is not installed")
@@ -135,3 +135,36 @@ def test_the_cache_lives_where_only_root_writes_and_reboots_clear() -> None:
     line = maxpaths_line()
     assert "/var/run/routerctl-maxpaths" in line
     assert "/tmp" not in line
+
+
+def _section(lines: list[str], name: str) -> str:
+    return next(ln for ln in lines if ln.startswith(f"echo {SECTION}{name};"))
+
+
+@pytest.mark.parametrize("shell", ["busybox", "sh"])
+def test_sysctls_read_with_the_builtin(tmp_path: Path, shell: str) -> None:
+    # the sysctl section on stand-in files: a value, an empty file, a missing file
+    lines = preflight_lines(nodes=[], password=False, suites=[])
+    line = _section(lines, "sysctl")
+    files = {"hash4": "1\n", "hash6": None, "fwd4": "", "fwd6": "0\n"}
+    for key, path in SYSCTLS.items():
+        stand_in = tmp_path / key
+        if files[key] is not None:
+            stand_in.write_text(str(files[key]))
+        line = line.replace(path, str(stand_in))
+    argv = [str(BUSYBOX), "sh"] if shell == "busybox" else ["/bin/sh"]
+    proc = subprocess.run([*argv, "-c", line], capture_output=True, text=True, check=True)
+    assert proc.stderr == ""
+    assert proc.stdout == f"{SECTION}sysctl\nhash4 1\nhash6 none\nfwd4 \nfwd6 0\n"
+    # what the checks read from it: a missing sysctl is None, an empty one is not read
+    assert parse_sysctls(proc.stdout.split("\n", 1)[1]) == {"hash4": 1, "hash6": None, "fwd6": 0}
+
+
+def test_the_ssh_section_names_the_parent_process() -> None:
+    line = _section(preflight_lines(nodes=[], password=False, suites=[]), "ssh")
+    # (its exit status is the last server probe's)
+    proc = subprocess.run(
+        [str(BUSYBOX), "sh", "-c", line], capture_output=True, text=True, check=False
+    )
+    comm = Path(f"/proc/{os.getpid()}/comm").read_text().strip()
+    assert proc.stdout.split("\n")[:2] == [f"{SECTION}ssh", comm]
