@@ -187,18 +187,20 @@ def test_a_rejected_line_rolls_back_byte_identically(
     topo = load_topology(renamed)
     assert [n.name for n in topo.cluster.nodes] == ["node1", "n2"]
     before, before_files = _running(lab), _persisted(lab)
-    real_apply = provision_mod.apply_script
+    real_apply = provision_mod.apply_and_read
     injected: list[str] = []
 
-    def apply_with_bad_line(transport: object, lines: tuple[str, ...] | list[str]) -> list[str]:
+    def apply_with_bad_line(
+        transport: object, lines: tuple[str, ...] | list[str], *, read_back: bool = True
+    ) -> tuple[list[str], str | None]:
         lines = list(lines)
         if not injected:  # the apply, not the rollback
             at = next(i for i, ln in enumerate(lines) if ln.startswith("router bgp ")) + 1
             lines.insert(at, bad)
             injected.append(bad)
-        return real_apply(transport, lines)  # type: ignore[arg-type]
+        return real_apply(transport, lines, read_back=read_back)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(provision_mod, "apply_script", apply_with_bad_line)
+    monkeypatch.setattr(provision_mod, "apply_and_read", apply_with_bad_line)
     with connect(topo.routers[0].ssh) as t, pytest.raises(RolledBackError) as exc:
         provision(t, topo, topo.routers[0])
     assert injected, "the fault was not injected"

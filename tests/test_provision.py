@@ -16,6 +16,7 @@ from routerctl.ops.provision import (
     split_gathered,
     vtysh_errors,
 )
+from routerctl.platform import PROFILES
 from routerctl.transport import CommandResult
 
 FRR_JSON = """{
@@ -123,6 +124,96 @@ def test_split_gathered_without_a_usable_config() -> None:
     ):
         got = split_gathered(FACTS + tail, MARK)
         assert got.running is None and got.facts == FACTS
+
+
+def _batched(daemons: str, config: str = CONFIG, prompt: str = "OpenWrt# ") -> str:
+    """What ``vtysh -E -c 'show daemons' -c 'show running-config'`` prints."""
+    return f"{prompt}show daemons\n{daemons}\n{prompt}show running-config\n{config}"
+
+
+def test_gather_script_asks_frr_ready_in_the_config_reads_vtysh() -> None:
+    script = gather_script(MARK)
+    # one vtysh for FRR's ready check and the config read; detection leaves FRR out
+    assert "vtysh -E -c 'show daemons' -c 'show running-config'" in script
+    assert script.count("show daemons") == 1
+    # Quagga's own check stays in detection, and costs no vtysh without its init script
+    assert "[ -x /etc/init.d/quagga ] && pidof bgpd" in script
+    assert "else vtysh -c 'show running-config'; s=$?" in script  # routers without FRR
+
+
+def test_split_gathered_batched_ready_and_config() -> None:
+    out = (
+        f"{FACTS}\n{MARK}running-config\n{_batched(' zebra bgpd watchfrr staticd')}\n{MARK}end 0\n"
+    )
+    got = split_gathered(out, MARK)
+    assert got == provision_mod.Gathered(facts=FACTS, running=CONFIG, ready={"frr": True})
+    # bgpd down (zebra answers): not ready, the config still read
+    out = f"{FACTS}\n{MARK}running-config\n{_batched(' zebra watchfrr staticd')}\n{MARK}end 0\n"
+    got = split_gathered(out, MARK)
+    assert got.ready == {"frr": False} and got.running == CONFIG
+    # a word containing bgpd is not bgpd (grep -w)
+    out = f"{FACTS}\n{MARK}running-config\n{_batched(' zebra bgpdx')}\n{MARK}end 0\n"
+    assert split_gathered(out, MARK).ready == {"frr": False}
+
+
+def test_split_gathered_batched_failures() -> None:
+    # a vtysh without 'show daemons' stops at it (exit 1): not ready, no config
+    stopped = "OpenWrt# show daemons\n% Unknown command: show daemons\n"
+    got = split_gathered(f"{FACTS}\n{MARK}running-config\n{stopped}\n{MARK}end 1\n", MARK)
+    assert got == provision_mod.Gathered(facts=FACTS, running=None, ready={"frr": False})
+    # no daemon to talk to: nothing echoed, detection's facts stand
+    gone = "Exiting: failed to connect to any daemons.\n"
+    got = split_gathered(f"{FACTS}\n{MARK}running-config\n{gone}\n{MARK}end 1\n", MARK)
+    assert got == provision_mod.Gathered(facts=FACTS, running=None, ready={})
+    # the config part cut short, or vtysh's exit not 0
+    short = _batched(" bgpd", config="hello\n")
+    out = f"{FACTS}\n{MARK}running-config\n{short}\n{MARK}end 0\n"
+    assert split_gathered(out, MARK).running is None
+    out = f"{FACTS}\n{MARK}running-config\n{_batched(' bgpd')}\n{MARK}end 1\n"
+    got = split_gathered(out, MARK)
+    assert got.running is None and got.ready == {"frr": True}
+
+
+APPLY_ECHO = """
+Hello, this is FRRouting (version 8.4.4).
+Copyright 1996-2005 Kunihiro Ishiguro, et al.
+
+OpenWrt# configure terminal
+OpenWrt(config)# router bgp 65000
+OpenWrt(config-router)#  neighbor ROUTERCTL password s3cr3t
+OpenWrt(config-router)# bogus line
+% Unknown command: bogus line
+OpenWrt(config-router)# end
+OpenWrt# show running-config
+"""
+
+
+def test_split_read_back_after_the_apply() -> None:
+    # what vtysh prints for "configure terminal ... end / show running-config" on stdin
+    head, config = provision_mod.split_read_back(APPLY_ECHO + CONFIG + "OpenWrt# \n")
+    assert config == CONFIG  # exactly what read_running gets, without the last prompt
+    assert vtysh_errors(head) == ["'bogus line': % Unknown command: bogus line"]
+    assert "Current configuration" not in head
+
+
+def test_split_read_back_without_a_config() -> None:
+    # no echo of the read (another vtysh), or no running config after it: read again
+    assert provision_mod.split_read_back(CONFIG) == (CONFIG, None)
+    text = APPLY_ECHO + "% Unknown command: show running-config\nOpenWrt# \n"
+    head, config = provision_mod.split_read_back(text)
+    assert config is None and "bogus line" in head
+    # a config line that looks like the echo inside config mode is not the echo
+    inside = "OpenWrt(config)# show running-config\n" + CONFIG
+    assert provision_mod.split_read_back(inside)[1] is None
+
+
+def test_batched_ready_command_is_the_ready_check() -> None:
+    batched = [p for p in PROFILES.values() if p.ready_command]
+    assert [p.name for p in batched] == ["frr"]
+    for p in batched:
+        assert f"vtysh -c '{p.ready_command}'" in p.ready_check
+    for p in PROFILES.values():  # no suite's check starts vtysh without its init script
+        assert p.ready_check.startswith(f"[ -x {p.init_script} ] && ")
 
 
 class _LocalShell:

@@ -34,16 +34,17 @@ from routerctl.errors import (
 )
 from routerctl.ops import preflight as pf
 from routerctl.ops import suite as backend
+from routerctl.ops.gather import split_echoed
 from routerctl.ops.suite import Progress
 from routerctl.parsing import parse_bgp_summaries
 from routerctl.plan import Plan, compute_plan, compute_restore
-from routerctl.platform import SuiteProfile, identify, openwrt
+from routerctl.platform import PROFILES, SuiteProfile, identify, openwrt
 from routerctl.platform.preflight import FIREWALL_CONFIG, FIREWALL_INIT
 from routerctl.preflight import FirewallPlan, PreflightReport
 from routerctl.redact import excerpt, redact
 from routerctl.render.router import check_dynamic_supported, render_router
 from routerctl.topology import Router, Topology
-from routerctl.transport import CommandResult, Transport
+from routerctl.transport import CommandResult, Transport, write_file_command
 
 LOCK_PARENTS = ("/var/lock", "/tmp/lock")
 LOCK_NAME = "routerctl.lock"
@@ -208,6 +209,16 @@ class Gathered:
 
     facts: str  # detect_script()'s output, for backend.parse_facts
     running: str | None  # vtysh's ``show running-config`` output, exactly; None: no config
+    # suite -> its bgpd is up, from its ``ready_command`` batched with the config read
+    # (detection left those suites out of its ``running`` section); empty: not batched
+    ready: dict[str, bool] = field(default_factory=dict)
+
+
+RUNNING_CONFIG = "show running-config"
+# suites whose ready check is one vtysh command: asked in the config read's vtysh (one
+# vtysh start instead of two: 40-90 ms of a no-op provision's read, issue 17)
+BATCHED_READY = tuple(p for p in PROFILES.values() if p.ready_command)
+_BGPD_WORD = re.compile(r"(?<![A-Za-z0-9_])bgpd(?![A-Za-z0-9_])")  # grep -w bgpd
 
 
 def gather_script(marker: str, extra: tuple[str, ...] | list[str] = ()) -> str:
@@ -215,15 +226,22 @@ def gather_script(marker: str, extra: tuple[str, ...] | list[str] = ()) -> str:
 
     ``marker`` must be unique per run (a random token), so nothing the router prints
     can fake it. The end marker carries vtysh's exit status. ``extra``: more lines
-    (the pre-flight's) run after detection, before the config read.
+    (the pre-flight's) run after detection, before the config read. Where a suite with
+    a ``ready_command`` is installed (its init script), that command runs in the same
+    vtysh as the config read (``-E``: each output follows its echoed command) and
+    detection leaves that suite's ready check out.
     """
+    read = f"vtysh -c {shlex.quote(RUNNING_CONFIG)}; s=$?"
+    for suite in reversed(BATCHED_READY):
+        assert suite.ready_command is not None
+        batch = f"-c {shlex.quote(suite.ready_command)} -c {shlex.quote(RUNNING_CONFIG)}"
+        read = f"if [ -x {suite.init_script} ]; then vtysh -E {batch}; s=$?; else {read}; fi"
     return "\n".join(
         [
-            *openwrt.detect_lines(),
+            *openwrt.detect_lines(batched_ready=True),
             *extra,
             f"printf '\\n%s\\n' {shlex.quote(marker + 'running-config')}",
-            "if command -v vtysh >/dev/null 2>&1; then vtysh -c 'show running-config'; s=$?; "
-            "else s=127; fi",
+            f"if command -v vtysh >/dev/null 2>&1; then {read}; else s=127; fi",
             f"printf '\\n%s\\n' \"{marker}end $s\"",
         ]
     )
@@ -235,9 +253,19 @@ def split_gathered(stdout: str, marker: str) -> Gathered:
     if not sep:
         return Gathered(facts=stdout, running=None)
     config, sep, status = tail.rpartition(f"\n{marker}end ")
-    if not sep or status.strip() != "0" or "Current configuration" not in config:
+    if not sep:
         return Gathered(facts=facts, running=None)
-    return Gathered(facts=facts, running=config)
+    ready: dict[str, bool] = {}
+    for suite in BATCHED_READY:
+        assert suite.ready_command is not None
+        _lead, outs = split_echoed(config, [suite.ready_command, RUNNING_CONFIG])
+        if outs:  # the batch ran: its first command was echoed
+            ready[suite.name] = _BGPD_WORD.search(outs[0]) is not None
+            config = outs[1] if len(outs) > 1 else ""
+            break
+    if status.strip() != "0" or "Current configuration" not in config:
+        return Gathered(facts=facts, running=None, ready=ready)
+    return Gathered(facts=facts, running=config, ready=ready)
 
 
 _PROMPT = re.compile(r"[^\s#]+(?:\([^)]*\))?#\s?(.*)")
@@ -264,12 +292,45 @@ def vtysh_errors(output: str) -> list[str]:
 
 def apply_script(transport: Transport, lines: tuple[str, ...] | list[str]) -> list[str]:
     """Send config lines to ONE vtysh over stdin; return failures (empty = all applied)."""
+    return apply_and_read(transport, lines, read_back=False)[0]
+
+
+def apply_and_read(
+    transport: Transport, lines: tuple[str, ...] | list[str], *, read_back: bool = True
+) -> tuple[list[str], str | None]:
+    """``apply_script``, then ``show running-config`` in the same vtysh (no second vtysh
+    start, no second exec): (failures, the config read back after the apply).
+
+    The read-back is what follows the echo of ``show running-config`` (vtysh echoes each
+    stdin line after its prompt); None where it cannot be told apart (no echo, say):
+    the caller reads the config again (``read_running``).
+    """
     script = "configure terminal\n" + "\n".join(lines) + "\nend\n"
+    if read_back:
+        script += f"{RUNNING_CONFIG}\n"
     res = transport.run(VTYSH_STDIN, stdin=script.encode(), timeout=VTYSH_TIMEOUT)
-    failures = vtysh_errors(res.stdout + "\n" + res.stderr)
+    applied, after = split_read_back(res.stdout) if read_back else (res.stdout, None)
+    failures = vtysh_errors(applied + "\n" + res.stderr)
     if res.exit_status != 0 and not failures:
         failures.append(f"vtysh exited {res.exit_status}")
-    return failures
+    return failures, after
+
+
+def split_read_back(output: str) -> tuple[str, str | None]:
+    """(the apply's echo, the running config after it) from a stdin script ending in
+    ``show running-config``; the config is None when its echo or its header is missing."""
+    lines = output.split("\n")
+    for i in range(len(lines) - 1, -1, -1):
+        m = _PROMPT.fullmatch(lines[i].strip())
+        if m and m.group(1).strip() == RUNNING_CONFIG and "(" not in lines[i].split("#")[0]:
+            tail = lines[i + 1 :]
+            # vtysh prints its prompt once more at the end of stdin
+            while tail and (not tail[-1].strip() or _PROMPT.fullmatch(tail[-1].strip())):
+                tail.pop()
+            config = "\n".join(tail) + "\n"
+            head = "\n".join(lines[:i])
+            return head, config if "Current configuration" in config else None
+    return output, None
 
 
 def save_config(transport: Transport, suite_save: str) -> None:
@@ -437,6 +498,8 @@ class _Run:
         t = self.transport
         gathered = split_gathered(self.gathered_stdout, self.marker)
         facts = openwrt.parse_facts(gathered.facts, host=t.host)
+        if gathered.ready:  # the batched ready checks (detection left them out)
+            facts = replace(facts, running={**facts.running, **gathered.ready})
         report = pf.judge(
             gathered.facts,
             facts,
@@ -506,21 +569,27 @@ class _Run:
         if plan.empty:  # only the firewall rules routerctl owns change
             self.apply_firewall(fw_plan)
             return replace(result, applied=True)
-        # save the running config and the persisted files inside the lock (umask 077)
-        t.write_file(self.lock.file("running.conf"), before.encode(), mode=0o600)
+        # save the running config (stdin) and the persisted files inside the lock (umask
+        # 077), in one exec
         backup = " ; ".join(
             f"if [ -f {shlex.quote(f)} ]; then cp -p {shlex.quote(f)} "
             f"{self.lock.file(f'persisted{i}')}; fi"
             for i, f in enumerate(suite.persisted_files)
         )
-        res = t.run(f"umask 077; {backup}; exit 0", timeout=30)
+        save = write_file_command(self.lock.file("running.conf"), mode=0o600)
+        res = t.run(
+            f"{save} || exit 1; umask 077; {backup}; exit 0", stdin=before.encode(), timeout=30
+        )
         if not res.ok:
-            raise CommandError(f"cannot back up the config on {t.host}: {res.stderr.strip()}")
+            raise CommandError(
+                f"cannot back up the config on {t.host}: "
+                f"{res.stderr.strip() or f'exit {res.exit_status}'}"
+            )
         self.progress(f"saved the current config in {self.lock.path}")
         self.progress(f"applying {len(plan.script)} config lines in one vtysh session")
         self.pending = (router, before, suite)
         try:
-            failures = apply_script(t, plan.script)
+            failures, after = apply_and_read(t, plan.script)
         except TransportError as exc:
             self.rollback(router, before, suite, written=False, why=str(exc.message))
             raise RolledBackError(
@@ -534,7 +603,8 @@ class _Run:
                 "the previous config was restored",
                 hint="the router's suite may not support an option in the topology",
             )
-        after = read_running(t)
+        if after is None:  # the read-back in the apply's vtysh could not be split off
+            after = read_running(t)
         diff = compute_plan(router=router.name, asn=router.asn, running=after, desired=desired)
         if not diff.empty:
             self.rollback(router, before, suite, written=False, why="read-back mismatch")

@@ -180,15 +180,23 @@ def detect_script() -> str:
     return "\n".join([*detect_lines(), "exit 0"])
 
 
-def detect_lines() -> list[str]:
-    """``detect_script()`` without its ``exit``: to run inside a bigger script."""
+def detect_lines(*, batched_ready: bool = False) -> list[str]:
+    """``detect_script()`` without its ``exit``: to run inside a bigger script.
+
+    ``batched_ready``: leave out the ready checks of the suites with a ``ready_command``;
+    the caller runs that command in its own vtysh and decides ``running`` for them.
+    """
     pm_probe = " el".join(
         f"if command -v {pm.name} >/dev/null 2>&1; then echo {pm.name}; {pm.list_installed} "
         "2>/dev/null; "
         for pm in (PACKAGE_MANAGERS[name] for name in PROBE_ORDER)
     )
     files = " ".join(_PROBED_FILES)
-    running = "; ".join(f"if {s.ready_check}; then echo {s.name}; fi" for s in PROFILES.values())
+    running = "; ".join(
+        f"if {s.ready_check}; then echo {s.name}; fi"
+        for s in PROFILES.values()
+        if not (batched_ready and s.ready_command)
+    )
     enabled = "; ".join(
         f"if [ -x {s.init_script} ] && {s.init_script} enabled; then echo {s.name}; fi"
         for s in PROFILES.values()

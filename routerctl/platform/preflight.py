@@ -15,6 +15,12 @@ Signals, and why they are the reliable ones:
 - the suite's compiled multipath limit: both suites build ``maximum-paths`` with
   ``CMD_RANGE_STR(1, MULTIPATH_NUM)`` (Quagga ``<1-8>``, FRR ``(1-64)``); the string is
   in bgpd's binary, so ``grep -o`` on the binary reads the limit without touching the config.
+  The grep reads the whole binary (60-140 ms on the lab's busybox); its answer is kept in
+  ``MAXPATHS_CACHE`` keyed by the binary's ``md5sum`` (~10 ms), so it is grepped again
+  whenever the binary's content changes (an upgrade, a rebuild with the same version and
+  mtime, a copied-in build). A missing, unreadable, stale or malformed cache, or a router
+  without ``md5sum``, falls back to the grep. /var/run is a tmpfs on OpenWrt (gone at
+  reboot, so after a sysupgrade too) and writable by root only.
 - the SSH server: the command's parent process (``/proc/$PPID/comm``).
 """
 
@@ -31,6 +37,8 @@ MD5_CONFIG = "CONFIG_TCP_MD5SIG"
 # where OpenWrt's (and Debian's) packages put bgpd
 BGPD_BINARIES = ("/usr/sbin/bgpd", "/usr/lib/frr/bgpd")
 MAXPATHS_PATTERN = r"maximum-paths (<1-[0-9]+>|\(1-[0-9]+\))"
+# bgpd's md5sum line and the match grepped from it (see the module's docstring)
+MAXPATHS_CACHE = "/var/run/routerctl-maxpaths"
 SYSCTLS = {
     "hash4": "/proc/sys/net/ipv4/fib_multipath_hash_policy",
     "hash6": "/proc/sys/net/ipv6/fib_multipath_hash_policy",
@@ -56,13 +64,31 @@ _CLOSURE_AWK = (
 )
 
 
-def maxpaths_line() -> str:
-    """The section that reads bgpd's compiled multipath limit (alone: after an install)."""
-    bins = " ".join(BGPD_BINARIES)
+def maxpaths_line(*, binaries: Sequence[str] = BGPD_BINARIES, cache: str = MAXPATHS_CACHE) -> str:
+    """The section that reads bgpd's compiled multipath limit (alone: after an install).
+
+    Prints ``<path> <match>`` for the first bgpd found; the match comes from ``cache``
+    when its first line is the binary's ``md5sum`` line and its second a well-formed
+    match, else from grepping the binary (and then the cache is rewritten, atomically).
+    ``binaries``/``cache``: tests substitute them.
+    """
+    bins = " ".join(shlex.quote(b) for b in binaries)
+    c = shlex.quote(cache)
+    grep = f"grep -a -o -m 1 -E {shlex.quote(MAXPATHS_PATTERN)} $rc_b 2>/dev/null | head -n 1"
     return (
-        f"echo {SECTION}maxpaths; for b in {bins}; do if [ -f $b ]; then "
-        f'echo "$b $(grep -a -o -m 1 -E {shlex.quote(MAXPATHS_PATTERN)} $b 2>/dev/null '
-        '| head -n 1)"; break; fi; done'
+        f"echo {SECTION}maxpaths; for rc_b in {bins}; do if [ -f $rc_b ]; then "
+        "rc_k=$(md5sum $rc_b 2>/dev/null); rc_m=; "
+        f'if [ -n "$rc_k" ] && [ -f {c} ]; then '
+        f"{{ read -r rc_h; read -r rc_m; }} 2>/dev/null <{c}; "
+        '[ "$rc_h" = "$rc_k" ] || rc_m=; fi; '
+        # only a well-formed cached match counts: "maximum-paths <1-N>" or "(1-N)", N digits
+        'case $rc_m in "maximum-paths <1-"*">"|"maximum-paths (1-"*")") '
+        "rc_n=${rc_m#maximum-paths ?1-}; rc_n=${rc_n%?}; "
+        'case $rc_n in ""|*[!0-9]*) rc_m=;; esac;; *) rc_m=;; esac; '
+        f'if [ -z "$rc_m" ]; then rc_m=$({grep}); '
+        'if [ -n "$rc_k" ] && [ -n "$rc_m" ]; then { printf "%s\\n%s\\n" "$rc_k" "$rc_m" '
+        f">{c}.$$ && mv -f {c}.$$ {c} || rm -f {c}.$$; }} 2>/dev/null; fi; fi; "
+        'echo "$rc_b $rc_m"; break; fi; done'
     )
 
 
@@ -82,7 +108,9 @@ def preflight_lines(
     """
     s = SECTION
     lines = [
-        f"echo {s}ssh; cat /proc/$PPID/comm 2>/dev/null; for f in /usr/sbin/dropbear "
+        # ``read`` (a shell builtin) where a file is one line: no process per file
+        f'echo {s}ssh; {{ read -r rc_c && echo "$rc_c"; }} 2>/dev/null </proc/$PPID/comm; '
+        "for f in /usr/sbin/dropbear "
         f'/usr/sbin/sshd; do [ -x "$f" ] && echo "$f"; done',
         f"echo {s}firewall; uci -q show firewall 2>/dev/null",
         f"echo {s}network; uci -q show network 2>/dev/null",
@@ -91,8 +119,10 @@ def preflight_lines(
     for addr in nodes:
         q = shlex.quote(addr)
         lines.append(f"echo {s}route {q}; ip route get {q} 2>&1 | head -n 1")
+    # "none": the file does not exist (read leaves the value as it was)
     sysctl = "; ".join(
-        f'echo "{k} $(cat {p} 2>/dev/null || echo none)"' for k, p in SYSCTLS.items()
+        f'rc_v=none; {{ read -r rc_v; }} 2>/dev/null <{p}; echo "{k} $rc_v"'
+        for k, p in SYSCTLS.items()
     )
     lines.append(f"echo {s}sysctl; {sysctl}")
     lines.append(maxpaths_line())
