@@ -103,7 +103,7 @@ def build_script(
         # shell builtins only up to vtysh (read, not cat or $(...)): every fork is a
         # process start in the router, the floor is one vtysh start
         'echo "$M release"',
-        "while IFS= read -r l || [ -n \"$l\" ]; do printf '%s\\n' \"$l\"; done "
+        'while IFS= read -r l || [ -n "$l" ]; do printf \'%s\\n\' "$l"; done '
         "2>/dev/null </etc/openwrt_release",
         'echo "$M daemons"',
         # pid files first (namespace-correct), pidof only where no suite pid dir exists
