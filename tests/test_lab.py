@@ -17,6 +17,7 @@ import yaml
 from routerctl.cli import main
 from routerctl.errors import ExitCode, LabError
 from routerctl.lab import Lab, LabSpec, down, lab_netns, poll, up
+from routerctl.lab.feed import APT_FRR_DAEMON_DIR
 from routerctl.topology import load_topology
 
 pytestmark = pytest.mark.lab
@@ -232,13 +233,20 @@ def test_cli_up_and_down_leaves_nothing(
             }
         ]
         pids = _lab_pids(lab)
-        # router: unshare, its init, nsenter + dropbear, syslogd, crond, watchfrr, zebra,
-        # staticd, bgpd; the feed's httpd; 2 x (gobgpd, httpd)
-        assert len(pids) == 15, pids
+        # router: unshare, its init (python3), nsenter + dropbear, syslogd, crond, watchfrr,
+        # zebra, staticd, bgpd, and mgmtd where apt's FRR has one (FRR >= 10: Debian 13); the
+        # feed's httpd (busybox); 2 x (gobgpd, httpd (busybox))
+        want_names = ["unshare", "python3", "nsenter", "dropbear", "syslogd", "crond"]
+        want_names += ["watchfrr", "zebra", "staticd", "bgpd", "busybox"]
+        want_names += ["gobgpd", "busybox", "gobgpd", "busybox"]
+        if (Path(APT_FRR_DAEMON_DIR) / "mgmtd").is_file():
+            want_names.append("mgmtd")
+        names = [Path(f"/proc/{p}/comm").read_text().strip() for p in pids]
+        assert sorted(names) == sorted(want_names), " ".join(sorted(names))
         state_dir = lab.state_dir
 
         assert main(["lab", "down", "--name", name]) == 0
-        assert "15 processes, 6 namespaces removed" in capsys.readouterr().out
+        assert f"{len(want_names)} processes, 6 namespaces removed" in capsys.readouterr().out
         assert lab_netns(name) == []
         # daemons (zebra, bgpd, dropbear) were re-parented to init, which reaps them
         poll(

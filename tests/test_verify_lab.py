@@ -235,6 +235,13 @@ def test_wrong_asn_on_node(healthy: object, capsys: pytest.CaptureFixture[str]) 
     assert re.search(r"\bas = 65001\b", original)
     healthy.stop_speaker("node2")  # type: ignore[attr-defined]
     toml.write_text(re.sub(r"\bas = 65001\b", "as = 65099", original, count=1))
+    # FRR >= 10 (Debian 13) records refusing node2's OPEN on a connection node2 opened only
+    # on a throw-away peer (the neighbor keeps 'Cease/Peer De-configured'); the neighbor's
+    # last error is Bad Peer AS once it refuses the OPEN on a connection the router opened,
+    # and FRR 10's connect-retry timer backs off 30 -> 60 -> 120 s (90 s passed without
+    # one). A fixed short timer makes the router dial node2 within seconds, on 8.4 too.
+    healthy.vtysh("conf t", "router bgp 65000", "neighbor 198.51.100.6 timers connect 5")  # type: ignore[attr-defined]
+    healthy.vtysh("clear bgp 198.51.100.6")  # type: ignore[attr-defined]
     try:
         healthy.start_speaker("node2")  # type: ignore[attr-defined]
 

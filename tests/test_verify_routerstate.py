@@ -54,8 +54,10 @@ class FrrNs:
     run: Path
 
     def sh(self, script: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
+        # -r: zebra's root, not the mount namespace's (they differ when the tests run in a
+        # chroot, e.g. a Debian 13 root on a Debian 12 host: vtysh found the host's daemons)
         return subprocess.run(
-            ["nsenter", "-t", str(self.pid), "-m", "-n", "sh", "-s"],
+            ["nsenter", "-t", str(self.pid), "-m", "-n", "-r", "sh", "-s"],
             input=script,
             capture_output=True,
             text=True,
@@ -89,7 +91,7 @@ class NsTransport:
     ) -> CommandResult:
         self.exec_count += 1
         p = subprocess.run(
-            ["nsenter", "-t", str(self.frr.pid), "-m", "-n", "sh", "-c", command],
+            ["nsenter", "-t", str(self.frr.pid), "-m", "-n", "-r", "sh", "-c", command],
             input=stdin,
             capture_output=True,
             timeout=timeout,
