@@ -148,7 +148,7 @@ def child(mode: str, path: str) -> None:
         rx = textfsm.TextFSM(io.StringIO(FLOOR_TEMPLATE)).states["Start"][0].regex_obj
         rows = sum(1 for line in text.splitlines() if rx.match(line))
     elif mode == "template":
-        rows = len(run_template("frr_show_ip_route.textfsm", prepare(text)))
+        rows = len(run_template("frr_show_ip_route.textfsm", prepare(text)).rows)
     else:  # text / json: the public API, model objects included
         rows = len(parse_routes(text, suite="frr", command="show ip route"))
     seconds = time.process_time() - t0  # CPU seconds: the machine may be shared
