@@ -46,10 +46,14 @@ _RECORD_OPS.update(Clear=_CLEAR, Clearall=_CLEARALL)
 _NEXT, _CONTINUE, _ERROR = range(3)
 _LINE_OPS = {"": _NEXT, "Next": _NEXT, "Continue": _CONTINUE, "Error": _ERROR}
 
-# (match, ((group number, value index, kind), ...), record op, line op, new state, rule)
+# (match, sets, filldowns, appends, record op, line op, new state, the TextFSM rule); sets,
+# filldowns and appends are ((position in Match.groups(), value index), ...): the Values a
+# match assigns (not Lists), the Filldowns among them (remembered too), the Lists (appended)
 _Rule = tuple[
     Callable[[str], "re.Match[str] | None"],
-    tuple[tuple[int, int, int], ...],
+    tuple[tuple[int, int], ...],
+    tuple[tuple[int, int], ...],
+    tuple[tuple[int, int], ...],
     int,
     int,
     str,
@@ -92,21 +96,24 @@ class FastFSM(textfsm.TextFSM):  # type: ignore[misc]
 
     def _compile(self) -> dict[str, list[_Rule]]:
         assert self._kinds is not None
+        kinds = self._kinds
         index = {v.name: i for i, v in enumerate(self.values)}
         plan: dict[str, list[_Rule]] = {}
         for name, rules in self.states.items():
             compiled: list[_Rule] = []
             for rule in rules:
                 regex: re.Pattern[str] = rule.regex_obj.regex
-                assigns = tuple(
-                    (number, index[group], self._kinds[index[group]])
+                assigns = [
+                    (number - 1, index[group])
                     for group, number in regex.groupindex.items()
                     if group in index
-                )
+                ]
                 compiled.append(
                     (
                         regex.match,
-                        assigns,
+                        tuple((g, i) for g, i in assigns if kinds[i] != _LIST),
+                        tuple((g, i) for g, i in assigns if kinds[i] == _FILLDOWN),
+                        tuple((g, i) for g, i in assigns if kinds[i] == _LIST),
                         _RECORD_OPS[rule.record_op],
                         _LINE_OPS[rule.line_op],
                         rule.new_state,
@@ -163,8 +170,11 @@ class FastFSM(textfsm.TextFSM):  # type: ignore[misc]
         rules = plan[rules_name]
         has_eof_state = "EOF" in self.states
 
+        blank: list[Any] = [None] * n
+
         def clear() -> list[Any]:
-            new: list[Any] = [None] * n
+            """_ClearRecord: a new record, Filldowns kept."""
+            new = blank.copy()
             for i in filldowns:
                 new[i] = remembered[i]
             for i in lists:
@@ -172,32 +182,33 @@ class FastFSM(textfsm.TextFSM):  # type: ignore[misc]
             return new
 
         def append() -> list[Any]:
-            """_AppendRecord; returns the record being built next."""
+            """_AppendRecord; returns the record to build next."""
             if n == 0:
                 return cur
-            for i in required:
-                if not cur[i]:
-                    return clear()
-            if all(v is None or v == [] for v in cur):
+            if required:
+                for i in required:
+                    if not cur[i]:
+                        return clear()
+            elif all(v is None or v == [] for v in cur):
                 return cur  # an empty record is neither output nor cleared
+            # (with a Required value set, the record is not empty)
             result.append(["" if v is None else v for v in cur])
             return clear()
 
         seen = self.lines_seen
-        for line in lines:
-            seen += 1
-            for match, assigns, record_op, line_op, new_state, rule in rules:
+        for seen, line in enumerate(lines, seen + 1):  # noqa: B020 - seen: lines consumed
+            for match, sets, fills, adds, record_op, line_op, new_state, rule in rules:
                 m = match(line)
                 if m is None:
                     continue
-                for group, i, kind in assigns:
-                    value = m.group(group)
-                    if kind == _LIST:
-                        cur[i].append(value)
-                    else:
-                        cur[i] = value
-                        if kind == _FILLDOWN:
-                            remembered[i] = value
+                if sets or adds:
+                    groups = m.groups()
+                    for g, i in sets:
+                        cur[i] = groups[g]
+                    for g, i in fills:
+                        remembered[i] = groups[g]
+                    for g, i in adds:
+                        cur[i].append(groups[g])
                 if record_op:
                     if record_op == _RECORD:
                         cur = append()
