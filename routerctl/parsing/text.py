@@ -237,6 +237,7 @@ def routes_from_table(table: Table, *, suite: str) -> list[Route]:
     uptimes: dict[str, int | None] = {}
     protocols: dict[tuple[str, int], str] = {}
     out = []
+    route: Route | None
     for row in table.rows:
         try:
             prefix = parse_prefix(row[i_prefix])
@@ -279,7 +280,9 @@ def routes_from_table(table: Table, *, suite: str) -> list[Route]:
                 queued=hops[3],
                 vrf=None if vrf == "default" else vrf,
             )
-        except Exception:
+        except Exception:  # outside this block: no fast-path exception as its context
+            route = None
+        if route is None:
             route = _route_from_row(dict(zip(table.header, row, strict=True)), suite=suite)
         out.append(route)
     return out
