@@ -1,14 +1,18 @@
-"""parse_prefix's fast IPv4 path makes what ipaddress makes (issue 17)."""
+"""Fast constructors (issue 17): parse_prefix's IPv4 path makes what ipaddress makes,
+model.new_route what Route makes."""
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import itertools
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from routerctl.model import Route, new_route, slot_constructor
 from routerctl.parsing import values
 from routerctl.parsing.values import parse_prefix
 
@@ -67,3 +71,40 @@ def test_a_python_where_the_fast_path_differs_uses_the_constructor(
         values, "_v4_network_fast", lambda addr, plen: values._v4_network_slow(addr, plen - 1)
     )
     assert not values._v4_fast_path_holds()
+
+
+# --- model.new_route: Route's slots set directly (issue 17) ----------------------------------
+
+
+def route_fields(route: Route) -> dict[str, Any]:
+    return {f.name: getattr(route, f.name) for f in dataclasses.fields(route)}
+
+
+def test_new_route_is_the_fast_constructor_and_makes_a_route() -> None:
+    assert new_route is not Route
+    fields = route_fields(
+        Route(prefix=parse_prefix("10.0.0.0/8"), protocol="static", distance=1, vrf="red")
+    )
+    made = new_route(**fields)
+    assert type(made) is Route and made == Route(**fields) and hash(made) == hash(Route(**fields))
+    assert route_fields(made) == fields
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.protocol = "bgp"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        new_route(prefix=fields["prefix"])  # every field, by keyword
+
+
+def test_slot_constructor_falls_back_to_the_class() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class WithPostInit:
+        a: int
+
+        def __post_init__(self) -> None:
+            pass
+
+    @dataclasses.dataclass(frozen=True)
+    class NoSlots:
+        a: int
+
+    assert slot_constructor(WithPostInit, {"a": 1}) is WithPostInit
+    assert slot_constructor(NoSlots, {"a": 1}) is NoSlots

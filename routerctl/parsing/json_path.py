@@ -12,7 +12,15 @@ from operator import is_, not_
 from typing import Any
 
 from routerctl.errors import ParseError
-from routerctl.model import BgpNeighbor, BgpSummary, IPAddress, NextHop, Route, SessionState
+from routerctl.model import (
+    BgpNeighbor,
+    BgpSummary,
+    IPAddress,
+    NextHop,
+    Route,
+    SessionState,
+    new_route,
+)
 from routerctl.parsing.detect import Prepared
 from routerctl.parsing.values import (
     ASN_MAX,
@@ -424,7 +432,7 @@ class _RouteCache:
             return None
         if vrf is not None and type(vrf) is not str:
             return None
-        return Route(
+        return new_route(
             prefix=prefix,
             protocol=protocol,
             selected=bool(e.get("selected")),

@@ -23,6 +23,7 @@ from routerctl.model import (
     PoolPath,
     Route,
     SessionState,
+    new_route,
 )
 from routerctl.parsing.detect import Prepared
 from routerctl.parsing.fsm import FastFSM
@@ -267,7 +268,7 @@ def routes_from_table(table: Table, *, suite: str) -> list[Route]:
             text = row[i_uptime]
             uptime = uptimes[text] if text in uptimes else _cached_uptime(uptimes, text)
             vrf = (row[i_vrf] or None) if i_vrf is not None else None
-            route = Route(
+            route = new_route(
                 prefix=prefix,
                 protocol=protocol,
                 selected=row[i_selected] == ">",
