@@ -7,7 +7,9 @@ For each size it times, in a fresh child process each (so peak RSS is per run):
   floor     TextFSM with a one-rule template (``^${LINE} -> Record``) on the same text
   template  our frr_show_ip_route.textfsm alone (TextFSM rows, no model)
   text      parse_routes(): template + conversion to Route/NextHop objects
-  json      parse_routes() on the equivalent FRR 8.4 ``show ip route json``
+  jsonfloor json.loads() alone on the equivalent FRR 8.4 ``show ip route json``: the
+            JSON path's floor (its decoder, in C, before any routerctl code)
+  json      parse_routes() on that JSON
 and prints lines/s (routes/s for JSON), CPU seconds, and the peak memory the parse
 added on top of the loaded input (peak RSS growth).
 The cyclic GC is off in every run, as routerctl.parsing keeps it while parsing.
@@ -147,8 +149,10 @@ def child(mode: str, path: str) -> None:
     elif mode == "floorrx":  # the floor rule's regex alone
         rx = textfsm.TextFSM(io.StringIO(FLOOR_TEMPLATE)).states["Start"][0].regex_obj
         rows = sum(1 for line in text.splitlines() if rx.match(line))
+    elif mode == "jsonfloor":  # the JSON path's floor: the decoder alone
+        rows = len(json.loads(text))
     elif mode == "template":
-        rows = len(run_template("frr_show_ip_route.textfsm", prepare(text)))
+        rows = len(run_template("frr_show_ip_route.textfsm", prepare(text)).rows)
     else:  # text / json: the public API, model objects included
         rows = len(parse_routes(text, suite="frr", command="show ip route"))
     seconds = time.process_time() - t0  # CPU seconds: the machine may be shared
@@ -171,7 +175,7 @@ def main(sizes: list[int]) -> None:
     print(
         f"{'routes':>8} {'path':<9} {'lines':>9} {'seconds':>8} {'lines/s':>10} "
         f"{'routes/s':>10} {'peak MB':>8} {'KB/route':>8} {'vs floor':>8}"
-        "  (regex vs floorrx; template, text vs floor)"
+        "  (regex vs floorrx; template, text vs floor; json vs jsonfloor)"
     )
     with tempfile.TemporaryDirectory(prefix="routerctl-bench-") as tmp:
         for n in sizes:
@@ -187,16 +191,20 @@ def main(sizes: list[int]) -> None:
                 ("floor", text_path),
                 ("template", text_path),
                 ("text", text_path),
+                ("jsonfloor", json_path),
                 ("json", json_path),
             ):
                 r = _run(mode, path)
-                if mode in ("floor", "floorrx"):
+                if mode in ("floor", "floorrx", "jsonfloor"):
                     floor = r["seconds"]
                 ratio = (
-                    f"{r['seconds'] / floor:.2f}x" if mode in ("template", "text", "regex") else ""
+                    f"{r['seconds'] / floor:.2f}x"
+                    if mode in ("template", "text", "regex", "json")
+                    else ""
                 )
-                shown_lines = "" if mode == "json" else str(lines)
-                lps = "" if mode == "json" else f"{lines / r['seconds']:,.0f}"
+                is_json = mode.startswith("json")
+                shown_lines = "" if is_json else str(lines)
+                lps = "" if is_json else f"{lines / r['seconds']:,.0f}"
                 print(
                     f"{n:>8} {mode:<9} {shown_lines:>9} {r['seconds']:>8.2f} {lps:>10} "
                     f"{n / r['seconds']:>10,.0f} {r['peak_mb']:>8.1f} "

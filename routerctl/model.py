@@ -7,10 +7,12 @@ equal objects.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import Any, TypeVar
 
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
@@ -107,6 +109,50 @@ class Route:
     @property
     def fib_nexthop_addresses(self) -> frozenset[IPAddress]:
         return frozenset(nh.address for nh in self.nexthops if nh.fib and nh.address is not None)
+
+
+_T = TypeVar("_T")
+
+
+def slot_constructor(cls: type[_T], sample: Mapping[str, Any]) -> Callable[..., _T]:
+    """A keyword-only constructor (every field, no defaults) for a frozen slots dataclass
+    without ``__post_init__`` that sets each slot through its descriptor: what the
+    generated ``__init__`` does through ``object.__setattr__`` and a name look-up per
+    field, in a third of the time (the parsers build one Route per route: issue 17).
+    Checked against ``cls(**sample)`` here; ``cls`` itself if the two differ."""
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    if hasattr(cls, "__post_init__") or "__slots__" not in cls.__dict__:
+        return cls
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    namespace.update({f"_set_{n}": cls.__dict__[n].__set__ for n in names})
+    body = "".join(f"    _set_{n}(self, {n})\n" for n in names)
+    exec(  # noqa: S102 - source built from the dataclass's own field names
+        f"def new(*, {', '.join(names)}):\n    self = _new(_cls)\n{body}    return self\n",
+        namespace,
+    )
+    new: Callable[..., _T] = namespace["new"]
+    made, reference = new(**sample), cls(**sample)
+    if made != reference or any(getattr(made, n) is not getattr(reference, n) for n in names):
+        return cls
+    return new
+
+
+new_route = slot_constructor(
+    Route,
+    {
+        "prefix": IPv4Network("192.0.2.0/24"),
+        "protocol": "bgp",
+        "selected": True,
+        "fib": False,
+        "distance": 20,
+        "metric": 0,
+        "uptime": None,
+        "nexthops": (NextHop(),),
+        "rejected": False,
+        "queued": True,
+        "vrf": "red",
+    },
+)
 
 
 # -- gathered state (what ops/ read from a router; checks/ judge it) ----------

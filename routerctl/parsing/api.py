@@ -6,7 +6,7 @@ import functools
 import gc
 import re
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 from routerctl.errors import ParseError
 from routerctl.model import BgpNeighbor, BgpSummary, PoolPath, Route
@@ -111,7 +111,7 @@ def _prepare(output: str) -> Prepared:
 
 def _run_text(
     prepared: Prepared, *, suite: str | None, command: str, output: str
-) -> tuple[str, list[dict[str, Any]]]:
+) -> tuple[str, text.Table]:
     """Run the suite's template; if the suite was guessed and fails, try the other one."""
     _check_suite(suite)
     first = suite or detect_suite(output)
@@ -162,7 +162,7 @@ def parse_bgp_summaries(
     if all(_NO_INSTANCE.fullmatch(line.strip()) for line in body):
         return [BgpSummary(router_id=None, local_as=None, instance_missing=True)]
     _, rows = _run_text(prepared, suite=suite, command=cmd, output=output)
-    result = text.summaries_from_rows(rows, afi_hint=_afi_hint(cmd))
+    result = text.summaries_from_rows(rows.dicts(), afi_hint=_afi_hint(cmd))
     if not result:
         raise ParseError(
             "no BGP summary found in the output",
@@ -220,7 +220,7 @@ def parse_routes(
     if prepared.lines[0].lstrip().startswith("{"):
         return json_path.routes(json_path.load(prepared, what="routes"))
     used, rows = _run_text(prepared, suite=suite, command=cmd, output=output)
-    return text.routes_from_rows(rows, suite=used)
+    return text.routes_from_table(rows, suite=used)
 
 
 @_boundary
@@ -240,7 +240,7 @@ def parse_bgp_table(
     if not cmd or not _BGP_TABLE.fullmatch(cmd):
         cmd = "show ip bgp"
     _, rows = _run_text(prepared, suite=suite, command=cmd, output=output)
-    return text.pool_paths_from_rows(rows)
+    return text.pool_paths_from_rows(rows.dicts())
 
 
 @_boundary

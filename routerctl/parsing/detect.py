@@ -87,7 +87,9 @@ def normalise_command(command: str) -> str:
 
 def prepare(text: str) -> Prepared:
     """Split into lines, dropping leading prompt/config echo lines and trailing prompts."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if "\r" in text:  # one scan instead of two copies of a large output (issue 17)
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
     start, command = 0, None
     while start < len(lines):
         line = lines[start]

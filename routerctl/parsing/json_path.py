@@ -7,10 +7,20 @@ import functools
 import ipaddress
 import json
 import re
+from itertools import chain, compress, repeat
+from operator import is_, not_
 from typing import Any
 
 from routerctl.errors import ParseError
-from routerctl.model import BgpNeighbor, BgpSummary, IPAddress, NextHop, Route, SessionState
+from routerctl.model import (
+    BgpNeighbor,
+    BgpSummary,
+    IPAddress,
+    NextHop,
+    Route,
+    SessionState,
+    new_route,
+)
 from routerctl.parsing.detect import Prepared
 from routerctl.parsing.values import (
     ASN_MAX,
@@ -49,27 +59,68 @@ def load(prepared: Prepared, *, what: str) -> Any:
             f"{what} JSON: a number too long to read ({shown(str(exc))})",
             hint="FRR's numbers are at most 64-bit",
         ) from exc
-    _check_depth(doc, what)
+    _check_depth(doc, what, text)
     return doc
 
 
+_CONTAINERS = frozenset({dict, list})
 _TOO_DEEP = f"FRR's JSON is at most a few levels deep; this has more than {MAX_DEPTH}"
 
 
-def _check_depth(doc: Any, what: str) -> None:
-    """Iteratively (no recursion to exhaust): refuse documents deeper than MAX_DEPTH."""
-    level: list[Any] = [doc]
+def _check_depth(doc: Any, what: str, text: str | None = None) -> None:
+    """Refuse documents deeper than MAX_DEPTH, iteratively (no recursion to exhaust).
+
+    With the document's text, first the text: most documents are shown shallow enough
+    there in a few C passes (``_shallow_text``); the rest walk the decoded document
+    level by level, with C iterators (json.loads makes plain dicts and lists). A Python
+    loop over every value was a third of the time of a 100k-route document (issue 17).
+    """
+    if text is not None and _shallow_text(text):
+        return
+    level: list[Any] = [doc] if type(doc) in _CONTAINERS else []
     for _ in range(MAX_DEPTH + 1):
-        level = [
-            child
-            for node in level
-            if isinstance(node, dict | list)
-            for child in (node.values() if isinstance(node, dict) else node)
-            if isinstance(child, dict | list)
-        ]
         if not level:
             return
+        is_dict = list(map(is_, map(type, level), repeat(dict)))
+        dicts = list(compress(level, is_dict))
+        lists = list(compress(level, map(not_, is_dict)))
+        values = chain(chain.from_iterable(map(dict.values, dicts)), chain.from_iterable(lists))
+        kinds = map(
+            type, chain(chain.from_iterable(map(dict.values, dicts)), chain.from_iterable(lists))
+        )
+        level = list(compress(values, map(_CONTAINERS.__contains__, kinds)))
+    if not level:
+        return
     raise ParseError(f"{what} JSON: nested too deeply", hint=_TOO_DEEP)
+
+
+_NOT_BRACKETS = bytes(range(256)).translate(None, b'"[]{}')
+
+
+def _shallow_text(text: str) -> bool:
+    """True when valid JSON ``text`` is at most MAX_DEPTH deep (False: cannot tell).
+
+    Drop the escapes that hide a quote (``\\\\`` pairs first, then ``\\"``, left to right
+    as JSON reads them: FRR escapes every ``/``), keep only quotes and brackets, drop
+    adjacent quote pairs: if no quote is left, no string held a bracket (every run of
+    quotes had an even length, so the pairs dropped were the strings) and what is left
+    is the document's brackets. Each pass dropping every ``{}`` then every ``[]`` removes
+    one or two levels, so a document that empties in (MAX_DEPTH + 1) // 2 passes has
+    at most MAX_DEPTH + 1 nested containers."""
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    if b"\\" in data:
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = data.translate(None, _NOT_BRACKETS).replace(b'""', b"")
+    if b'"' in brackets:
+        return False
+    for _ in range((MAX_DEPTH + 1) // 2):
+        if not brackets:
+            return True
+        brackets = brackets.replace(b"{}", b"").replace(b"[]", b"")
+    return not brackets
 
 
 def _kind(value: Any) -> str:
@@ -295,18 +346,115 @@ def routes(doc: Any) -> list[Route]:
     return _routes(doc, "routes")
 
 
-def _routes(doc: Any, where: str) -> list[Route]:
+def _routes(doc: Any, where: str, cache: _RouteCache | None = None) -> list[Route]:
     if not isinstance(doc, dict):
         raise ParseError(f"FRR JSON: {where}: expected an object, got {_kind(doc)}")
+    cache = cache or _RouteCache()
     out: list[Route] = []
+    route: Route | None
     for key, entries in doc.items():
         if isinstance(entries, dict):  # vrf all: {vrf: {prefix: [...]}}
-            out.extend(_routes(entries, f"{where}.{key}"))
+            out.extend(_routes(entries, f"{where}.{key}", cache))
             continue
         if not isinstance(entries, list):
             raise ParseError(f"FRR JSON: routes: {key!r} is not a list of route entries")
-        out.extend(_route(_Obj(e, f"{key}[{i}]")) for i, e in enumerate(entries))
+        for i, e in enumerate(entries):
+            try:
+                route = cache.route(e)
+            except Exception:  # outside this block: no fast-path exception as its context
+                route = None
+            if route is None:  # the reference conversion: its result, or its error
+                route = _route(_Obj(e, f"{key}[{i}]"))
+            out.append(route)
     return out
+
+
+# a next hop's keys that ``_nexthop`` reads, in the order of _RouteCache.hops' keys
+_NEXTHOP_KEYS = (
+    "ip",
+    "interfaceName",
+    "active",
+    "fib",
+    "directlyConnected",
+    "recursive",
+    "onLink",
+    "blackhole",
+    "unreachable",
+    "weight",
+    "vrf",
+)
+_WEIGHT = _NEXTHOP_KEYS.index("weight")
+
+
+class _RouteCache:
+    """The fast path of ``_route`` for one document (issue 17): a route entry of the
+    usual shape (types as FRR prints them) becomes a Route without the ``_Obj``
+    wrappers, its next hops and uptime looked up once converted (a handful of nodes and
+    uptimes repeat over thousands of routes). Anything else -- a missing key, another
+    type, a value out of range -- returns None or raises, and the caller runs the
+    reference conversion ``_route`` on that entry: its result, or its error message.
+
+    A next hop is keyed by the raw values ``_nexthop`` reads; JSON values that compare
+    equal convert equal (``bool()`` of a flag, the same string), except an int weight
+    and an equal float or bool (1 == 1.0 == True), so a weight must be an int here.
+    """
+
+    __slots__ = ("hops", "uptimes")
+
+    def __init__(self) -> None:
+        self.hops: dict[tuple[Any, ...], NextHop] = {}
+        self.uptimes: dict[str, int | None] = {}
+
+    def route(self, e: Any) -> Route | None:
+        if type(e) is not dict:
+            return None
+        prefix_text, protocol = e["prefix"], e["protocol"]
+        if type(prefix_text) is not str or type(protocol) is not str:
+            return None
+        prefix = parse_prefix(prefix_text)
+        hops = e.get("nexthops")
+        if hops is None:
+            hops = ()
+        elif type(hops) is not list:
+            return None
+        nexthops = tuple(map(self.nexthop, hops))
+        uptime_text = e.get("uptime")
+        if uptime_text is None:
+            uptime = None
+        elif uptime_text in self.uptimes:
+            uptime = self.uptimes[uptime_text]
+        else:
+            uptime = self.uptimes[uptime_text] = parse_uptime(uptime_text)  # str, or raises
+        distance, metric, vrf = e.get("distance"), e.get("metric"), e.get("vrfName")
+        if distance is not None and not (type(distance) is int and 0 <= distance <= 255):
+            return None
+        if metric is not None and not (type(metric) is int and 0 <= metric <= ASN_MAX):
+            return None
+        if vrf is not None and type(vrf) is not str:
+            return None
+        return new_route(
+            prefix=prefix,
+            protocol=protocol,
+            selected=bool(e.get("selected")),
+            fib=bool(e.get("installed")) or any(nh.fib for nh in nexthops),
+            distance=distance,
+            metric=metric,
+            uptime=uptime,
+            nexthops=nexthops,
+            rejected=bool(e.get("failed")),
+            queued=bool(e.get("queued")),
+            vrf=None if vrf in (None, "default") else vrf,
+        )
+
+    def nexthop(self, nh: Any) -> NextHop:
+        key = tuple(map(nh.get, _NEXTHOP_KEYS))  # AttributeError for a non-object
+        weight = key[_WEIGHT]
+        if weight is not None and type(weight) is not int:  # before the look-up: 1.0 == 1
+            raise TypeError("weight: not an int")
+        hop = self.hops.get(key)  # TypeError for an unhashable (array, object) value
+        if hop is None:
+            hop = self.hops[key] = _nexthop(_Obj(nh, "nexthop"))
+        return hop
 
 
 def _route(e: _Obj) -> Route:

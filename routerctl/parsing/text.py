@@ -23,8 +23,10 @@ from routerctl.model import (
     PoolPath,
     Route,
     SessionState,
+    new_route,
 )
 from routerctl.parsing.detect import Prepared
+from routerctl.parsing.fsm import FastFSM
 from routerctl.parsing.values import (
     ASN_MAX,
     parse_asn,
@@ -74,28 +76,20 @@ def _template_source(name: str) -> str:
     return parsers_dir().joinpath(name).read_text(encoding="utf-8")
 
 
-class _CountingFSM(textfsm.TextFSM):  # type: ignore[misc]
-    """TextFSM that counts the input lines it consumed (for ParseError) and finds a
-    Value by name with a dict instead of TextFSM's linear scan (same behaviour)."""
+@dataclass(frozen=True, slots=True)
+class Table:
+    """A template's output: the Value names and one list per record."""
 
-    def __init__(self, template: io.StringIO) -> None:
-        super().__init__(template)
-        self.lines_seen = 0
-        self._by_name = {v.name: v for v in self.values}
+    header: list[str]
+    rows: list[list[Any]]
 
-    def _CheckLine(self, line: str) -> Any:
-        self.lines_seen += 1
-        return super()._CheckLine(line)
-
-    def _AssignVar(self, matched: re.Match[str], value: str) -> None:
-        self._value = self._by_name.get(value)
-        if self._value is not None:
-            self._value.AssignVar(matched.group(value))
+    def dicts(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.header, row, strict=True)) for row in self.rows]
 
 
-def run_template(name: str, prepared: Prepared) -> list[dict[str, Any]]:
+def run_template(name: str, prepared: Prepared) -> Table:
     """Run one template over prepared lines; ParseError names template, line number, line."""
-    fsm = _CountingFSM(io.StringIO(_template_source(name)))
+    fsm = FastFSM(io.StringIO(_template_source(name)))
     try:
         rows = fsm.ParseText("\n".join(prepared.lines) + "\n")
     except textfsm.TextFSMError as exc:
@@ -106,8 +100,7 @@ def run_template(name: str, prepared: Prepared) -> list[dict[str, Any]]:
             hint="not a Quagga/FRR output of this command, or a format this template lacks; "
             "check --suite/--command",
         ) from exc
-    header = fsm.header
-    return [dict(zip(header, row, strict=True)) for row in rows]
+    return Table(fsm.header, rows)
 
 
 # --- BGP summary -----------------------------------------------------------------------------
@@ -225,52 +218,134 @@ PROTOCOLS_V6 = {"O": "ospf6", "R": "ripng"}
 _NO_DISTANCE_SHOWN = frozenset({"connected", "local"})  # FRR omits [0/0] only for these
 
 
-def routes_from_rows(rows: Sequence[dict[str, Any]], *, suite: str) -> list[Route]:
-    """One Route per route entry; NH_STATUS/NEXTHOP lists become NextHop tuples."""
+def routes_from_table(table: Table, *, suite: str) -> list[Route]:
+    """One Route per route entry; NH_STATUS/NEXTHOP lists become NextHop tuples.
+
+    What repeats from route to route is converted once per parse and looked up after
+    that: the next hops with their status characters (a handful of nodes), distances,
+    metrics, uptimes (issue 17). A row the fast path cannot take as it is (anything
+    raised) goes through ``_route_from_row``, the reference conversion, so a bad row
+    fails with the reference's error."""
+    col = {name: i for i, name in enumerate(table.header)}
+    i_prefix, i_code, i_selected = col["PREFIX"], col["PROTOCOL"], col["SELECTED"]
+    i_status, i_hops, i_uptime = col["NH_STATUS"], col["NEXTHOP"], col["UPTIME"]
+    i_distance, i_metric, i_vrf = col["DISTANCE"], col["METRIC"], col.get("VRF")
+    frr = suite == "frr"
+    # (statuses, next hops) -> (NextHop tuple, fib, rejected, queued)
+    hop_sets: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[Any, ...]] = {}
+    distances: dict[str, int] = {}
+    metrics: dict[str, int] = {}
+    uptimes: dict[str, int | None] = {}
+    protocols: dict[tuple[str, int], str] = {}
     out = []
-    for row in rows:
+    route: Route | None
+    for row in table.rows:
         try:
-            prefix = parse_prefix(row["PREFIX"])
-        except ValueError as exc:
-            raise ParseError(f"route {shown(row['PREFIX'])}: not a prefix") from exc
-        where = f"route {prefix}"
-        code: str = row["PROTOCOL"]
-        protocol = (PROTOCOLS_V6.get(code) if prefix.version == 6 else None) or PROTOCOLS.get(
-            code, code
-        )
-        statuses: list[str] = row["NH_STATUS"]
-        nexthops = tuple(
-            _nexthop(s, nh, where) for s, nh in zip(statuses, row["NEXTHOP"], strict=True)
-        )
-        distance = (
-            parse_count(row["DISTANCE"], field=f"{where}: distance", hi=255)
-            if row["DISTANCE"]
-            else None
-        )
-        metric = (
-            parse_count(row["METRIC"], field=f"{where}: metric", hi=ASN_MAX)
-            if row["METRIC"]
-            else None
-        )
-        if distance is None and suite == "frr" and protocol in _NO_DISTANCE_SHOWN:
-            distance = metric = 0
-        vrf = row.get("VRF") or None
-        out.append(
-            Route(
+            prefix = parse_prefix(row[i_prefix])
+            key = (row[i_code], prefix.version)
+            protocol = protocols.get(key)
+            if protocol is None:
+                protocol = protocols[key] = _protocol(*key)
+            statuses: list[str] = row[i_status]
+            hop_key = (tuple(statuses), tuple(row[i_hops]))
+            hops = hop_sets.get(hop_key)
+            if hops is None:
+                hops = hop_sets[hop_key] = _hop_set(*hop_key, f"route {prefix}")
+            text = row[i_distance]
+            distance = (
+                (distances[text] if text in distances else _cached_count(distances, text, 255))
+                if text
+                else None
+            )
+            text = row[i_metric]
+            metric = (
+                (metrics[text] if text in metrics else _cached_count(metrics, text, ASN_MAX))
+                if text
+                else None
+            )
+            if distance is None and frr and protocol in _NO_DISTANCE_SHOWN:
+                distance = metric = 0
+            text = row[i_uptime]
+            uptime = uptimes[text] if text in uptimes else _cached_uptime(uptimes, text)
+            vrf = (row[i_vrf] or None) if i_vrf is not None else None
+            route = new_route(
                 prefix=prefix,
                 protocol=protocol,
-                selected=row["SELECTED"] == ">",
-                fib=any(s in "*otd" and s != " " for s in statuses),  # t/o/d: installed, see legend
+                selected=row[i_selected] == ">",
+                fib=hops[1],
                 distance=distance,
                 metric=metric,
-                uptime=_uptime(row["UPTIME"], where),
-                nexthops=nexthops,
-                rejected="r" in statuses,
-                queued="q" in statuses,
+                uptime=uptime,
+                nexthops=hops[0],
+                rejected=hops[2],
+                queued=hops[3],
                 vrf=None if vrf == "default" else vrf,
             )
-        )
+        except Exception:  # outside this block: no fast-path exception as its context
+            route = None
+        if route is None:
+            route = _route_from_row(dict(zip(table.header, row, strict=True)), suite=suite)
+        out.append(route)
     return out
+
+
+def _protocol(code: str, version: int) -> str:
+    return (PROTOCOLS_V6.get(code) if version == 6 else None) or PROTOCOLS.get(code, code)
+
+
+def _hop_set(
+    statuses: tuple[str, ...], texts: tuple[str, ...], where: str
+) -> tuple[tuple[NextHop, ...], bool, bool, bool]:
+    nexthops = tuple(_nexthop(s, nh, where) for s, nh in zip(statuses, texts, strict=True))
+    fib = any(s in "*otd" and s != " " for s in statuses)  # t/o/d: installed, see legend
+    return nexthops, fib, "r" in statuses, "q" in statuses
+
+
+def _cached_count(cache: dict[str, int], text: str, hi: int) -> int:
+    value = cache[text] = parse_count(text, field="count", hi=hi)  # raises: the reference's
+    return value
+
+
+def _cached_uptime(cache: dict[str, int | None], text: str) -> int | None:
+    value = cache[text] = parse_uptime(text)  # raises: the reference's error instead
+    return value
+
+
+def _route_from_row(row: dict[str, Any], *, suite: str) -> Route:
+    """The reference conversion of one row (and its errors)."""
+    try:
+        prefix = parse_prefix(row["PREFIX"])
+    except ValueError as exc:
+        raise ParseError(f"route {shown(row['PREFIX'])}: not a prefix") from exc
+    where = f"route {prefix}"
+    code: str = row["PROTOCOL"]
+    protocol = _protocol(code, prefix.version)
+    statuses: list[str] = row["NH_STATUS"]
+    nexthops = tuple(_nexthop(s, nh, where) for s, nh in zip(statuses, row["NEXTHOP"], strict=True))
+    distance = (
+        parse_count(row["DISTANCE"], field=f"{where}: distance", hi=255)
+        if row["DISTANCE"]
+        else None
+    )
+    metric = (
+        parse_count(row["METRIC"], field=f"{where}: metric", hi=ASN_MAX) if row["METRIC"] else None
+    )
+    if distance is None and suite == "frr" and protocol in _NO_DISTANCE_SHOWN:
+        distance = metric = 0
+    vrf = row.get("VRF") or None
+    return Route(
+        prefix=prefix,
+        protocol=protocol,
+        selected=row["SELECTED"] == ">",
+        fib=any(s in "*otd" and s != " " for s in statuses),  # t/o/d: installed, see legend
+        distance=distance,
+        metric=metric,
+        uptime=_uptime(row["UPTIME"], where),
+        nexthops=nexthops,
+        rejected="r" in statuses,
+        queued="q" in statuses,
+        vrf=None if vrf == "default" else vrf,
+    )
 
 
 def pool_paths_from_rows(rows: Sequence[dict[str, Any]]) -> list[PoolPath]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 from typing import Any
 
@@ -109,8 +110,63 @@ def parse_prefix(text: str) -> IPNetwork:
     if m is None:
         return ipaddress.ip_network(text, strict=False)
     a, b, c, d, plen = m.groups()
-    addr = (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
-    return ipaddress.IPv4Network((addr, int(plen)), strict=False)
+    network: IPNetwork = _v4_network(
+        (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d), int(plen)
+    )
+    return network
+
+
+# ipaddress's private attributes, as its own __init__ sets them: typed Any on purpose
+_NET: Any = ipaddress.IPv4Network
+_ADDR: Any = ipaddress.IPv4Address
+_new = object.__new__
+_V4_MASKS: list[Any] = [_NET._make_netmask(plen)[0] for plen in range(33)]
+
+
+def _v4_network_fast(addr: int, plen: int) -> ipaddress.IPv4Network:
+    """``IPv4Network((addr, plen), strict=False)`` for a checked ``addr`` (0..2**32-1)
+    and ``plen`` (0..32), without its argument parsing: the same attributes
+    ``IPv4Network.__init__`` sets (Python 3.10-3.13), in the same order. Half the time
+    of the constructor; ``_v4_fast_path_holds`` checks it against the constructor at
+    import and ``parse_prefix`` uses the constructor if it differs."""
+    netmask = _V4_MASKS[plen]
+    address = _new(_ADDR)
+    address._ip = addr & netmask._ip
+    net = _new(_NET)
+    net.network_address = address
+    net.netmask = netmask
+    net._prefixlen = plen
+    if plen == 31:
+        net.hosts = net.__iter__
+    elif plen == 32:
+        net.hosts = lambda: [_ADDR(addr)]
+    result: ipaddress.IPv4Network = net
+    return result
+
+
+def _v4_network_slow(addr: int, plen: int) -> ipaddress.IPv4Network:
+    return ipaddress.IPv4Network((addr, plen), strict=False)
+
+
+def _v4_fast_path_holds() -> bool:
+    """``_v4_network_fast`` makes what the constructor makes (attributes, equality, hash,
+    text, hosts) on this Python."""
+    for addr, plen in ((0x0A000001, 32), (0x0A000001, 31), (0xC0000280, 24), (0xFFFFFFFF, 0)):
+        fast, slow = _v4_network_fast(addr, plen), _v4_network_slow(addr, plen)
+        if (
+            fast != slow
+            or hash(fast) != hash(slow)
+            or str(fast) != str(slow)
+            or list(vars(fast)) != list(vars(slow))
+            or int(fast.network_address) != int(slow.network_address)
+            or fast.netmask is not slow.netmask
+            or list(itertools.islice(fast.hosts(), 3)) != list(itertools.islice(slow.hosts(), 3))
+        ):
+            return False
+    return True
+
+
+_v4_network = _v4_network_fast if _v4_fast_path_holds() else _v4_network_slow
 
 
 def parse_ip(text: object) -> IPAddress | None:
