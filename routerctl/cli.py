@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import logging
 import math
 import os
 import re
@@ -114,6 +113,8 @@ def _root(
     if debug:
         os.environ["ROUTERCTL_DEBUG"] = "1"
         # library details (paramiko's negotiation, ...) only with --debug, on stderr
+        import logging  # noqa: PLC0415 (start-up: only --debug needs it here)
+
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
 
 
@@ -159,9 +160,26 @@ def _register(names: list[str]) -> None:
             _command.cache_clear()
 
 
+# The root options that take a value (`--transport openssh verify`: the command is verify);
+# tests/test_startup.py checks this against the root's options.
+ROOT_VALUE_OPTIONS = ("--transport",)
+
+
+def _command_word(argv: list[str]) -> str | None:
+    """The command ``argv`` names: its first word that is neither an option nor a root
+    option's value."""
+    args = iter(argv)
+    for arg in args:
+        if arg in ROOT_VALUE_OPTIONS:
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
 def _register_for(argv: list[str]) -> None:
     """Register the module of the command ``argv`` names, or all of them."""
-    word = next((a for a in argv if not a.startswith("-")), None)
+    word = _command_word(argv)
     if word is None and "--version" in argv:
         return  # eager: answered before any command is looked at
     names = COMMAND_WORDS.get(word or "")

@@ -237,6 +237,17 @@ def test_verify_exit_code_and_router_entries_are_the_librarys() -> None:
     assert entry == {"name": "rtr", "suite": None, "version": None, "error": "down"}
 
 
+def test_root_options_before_the_command_keep_the_fast_path() -> None:
+    # `--transport openssh verify`: "openssh" is the option's value, not the command
+    for argv in (["--transport", "openssh"], ["--transport=openssh"], ["--debug"], []):
+        mods = _modules(*argv, "verify", "--help")
+        commands = {m for m in mods if m.startswith("routerctl.commands.")}
+        assert commands == {"routerctl.commands.verify", "routerctl.commands.nodes_from"}, argv
+    root = typer.main.get_command(routerctl.cli._app)
+    valued = {o for p in root.params if not getattr(p, "is_flag", True) for o in p.opts}
+    assert valued == set(routerctl.cli.ROOT_VALUE_OPTIONS)
+
+
 def test_root_help_and_app_still_have_every_command() -> None:
     mods = _modules("--help")
     assert {f"routerctl.commands.{m}" for m in routerctl.cli.COMMAND_MODULES} <= mods
