@@ -31,7 +31,7 @@ except ImportError:  # pragma: no cover - depends on the installed typer
 import importlib
 from types import ModuleType
 
-try:  # typer >= 0.25: every value through a pydantic TypeAdapter, built on first use
+try:  # typer 0.29 (here): every value through a pydantic TypeAdapter, built on first use
     from typer._coercion import RuntimeParam, build_runtime_param
     from typer._param_types import coerce_cli_choice, coerce_cli_path
     from typer.core import _TyperParameter
@@ -198,6 +198,13 @@ def _debug() -> bool:
     return "--debug" in sys.argv[1:] or os.environ.get("ROUTERCTL_DEBUG", "") not in ("", "0")
 
 
+# the contract _PlainCoercion relies on (a typer that changed it keeps its own coercion)
+_PLAIN_COERCION = (
+    RuntimeParam is not None
+    and getattr(RuntimeParam, "__abstractmethods__", None) == frozenset({"_coerce_value"})
+    and set(getattr(RuntimeParam, "__dataclass_fields__", {})) == {"parameter_info", "annotation"}
+    and callable(getattr(_TyperParameter, "get_runtime_param", None))
+)
 _PLAIN_INT = re.compile(r"(?:0|[1-9][0-9]{0,17})\Z")
 _PLAIN_FLOAT = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,15})?\Z")
 _UNPLAIN = object()  # "not a plain value": typer's own (pydantic) coercion decides
@@ -243,8 +250,8 @@ if RuntimeParam is not None:
     class _PlainCoercion(RuntimeParam):
         """typer's coercion of one parameter without pydantic for plain values; anything
         else (a bad value: its error message) goes through typer's own TypeAdapter.
-        Importing pydantic and building the adapters cost ~150 ms of a ~600 ms
-        ``routerctl verify`` (issue 17)."""
+        Importing pydantic (with typer._adapters: 80-200 ms here, under load) and building
+        verify's adapters (20-40 ms) were a third of ``routerctl verify`` (issue 17)."""
 
         def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
             rv = _plain_value(param.type_descriptor, value, param, ctx)
@@ -271,7 +278,7 @@ def _plain_kind(desc: Any) -> bool:
 def _coerce_plainly(command: Any, parent: Any = None) -> None:
     """Give every plain parameter of ``command``'s tree the pydantic-free coercion
     (``--help`` too: click makes it on first use, from the context's option names)."""
-    if RuntimeParam is None:
+    if not _PLAIN_COERCION:
         return  # pragma: no cover
     ctx = Context(command, parent=parent, **command.context_settings)
     help_option = command.get_help_option(ctx)
