@@ -13,6 +13,7 @@ import ipaddress
 import json
 import os
 import re
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
@@ -32,12 +33,14 @@ class _ConsoleOnUse:
     def __init__(self, **settings: Any) -> None:
         self._settings = settings
         self._console: Console | None = None
+        self._lock = threading.Lock()  # one Console, whichever thread prints first
 
     def __getattr__(self, name: str) -> Any:
-        if self._console is None:
-            from rich.console import Console  # noqa: PLC0415 (start-up)
+        with self._lock:
+            if self._console is None:
+                from rich.console import Console  # noqa: PLC0415 (start-up)
 
-            self._console = Console(**self._settings)
+                self._console = Console(**self._settings)
         return getattr(self._console, name)
 
 
