@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import enum
 import functools
-import logging
+import math
 import os
+import re
 import sys
 import traceback
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -15,8 +19,10 @@ import typer.main
 from typer import Abort
 
 try:  # recent typer vendors click; older typer uses click itself
+    from typer._click.core import Context
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 except ImportError:  # pragma: no cover - depends on the installed typer
+    from click.core import Context  # type: ignore[import-not-found,no-redef,unused-ignore]
     from click.exceptions import (  # type: ignore[import-not-found,no-redef,unused-ignore]
         ClickException,
         NoArgsIsHelpError,
@@ -24,6 +30,13 @@ except ImportError:  # pragma: no cover - depends on the installed typer
 
 import importlib
 from types import ModuleType
+
+try:  # typer 0.29 (here): every value through a pydantic TypeAdapter, built on first use
+    from typer._coercion import RuntimeParam, build_runtime_param
+    from typer._param_types import coerce_cli_choice, coerce_cli_path
+    from typer.core import _TyperParameter
+except ImportError:  # pragma: no cover - another typer: its own coercion throughout
+    RuntimeParam = None  # type: ignore[assignment,misc,unused-ignore]
 
 from routerctl import __version__
 from routerctl.cli_common import safe
@@ -100,6 +113,8 @@ def _root(
     if debug:
         os.environ["ROUTERCTL_DEBUG"] = "1"
         # library details (paramiko's negotiation, ...) only with --debug, on stderr
+        import logging  # noqa: PLC0415 (start-up: only --debug needs it here)
+
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
 
 
@@ -145,9 +160,26 @@ def _register(names: list[str]) -> None:
             _command.cache_clear()
 
 
+# The root options that take a value (`--transport openssh verify`: the command is verify);
+# tests/test_startup.py checks this against the root's options.
+ROOT_VALUE_OPTIONS = ("--transport",)
+
+
+def _command_word(argv: list[str]) -> str | None:
+    """The command ``argv`` names: its first word that is neither an option nor a root
+    option's value."""
+    args = iter(argv)
+    for arg in args:
+        if arg in ROOT_VALUE_OPTIONS:
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
 def _register_for(argv: list[str]) -> None:
     """Register the module of the command ``argv`` names, or all of them."""
-    word = next((a for a in argv if not a.startswith("-")), None)
+    word = _command_word(argv)
     if word is None and "--version" in argv:
         return  # eager: answered before any command is looked at
     names = COMMAND_WORDS.get(word or "")
@@ -166,11 +198,112 @@ def _debug() -> bool:
     return "--debug" in sys.argv[1:] or os.environ.get("ROUTERCTL_DEBUG", "") not in ("", "0")
 
 
+# the contract _PlainCoercion relies on (a typer that changed it keeps its own coercion)
+_PLAIN_COERCION = (
+    RuntimeParam is not None
+    and getattr(RuntimeParam, "__abstractmethods__", None) == frozenset({"_coerce_value"})
+    and set(getattr(RuntimeParam, "__dataclass_fields__", {})) == {"parameter_info", "annotation"}
+    and callable(getattr(_TyperParameter, "get_runtime_param", None))
+)
+_PLAIN_INT = re.compile(r"(?:0|[1-9][0-9]{0,17})\Z")
+_PLAIN_FLOAT = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,15})?\Z")
+_UNPLAIN = object()  # "not a plain value": typer's own (pydantic) coercion decides
+
+
+def _plain_value(desc: Any, value: Any, param: Any, ctx: Any) -> Any:
+    """``value`` coerced as typer's pydantic adapter would, for the plain cases (a str
+    option, a number in range, an enum choice, a path), else ``_UNPLAIN``."""
+    kind, info = desc.annotation, desc.parameter_info
+    if kind is str or kind is bool:
+        return value if type(value) is kind else _UNPLAIN
+    if kind is int or kind is float:
+        plain = _PLAIN_INT if kind is int else _PLAIN_FLOAT
+        numbers = (int,) if kind is int else (int, float)  # bool is no plain number
+        text = type(value) is str and plain.match(value) is not None
+        if info.clamp or not (text or type(value) in numbers):
+            return _UNPLAIN
+        number = kind(value)
+        low, high = info.min, info.max
+        if not math.isfinite(number) or (low is not None and number < low):
+            return _UNPLAIN
+        return _UNPLAIN if high is not None and number > high else number
+    try:
+        if issubclass(kind, enum.Enum):
+            choices = list(kind)
+            return coerce_cli_choice(
+                value, choices=choices, case_sensitive=info.case_sensitive, ctx=ctx
+            )
+        if issubclass(kind, Path):
+            if type(value) is str and value and "\x00" not in value:
+                value = kind(value)
+            if not isinstance(value, kind):
+                return _UNPLAIN
+            return coerce_cli_path(value, info, path_type=kind, param=param, ctx=ctx)
+    except Exception:  # an error: typer's own coercion words it
+        return _UNPLAIN
+    return _UNPLAIN
+
+
+if RuntimeParam is not None:
+
+    @dataclass(frozen=True)
+    class _PlainCoercion(RuntimeParam):
+        """typer's coercion of one parameter without pydantic for plain values; anything
+        else (a bad value: its error message) goes through typer's own TypeAdapter.
+        Importing pydantic (with typer._adapters: 80-200 ms here, under load) and building
+        verify's adapters (20-40 ms) were a third of ``routerctl verify`` (issue 17)."""
+
+        def _coerce_value(self, value: Any, param: Any, ctx: Any) -> Any:
+            rv = _plain_value(param.type_descriptor, value, param, ctx)
+            if rv is not _UNPLAIN:
+                return rv
+            own = build_runtime_param(param.type_descriptor)
+            return own._coerce_value(value, param=param, ctx=ctx)
+
+
+def _plain_kind(desc: Any) -> bool:
+    kind = desc.annotation
+    if desc.parameter_info.parser is not None or desc.file_annotation is not None:
+        return False
+    if kind in (str, bool, int, float):
+        return True
+    if not isinstance(kind, type) or not issubclass(kind, enum.Enum | Path):
+        return False
+    info = desc.parameter_info  # a path with a condition: typer checks it
+    return not issubclass(kind, Path) or (
+        info.path_type is None and not (info.allow_dash or info.resolve_path)
+    )
+
+
+def _coerce_plainly(command: Any, parent: Any = None) -> None:
+    """Give every plain parameter of ``command``'s tree the pydantic-free coercion
+    (``--help`` too: click makes it on first use, from the context's option names)."""
+    if not _PLAIN_COERCION:
+        return  # pragma: no cover
+    ctx = Context(command, parent=parent, **command.context_settings)
+    help_option = command.get_help_option(ctx)
+    for param in [*command.params, *([help_option] if help_option else [])]:
+        desc = getattr(param, "type_descriptor", None)
+        if (
+            isinstance(param, _TyperParameter)
+            and desc is not None
+            and param.nargs == 1
+            and not param.multiple
+            and _plain_kind(desc)
+        ):
+            param._runtime_param = _PlainCoercion(
+                parameter_info=desc.parameter_info, annotation=desc.annotation
+            )
+    for sub in getattr(command, "commands", {}).values():
+        _coerce_plainly(sub, ctx)
+
+
 @functools.cache
 def _command() -> typer.core.TyperGroup:
     """The click command tree of ``app`` (built once: it costs ~20 ms)."""
     command = typer.main.get_command(_app)
     assert isinstance(command, typer.core.TyperGroup)
+    _coerce_plainly(command)
     return command
 
 

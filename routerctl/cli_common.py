@@ -13,18 +13,39 @@ import ipaddress
 import json
 import os
 import re
+import threading
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from routerctl.platform import SUITE_NAMES
 from routerctl.topology import DEFAULT_TOPOLOGY, Topology, load_topology
 
-stdout = Console(soft_wrap=True)
-stderr = Console(stderr=True, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class _ConsoleOnUse:
+    """A rich ``Console`` made on first use: ``rich.console`` costs ~45 ms to import and
+    a run that prints no table (``-o json``, an error) never needs it (issue 17)."""
+
+    def __init__(self, **settings: Any) -> None:
+        self._settings = settings
+        self._console: Console | None = None
+        self._lock = threading.Lock()  # one Console, whichever thread prints first
+
+    def __getattr__(self, name: str) -> Any:
+        with self._lock:
+            if self._console is None:
+                from rich.console import Console  # noqa: PLC0415 (start-up)
+
+                self._console = Console(**self._settings)
+        return getattr(self._console, name)
+
+
+stdout = cast("Console", _ConsoleOnUse(soft_wrap=True))
+stderr = cast("Console", _ConsoleOnUse(stderr=True, soft_wrap=True))
 
 
 # C0 (tab and newline too), DEL and C1: ESC/CSI/OSC sequences start with one of these
@@ -43,6 +64,8 @@ def safe(value: object, *, markup: bool = True, newlines: bool = False) -> str:
     pattern = _CONTROL_KEEP_NEWLINES if newlines else _CONTROL
     text = pattern.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
     if markup:
+        from rich.markup import escape  # noqa: PLC0415 (start-up: rich only for rich output)
+
         text = escape(text)
     return text
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from routerctl import cluster as cluster_mod
 from routerctl.checks import NAGIOS, CheckResult, Severity, worst
@@ -29,10 +28,9 @@ from routerctl.commands.nodes_from import (
     NodesFromOption,
     node_selection,
 )
-from routerctl.errors import RouterctlError, UsageError
-from routerctl.ops import bundle as bundle_mod
+from routerctl.errors import ExitCode, RouterctlError, UsageError
 from routerctl.ops import flaps
-from routerctl.ops.verify import Connector, ProbeFrom
+from routerctl.ops.verify import Connector, ProbeFrom, Target, run_verify
 from routerctl.topology import DEFAULT_TOPOLOGY, Router, Topology
 from routerctl.transport import Transport, connect
 
@@ -63,7 +61,30 @@ def _load_cluster(
     return cluster_mod.from_file(Path(spec))
 
 
+def _exit_code(results: list[CheckResult]) -> int:
+    """0 all ok; 3 only unknown (unreachable/unreadable) failures; else 1 -- as the
+    library's ``VerifyReport.exit_code`` (the CLI runs ``run_verify`` itself: importing
+    ``routerctl.api`` costs start-up time, issue 17)."""
+    if worst(results) is Severity.OK:
+        return ExitCode.OK
+    if all(r.severity in (Severity.OK, Severity.UNKNOWN) for r in results):
+        return ExitCode.UNREACHABLE
+    return ExitCode.FAILED
+
+
+def _router_status(t: Target) -> dict[str, Any]:
+    """One router's entry of ``-o json`` (the fields of ``api.RouterStatus``)."""
+    return {
+        "name": t.router.name,
+        "suite": t.state.suite if t.state else None,
+        "version": t.state.version if t.state else None,
+        "error": t.error,
+    }
+
+
 def _render_table(results: list[CheckResult], *, multi: bool) -> None:
+    from rich.table import Table  # noqa: PLC0415 (start-up: `-o json` needs no rich)
+
     table = Table(show_lines=False, header_style="bold")
     hints = any(r.hint for r in results)
     if multi:
@@ -198,11 +219,9 @@ def register(app: typer.Typer) -> None:
                 raise
             typer.echo(f"ROUTERCTL UNKNOWN - {safe(exc.one_line(), markup=False)}")
             raise typer.Exit(3) from exc
-        from routerctl import api  # noqa: PLC0415 (start-up: verify --help stays light)
-
-        report = api.verify(
+        results, targets = run_verify(
             topo,
-            router,
+            router_name=router,
             cluster=clus,
             connector=_default_connector(accept_new_host_key=accept_new_host_key),
             probe=(probe_from or ProbeFrom(topo.probe_from)) if probe else None,
@@ -219,16 +238,16 @@ def register(app: typer.Typer) -> None:
                 f"routerctl: warning: {safe(line, markup=False)}", err=True
             ),
         )
-        results = list(report.checks)
-        multi = len(report.routers) > 1
-        code = NAGIOS[report.status] if nagios else report.exit_code
+        multi = len(targets) > 1
+        status = worst(results)
+        code = NAGIOS[status] if nagios else _exit_code(results)
         if output is OutputFormat.json:
             print_json(
                 {
-                    "status": report.status.value,
+                    "status": status.value,
                     "exit_code": code,
-                    "cluster_source": report.cluster_source,
-                    "routers": list(report.routers),
+                    "cluster_source": clus.source,
+                    "routers": [_router_status(t) for t in targets],
                     "checks": results,
                 }
             )
@@ -251,6 +270,8 @@ def register(app: typer.Typer) -> None:
         kubeconfig: KubeconfigOption = None,
     ) -> None:
         """Save raw outputs, running config, versions and verify results (passwords redacted)."""
+        from routerctl.ops import bundle as bundle_mod  # noqa: PLC0415 (start-up)
+
         topo = get_topology(topology)
         # the live node set (cluster.nodes: {from: kubectl} or --nodes-from kubectl) is
         # read before any router is contacted, as verify does
