@@ -8,10 +8,12 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import replace
+from pathlib import Path
 
 from bench.harness import (
     BenchError,
@@ -42,9 +44,12 @@ def item_1_2(ctx: Context, lab: Lab, topo: Topology, router: Router) -> None:
     n = ctx.opts.runs
     ctx.log(f"items 1+2: verify vs the floor, no-op provision ({n} rounds)")
     floor_cmd = floor_argv(lab, topo, router)
-    cli_cmd = [*routerctl_argv(), "verify", "-t", str(lab.topology_file), "--no-state"]
-    cli_cmd += ["-o", "json"]
+    cli_args = ["verify", "-t", str(lab.topology_file), "--no-state", "-o", "json"]
+    cli_cmd = [*routerctl_argv(), *cli_args]
     imp_cmd = [sys.executable, "-c", "import routerctl.cli"]
+    # every module a real `routerctl verify` process loads, imported without the verify:
+    # what the CLI pays before its first byte to the router
+    imp_all_cmd = [sys.executable, "-c", import_all_script(verify_modules(cli_args))]
     addresses = [s.address for s in from_topology(topo).services]
     vtysh_runs = 1  # `show version` and the show commands in one vtysh (issue 17)
     marker = routerstate.new_marker()
@@ -71,6 +76,7 @@ def item_1_2(ctx: Context, lab: Lab, topo: Topology, router: Router) -> None:
     inproc: list[VerifyRun] = []
     cli: list[float] = []
     imp: list[float] = []
+    imp_all: list[float] = []
     prov: list[tuple[float, list[float], bool]] = []
     prov_read: list[float] = []
     # provision's read under the lock (detection, the pre-flight's facts, running-config)
@@ -120,6 +126,7 @@ def item_1_2(ctx: Context, lab: Lab, topo: Topology, router: Router) -> None:
         one_verify,
         lambda: cli.append(timed_run(cli_cmd, what="routerctl verify")),
         lambda: imp.append(timed_run(imp_cmd, what="python -c 'import routerctl.cli'")),
+        lambda: imp_all.append(timed_run(imp_all_cmd, what="python: verify's imports")),
         one_provision,
         lambda: prov_read.append(
             timed_run([*lab.router_cmd(), "sh", "-s"], what="provision's read", stdin=read_script)
@@ -191,6 +198,21 @@ def item_1_2(ctx: Context, lab: Lab, topo: Topology, router: Router) -> None:
             msec(imp),
             note="no router involved",
         )
+        r(
+            "1",
+            "  CLI: python start + every module a verify process loads",
+            "ms",
+            msec(imp_all),
+            note=f"{len(verify_modules(cli_args))} modules, no router involved",
+        )
+        r(
+            "1",
+            "  CLI: those imports / floor",
+            "x",
+            ratios(imp_all, floor),
+            note="before its first byte to the router; above the goal: out of reach "
+            "for one Python process with typer and paramiko",
+        )
     if "2" in ctx.opts.only:
         ctx.row(
             "2",
@@ -248,3 +270,40 @@ def item_1_2(ctx: Context, lab: Lab, topo: Topology, router: Router) -> None:
             Goal("<=", 1.2),
             note=f"{statistics.median(len(p[1]) for p in prov):.0f} execs vs verify's 1",
         )
+
+
+_MODULES: dict[tuple[str, ...], list[str]] = {}
+
+
+def verify_modules(args: list[str]) -> list[str]:
+    """The modules a real ``routerctl verify ARGS`` process has loaded when it exits
+    (recorded once per argument list: the verify runs against the lab)."""
+    key = tuple(args)
+    if key not in _MODULES:
+        with tempfile.TemporaryDirectory(prefix="rcbmods") as d:
+            out = Path(d) / "modules"
+            code = (
+                "import atexit, sys\n"
+                f"atexit.register(lambda: open({str(out)!r}, 'w').write("
+                "'\\n'.join(sorted(sys.modules))))\n"
+                f"sys.argv = {['routerctl', *args]!r}\n"
+                "from routerctl.cli import run\n"
+                "run()\n"
+            )
+            subprocess.run([sys.executable, "-c", code], capture_output=True, check=False)
+            if not out.exists():
+                raise BenchError("item 1: could not record the modules of a verify process")
+            _MODULES[key] = out.read_text().split()
+    return _MODULES[key]
+
+
+def import_all_script(modules: list[str]) -> str:
+    """A ``python -c`` script importing ``modules`` (those not importable alone skipped)."""
+    return (
+        "import importlib\n"
+        f"for m in {modules!r}:\n"
+        "    try:\n"
+        "        importlib.import_module(m)\n"
+        "    except Exception:\n"
+        "        pass\n"
+    )
