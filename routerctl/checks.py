@@ -243,7 +243,8 @@ _LAST_ERROR_HINTS: tuple[tuple[str, str], ...] = (
     (
         "Cease",
         "{node} closed the session (speaker stopped, restarted or its BGPPeer removed); if it "
-        "does not come back, check the speaker pod on {node}",
+        "does not come back, check the speaker pod on {node} and its myASN {asn} (FRR >= 10 "
+        "keeps an older Cease here when a node with another AS dials in)",
     ),
     (
         "Unsupported Capability",

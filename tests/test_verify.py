@@ -212,6 +212,19 @@ def test_last_notification_gives_specific_hint() -> None:
     )
 
 
+def test_a_cease_on_a_down_session_still_names_the_asn() -> None:
+    """FRR >= 10 keeps an older Cease on the neighbor when a node with another AS dials in
+    (the Bad Peer AS goes to a temporary peer): the hint must not rule the AS out."""
+    st = state(
+        neighbors=(nbr(N1), nbr(N2, SessionState.ACTIVE)),
+        routes=(route(SVC, N1), route(SVC2, N1)),
+        last_errors=((str(N2), "Cease/Peer De-configured"),),
+    )
+    hint = failed(run(st))["session node2"].hint or ""
+    assert hint.startswith("node2 closed the session")
+    assert "myASN 65001" in hint and "FRR >= 10" in hint
+
+
 def test_policy_blocked_is_distinct() -> None:
     st = state(
         neighbors=(
