@@ -87,6 +87,8 @@ VERIFY_UNWANTED_PREFIXES = (
     "routerctl.ops.provision",
     "routerctl.ops.fleet",
     "routerctl.ops.healthcheck",
+    "routerctl.ops.bundle",  # only with --bundle (it brings tarfile)
+    "tarfile",
     "routerctl.commands.provision",
     "routerctl.commands.lab",
     "routerctl.commands.metallb",

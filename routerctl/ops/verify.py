@@ -16,7 +16,6 @@ from routerctl.checks import CheckResult, unreachable, unreadable, verify_router
 from routerctl.cluster import ClusterState
 from routerctl.errors import RouterctlError, TransportError
 from routerctl.model import FlapHistory, RouterState
-from routerctl.ops import bundle as bundle_mod
 from routerctl.ops import flaps, gather
 from routerctl.ops import probe as probe_mod
 from routerctl.topology import Router, Topology
@@ -180,6 +179,9 @@ def run_verify(
                     now=time.time(),
                 )
     if bundle_dir is not None:
+        # only here: the bundle writer brings tarfile (start-up of a plain verify)
+        from routerctl.ops import bundle as bundle_mod  # noqa: PLC0415
+
         for t in targets:
             if t.state is not None:
                 path = bundle_mod.write_bundle(bundle_dir, topology, t.state, results=t.results)
