@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -17,7 +18,9 @@ from routerctl.ops.provision import (
     vtysh_errors,
 )
 from routerctl.platform import PROFILES
+from routerctl.topology import load_topology
 from routerctl.transport import CommandResult
+from routerctl.transport.fake import FakeTransport
 
 FRR_JSON = """{
 "ipv4Unicast":{"routerId":"198.51.100.2","as":65000,"peers":{
@@ -36,6 +39,8 @@ Neighbor        V         AS MsgRcvd MsgSent   TblVer  InQ OutQ Up/Down  State/P
 
 Total number of neighbors 2
 """
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_established_peers_frr_json_every_family() -> None:
@@ -246,12 +251,68 @@ def test_lock_travels_in_the_request_and_runs_then_only_once_held(
     res = lock.acquire(then=then)
     command, stdin = first.commands[0]
     # the lock alone in the exec request (under busybox nc's 1 KiB reads); the read on stdin
-    assert "ran-then" not in command and len(command) < 850 and stdin == f"{then}\n".encode()
+    assert "ran-then" not in command and len(command) < 850
+    assert stdin == f"{provision_mod.GEN_BUMP}\n{then}\n".encode()
     assert res.stdout.startswith(f"acquired {tmp_path}/a/routerctl.lock\nran-then\n")
     assert (tmp_path / "a/routerctl.lock/owner").read_text().split()[1] == lock.token
+    # every acquire bumps the generation next to the lock (the lock-free no-op read's check)
+    assert (tmp_path / "a/routerctl.gen").read_text() == "1\n"
     # a second run is refused (exit 3: busy) and never runs its read, whose stdin it drains
     other = _LocalShell()
     with pytest.raises(RefusedError, match="router busy"):
         provision_mod.RouterLock(other).acquire(then=then)  # type: ignore[arg-type]
+    assert (tmp_path / "a/routerctl.gen").read_text() == "1\n"  # refused: not bumped
     lock.release()
     assert not (tmp_path / "a/routerctl.lock").exists()
+    again = provision_mod.RouterLock(_LocalShell())  # type: ignore[arg-type]
+    again.acquire(then="true")
+    assert (tmp_path / "a/routerctl.gen").read_text() == "2\n"
+    again.release()
+
+
+def test_guard_reports_the_lock_and_the_generations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock-free no-op read's two looks: where a lock is held, and each parent's
+    generation counter (run in the local sh)."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    monkeypatch.setattr(provision_mod, "LOCK_PARENTS", (str(a), str(b)))
+
+    def look() -> str:
+        script = "\n".join([*provision_mod._guard_lines("@@M@@"), "rc_guard before"])
+        return _LocalShell().run(script, timeout=10).stdout
+
+    assert look() == "@@M@@guard before - ,,\n"  # no parent, no lock, no counter
+    a.mkdir()
+    (a / provision_mod.GEN_NAME).write_text("7\n")
+    assert look() == "@@M@@guard before - 7,,\n"
+    (b / provision_mod.LOCK_NAME).mkdir(parents=True)
+    assert look() == f"@@M@@guard before {b} 7,,\n"
+
+
+def test_no_op_read_without_the_lock_falls_back_when_a_run_held_or_took_it() -> None:
+    """A lock seen at either look, or a generation that moved, or no guard lines at all:
+    the lock-free read decides nothing (provision takes the lock and reads again)."""
+    t = load_topology(ROOT / "examples" / "seed.yaml")
+    r = t.routers[0]
+
+    def answer(before: str, after: str) -> FakeTransport:
+        def respond(command: str, stdin: bytes | None) -> CommandResult:
+            marker = re.search(r'echo "(@@routerctl-[0-9a-f]+@@)guard', command)
+            assert marker is not None
+            m = marker.group(1)
+            return CommandResult(0, f"{m}guard before {before}\n{m}guard after {after}\n", "")
+
+        return FakeTransport("rtr", respond)
+
+    for before, after in [
+        ("/var/lock 3,,", "/var/lock 3,,"),
+        ("- 3,,", "- 4,,"),
+        ("- 3,,", "/var/lock 4,,"),
+    ]:
+        tr = answer(before, after)
+        assert (
+            provision_mod._noop_without_lock(tr, t, r, manage_firewall=False, progress=print)
+            is None
+        )
+        assert tr.exec_count == 1

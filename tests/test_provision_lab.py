@@ -239,13 +239,17 @@ def test_second_provision_is_a_noop(
     with recorder(lab) as t:
         result = provision(t, topo, topo.routers[0])
         assert result.plan.empty and not result.applied and result.lines_sent == 0
-        # one exec: lock, then detect (installed, enabled, running) and running-config;
-        # one exec: unlock. Nothing else.
-        assert t.exec_count == 2, [c for c, _ in t.commands]
-        # the lock in the exec request, the read on its stdin (once the lock is held)
-        assert "acquired" in t.commands[0][0]
+        # ONE exec: detect (installed, enabled, running), the pre-flight's facts and
+        # running-config between two looks at the lock; no lock taken. Nothing else.
+        assert t.exec_count == 1, [c for c, _ in t.commands]
+        assert "rc_guard before" in t.commands[0][0] and "acquired" not in t.commands[0][0]
         assert "show running-config" in (t.commands[0][1] or b"").decode()
-        assert "rm -rf" in t.commands[1][0]
+        assert (
+            lab.router_sh("ls /var/lock /tmp/lock 2>/dev/null", check=False).stdout.count(
+                "routerctl.lock"
+            )
+            == 0
+        )
         assert t.vtysh_config_runs() == [] and t.writes() == []
         assert not any(c.startswith("write_file") for c, _ in t.commands)
     assert persisted(lab) == before

@@ -6,9 +6,12 @@ dropped connection, a read-back mismatch or a confirm timeout restores them and
 raises ``RolledBackError``. A lock directory on the router keeps concurrent runs
 apart. The password travels only in vtysh's stdin and is redacted everywhere else.
 
-Round trips: the first exec takes the lock and, only once it is held, runs detection
-and ``show running-config`` (``gather_script``); the last one releases the lock. A
-router already in sync costs those two execs and nothing else.
+Round trips: a router already in sync costs one exec: detection, the pre-flight's facts
+and ``show running-config`` read without the lock, between two looks at the lock and
+its generation counter (``_noop_without_lock``); when no run held or took the lock
+meanwhile and nothing is to change, that read is the answer. Otherwise the first exec
+takes the lock and, only once it is held, reads again (``gather_script``); the last one
+releases the lock.
 """
 
 from __future__ import annotations
@@ -50,6 +53,14 @@ LOCK_PARENTS = ("/var/lock", "/tmp/lock")
 LOCK_NAME = "routerctl.lock"
 LOCK_DIR = f"{LOCK_PARENTS[0]}/{LOCK_NAME}"
 LOCK_STALE_SECONDS = 900
+# bumped by every lock acquire (next to the lock, outliving it): a read without the lock
+# that sees the same generation before and after, and no lock, raced no provision
+GEN_NAME = "routerctl.gen"
+# the first line the lock script evaluates once the lock is held ($d: the lock's parent)
+GEN_BUMP = (
+    f'G=$d/{GEN_NAME} g=0; [ -r $G ] && read -r g <$G; case "$g" in ""|*[!0-9]*) g=0;; esac; '
+    "echo $((g + 1)) >$G 2>/dev/null"
+)
 VTYSH_TIMEOUT = 120.0
 # vtysh reading stdin keeps a readline history (~/.history_frr, ~/.history_quagga) that
 # would hold the password: point it where nothing can be written.
@@ -139,7 +150,9 @@ eval "$(cat)"
 exit 0"""
         try:
             res = self.transport.run(
-                "sh -c " + shlex.quote(lock), stdin=f"{then}\n".encode(), timeout=timeout
+                "sh -c " + shlex.quote(lock),
+                stdin=f"{GEN_BUMP}\n{then}\n".encode(),
+                timeout=timeout,
             )
         except (TransportError, KeyboardInterrupt):
             self._release_quietly()
@@ -439,6 +452,12 @@ def provision(
     ``PreflightBlocked`` before anything changes. With ``open_firewall`` (or the
     topology's ``firewall.manage``) routerctl's firewall rules are planned and applied too.
     """
+    manage_firewall = pf.manage_firewall(topology, open_firewall)
+    quick = _noop_without_lock(
+        transport, topology, router, manage_firewall=manage_firewall, progress=progress
+    )
+    if quick is not None:
+        return quick
     lock = RouterLock(transport)
     # one round trip: the lock, then (only once it is held) detection, the pre-flight's
     # facts and the running config
@@ -454,7 +473,7 @@ def provision(
         progress=progress,
         gathered_stdout=res.stdout,
         marker=marker,
-        manage_firewall=pf.manage_firewall(topology, open_firewall),
+        manage_firewall=manage_firewall,
     )
     try:
         return state.run(topology, router, confirm=confirm, confirm_timeout=confirm_timeout)
@@ -471,6 +490,196 @@ def provision(
                 lock.release(state.transport)
             except RouterctlError:
                 progress(f"could not remove {lock.path} (taken over after {LOCK_STALE_SECONDS}s)")
+
+
+def _guard_lines(marker: str) -> list[str]:
+    """POSIX sh: ``rc_guard WHAT`` prints WHAT, where the lock is held ("-": nowhere),
+    and the generation counters (shell builtins only)."""
+    dirs = " ".join(LOCK_PARENTS)
+    return [
+        f"rc_guard() {{ l=- g=; for p in {dirs}; do [ -d $p/{LOCK_NAME} ] && l=$p; x=; "
+        f'[ -r $p/{GEN_NAME} ] && read -r x <$p/{GEN_NAME}; g="$g$x,"; done; '
+        f'echo "{marker}guard $1 $l $g"; }}',
+    ]
+
+
+def _noop_without_lock(
+    transport: Transport,
+    topology: Topology,
+    router: Router,
+    *,
+    manage_firewall: bool,
+    progress: Progress,
+) -> ProvisionResult | None:
+    """A router already in sync, in ONE exec and without the lock (issue 17): the read
+    provision makes under the lock (detection, the pre-flight's facts, the running
+    config), between two looks at the lock and its generation counter. No lock held at
+    either look and the same generation (every acquire bumps it): no provision held or
+    took the lock while we read, so the read is as good as one under the lock; and if
+    nothing is to change, that is the answer. None: anything else (a lock seen, the
+    generation moved, something to install, enable, apply or open): lock and read again.
+    A pre-flight block is raised from here as from the locked read (nothing changed)."""
+    marker = f"@@routerctl-{secrets.token_hex(8)}@@"
+    head = "\n".join([*_guard_lines(marker), "rc_guard before", 'eval "$(cat)"', "exit 0"])
+    body = gather_script(marker, pf.lines_for(topology, router)) + "\nrc_guard after\n"
+    # the head in the exec request answers at once (its packet ACKs the start of the
+    # script on stdin: see RouterLock.acquire)
+    res = transport.run(
+        "sh -c " + shlex.quote(head), stdin=body.encode(), timeout=30 + VTYSH_TIMEOUT
+    )
+    guards: dict[str, list[str]] = {}
+    kept: list[str] = []
+    for line in res.stdout.split("\n"):
+        if line.startswith(f"{marker}guard "):
+            what, *rest = line[len(marker) + 6 :].split(" ")
+            guards[what] = rest
+        else:
+            kept.append(line)
+    before, after = guards.get("before"), guards.get("after")
+    if not res.ok or before is None or before != after or before[:1] != ["-"]:
+        return None
+    buffered: list[str] = []
+    try:
+        d = _decide(
+            transport,
+            _ReadOnly(transport.host),
+            "\n".join(kept),
+            marker,
+            topology=topology,
+            router=router,
+            manage_firewall=manage_firewall,
+            progress=buffered.append,
+        )
+    except _NeedsLock:
+        return None
+    except RouterctlError:
+        for msg in buffered:  # what the locked read would have said before the error
+            progress(msg)
+        raise
+    if not (d.plan.empty and d.firewall.empty):
+        return None
+    for msg in buffered:
+        progress(msg)
+    progress("no changes (read without the lock: no provision held or took it meanwhile)")
+    return d.result
+
+
+class _NeedsLock(Exception):
+    """The read without the lock cannot decide alone: lock and read again."""
+
+
+class _ReadOnly:
+    """The transport the lock-free decision gets: any command means "take the lock"."""
+
+    exec_count = 0
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+
+    def run(self, command: str, **_kw: object) -> CommandResult:
+        raise _NeedsLock(command)
+
+    def write_file(self, path: str, data: bytes, **_kw: object) -> None:
+        raise _NeedsLock(path)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> _ReadOnly:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class _Decision:
+    report: PreflightReport
+    firewall: FirewallPlan
+    ensured: backend.EnsureResult
+    before: str
+    desired: str
+    plan: Plan
+    result: ProvisionResult
+
+
+def _decide(
+    t: Transport,
+    ensure_t: Transport,
+    gathered_stdout: str,
+    marker: str,
+    *,
+    topology: Topology,
+    router: Router,
+    manage_firewall: bool,
+    progress: Progress,
+) -> _Decision:
+    """From the first read (``gather_script``'s output): the pre-flight's verdict, the
+    suite made ready (through ``ensure_t``), the config before and the plan. The lock-free
+    read passes a ``_ReadOnly`` as ``ensure_t``: anything to do raises ``_NeedsLock``."""
+    gathered = split_gathered(gathered_stdout, marker)
+    facts = openwrt.parse_facts(gathered.facts, host=t.host)
+    if gathered.ready:  # the batched ready checks (detection left them out)
+        facts = replace(facts, running={**facts.running, **gathered.ready})
+    report = pf.judge(
+        gathered.facts,
+        facts,
+        topology=topology,
+        router=router,
+        manage_firewall=manage_firewall,
+    )
+    for c in report.warnings:
+        progress(f"pre-flight warning: {c.name}: {c.message} ({c.hint})")
+    pf.refuse_if_blocked(report, t.host)
+    fw_plan = report.firewall
+
+    def refuse_unsupported(chosen: SuiteProfile) -> None:
+        # before installing a suite without listen ranges (once a suite is installed,
+        # the daemons' dialect decides, in render_router, before anything is applied)
+        check_dynamic_supported(
+            topology, router, suite=chosen.name, listen_range=chosen.listen_range
+        )
+
+    ensured = backend.ensure_suite(
+        ensure_t,
+        pin=router.suite,
+        progress=progress,
+        facts=facts,
+        before_install=refuse_unsupported,
+    )
+    suite = ensured.suite
+    if ensured.installed:  # the pre-flight could not read a bgpd that was not there
+        late = pf.check_installed_multipath(t, topology, router)
+        if late is not None:
+            pf.refuse_if_blocked(late, t.host, installed=True)
+    # the config read under the lock holds unless ensure_suite installed, enabled or
+    # restarted something since (or vtysh did not answer then): then read it now
+    before = gathered.running
+    if before is None or ensured.acted:
+        before = read_running(ensure_t)
+    dialect = dialect_for(before, suite.name)
+    if dialect != suite.name:
+        progress(f"{suite.name} packages, {dialect} daemons: using the {dialect} dialect")
+    desired = desired_config(topology, router, dialect)
+    plan = compute_plan(
+        router=router.name,
+        asn=router.asn,
+        running=before,
+        desired=desired,
+        ibgp=router.asn == topology.cluster.asn,
+    )
+    result = ProvisionResult(
+        router=router.name,
+        suite=suite.name,
+        installed=ensured.installed,
+        plan=plan,
+        applied=False,
+        lines_sent=0,
+        written=False,
+        preflight=report,
+        firewall=fw_plan,
+    )
+    return _Decision(report, fw_plan, ensured, before, desired, plan, result)
 
 
 @dataclass
@@ -496,68 +705,18 @@ class _Run:
         confirm_timeout: float | None,
     ) -> ProvisionResult:
         t = self.transport
-        gathered = split_gathered(self.gathered_stdout, self.marker)
-        facts = openwrt.parse_facts(gathered.facts, host=t.host)
-        if gathered.ready:  # the batched ready checks (detection left them out)
-            facts = replace(facts, running={**facts.running, **gathered.ready})
-        report = pf.judge(
-            gathered.facts,
-            facts,
+        d = _decide(
+            t,
+            t,
+            self.gathered_stdout,
+            self.marker,
             topology=topology,
             router=router,
             manage_firewall=self.manage_firewall,
-        )
-        for c in report.warnings:
-            self.progress(f"pre-flight warning: {c.name}: {c.message} ({c.hint})")
-        pf.refuse_if_blocked(report, t.host)
-        fw_plan = report.firewall
-
-        def refuse_unsupported(chosen: SuiteProfile) -> None:
-            # before installing a suite without listen ranges (once a suite is installed,
-            # the daemons' dialect decides, in render_router, before anything is applied)
-            check_dynamic_supported(
-                topology, router, suite=chosen.name, listen_range=chosen.listen_range
-            )
-
-        ensured = backend.ensure_suite(
-            t,
-            pin=router.suite,
             progress=self.progress,
-            facts=facts,
-            before_install=refuse_unsupported,
         )
-        suite = ensured.suite
-        if ensured.installed:  # the pre-flight could not read a bgpd that was not there
-            late = pf.check_installed_multipath(t, topology, router)
-            if late is not None:
-                pf.refuse_if_blocked(late, t.host, installed=True)
-        # the config read under the lock holds unless ensure_suite installed, enabled or
-        # restarted something since (or vtysh did not answer then): then read it now
-        before = gathered.running
-        if before is None or ensured.acted:
-            before = read_running(t)
-        dialect = dialect_for(before, suite.name)
-        if dialect != suite.name:
-            self.progress(f"{suite.name} packages, {dialect} daemons: using the {dialect} dialect")
-        desired = desired_config(topology, router, dialect)
-        plan = compute_plan(
-            router=router.name,
-            asn=router.asn,
-            running=before,
-            desired=desired,
-            ibgp=router.asn == topology.cluster.asn,
-        )
-        result = ProvisionResult(
-            router=router.name,
-            suite=suite.name,
-            installed=ensured.installed,
-            plan=plan,
-            applied=False,
-            lines_sent=0,
-            written=False,
-            preflight=report,
-            firewall=fw_plan,
-        )
+        report, fw_plan, ensured, suite = d.report, d.firewall, d.ensured, d.ensured.suite
+        before, desired, plan, result = d.before, d.desired, d.plan, d.result
         if plan.empty and fw_plan.empty:
             self.progress("no changes")
             return result
