@@ -5,6 +5,7 @@ the API-server emulation, and the command's clean exit on SIGTERM."""
 from __future__ import annotations
 
 import configparser
+import io
 import itertools
 import json
 import os
@@ -24,6 +25,7 @@ import typer.main
 
 from routerctl.cli import app
 from routerctl.cluster import NodeSelection, kubectl_argv, live_nodes, select_nodes
+from routerctl.commands import watch as watch_command
 from routerctl.errors import CommandError, ExitCode, RolledBackError
 from routerctl.ops.provision import ProvisionResult
 from routerctl.ops.watch import (
@@ -445,3 +447,37 @@ def test_resync_reads_and_provisions_without_events() -> None:
     assert rec.tick(600) and (cluster.reads, router.calls) == (2, 2)
     assert router.neighbors == {ip(0)} and len(router.applies) == 2
     assert not rec.tick(700) and rec.wakeup(700) == 500
+
+
+def test_a_stop_signal_inside_a_flush_of_stdout_sets_stop_and_logs_after_the_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The signal lands while a line is being written (the handler runs right there, in the
+    main thread, stdout's lock held): no "reentrant call" error (the Debian 13 run's exit 70
+    in the SIGTERM test above), stop is set and the notice follows the whole line."""
+    written: list[bytes] = []
+
+    class SignalOnFirstWrite(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b: Any) -> int:
+            written.append(bytes(b))
+            if len(written) == 1:
+                os.kill(os.getpid(), signal.SIGTERM)
+            return len(written[-1])
+
+    out = io.TextIOWrapper(io.BufferedWriter(SignalOnFirstWrite()), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdout", out)
+    stop = threading.Event()
+    handler = watch_command._StopOnSignal(stop)
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        watch_command._log("failed: not applied on rtr; retrying in 2s")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    handler.join()
+    assert stop.is_set()
+    assert b"".join(written).decode() == (
+        "failed: not applied on rtr; retrying in 2s\nSIGTERM: stopping\n"
+    )

@@ -26,7 +26,33 @@ def _log(line: str) -> None:
     text = safe(line, markup=False)
     if sys.stdout.isatty():
         text = f"{datetime.now(timezone.utc).strftime('%H:%M:%S')} {text}"
-    print(text, flush=True)
+    sys.stdout.write(f"{text}\n")  # one write: a line from the stop notice's thread stays whole
+    sys.stdout.flush()
+
+
+class _StopOnSignal:
+    """The SIGTERM/SIGINT handler: sets ``stop`` and logs "SIGTERM: stopping" from a thread.
+
+    A handler runs in the main thread wherever the signal lands, possibly inside the flush of
+    a line being printed, with stdout's lock held: printing there raised "reentrant call
+    inside <_io.BufferedWriter name='<stdout>'>" (exit 70, seen in a Debian 13 run). The
+    thread waits for the lock instead; ``join`` before the last line keeps the notice first.
+    """
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.notice: threading.Thread | None = None
+
+    def __call__(self, signum: int, _frame: FrameType | None) -> None:
+        if self.notice is None:
+            line = f"{signal.Signals(signum).name}: stopping"
+            self.notice = threading.Thread(target=_log, args=(line,), daemon=True)
+            self.notice.start()
+        self.stop.set()
+
+    def join(self) -> None:
+        if self.notice is not None:
+            self.notice.join()
 
 
 def _watch(
@@ -112,12 +138,7 @@ def _watch(
         resync_every=resync or None,
     )
     stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        if not stop.is_set():
-            _log(f"{signal.Signals(signum).name}: stopping")
-        stop.set()
-
+    on_signal = _StopOnSignal(stop)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     _log(
@@ -131,6 +152,7 @@ def _watch(
         clock=time.monotonic,
         watch_backoff=Backoff(base=1.0, cap=min(60.0, backoff_cap)),
     )
+    on_signal.join()
     _log(
         f"stopped: {stats.relevant} node changes, {stats.provisions} provision runs, "
         f"{stats.applies} applied, {stats.failures} failed"
