@@ -151,6 +151,8 @@ def test_node2_speaker_stopped_degraded(
         timeout=30,
         what="node2's session to drop",
     )
+    for prefix in ("203.0.113.30/32", "203.0.113.31/32"):
+        wait_next_hop_gone(healthy, prefix, "198.51.100.6")
     code, out, _ = cli(capsys, "-t", topo_file(healthy), "-o", "json", "--nagios")
     assert code == 1  # degraded: node1 still carries both services
     bad = failing(out)
@@ -178,6 +180,8 @@ def test_both_speakers_stopped_critical(
         timeout=30,
         what="both sessions to drop",
     )
+    for address in ("198.51.100.5", "198.51.100.6"):
+        wait_next_hop_gone(healthy, "203.0.113.30/32", address)
     code, out, _ = cli(capsys, "-t", topo_file(healthy), "-o", "json", "--nagios")
     assert code == 2
     bad = failing(out)
@@ -206,6 +210,8 @@ def test_policy_missing_distinct_failure(
         )
 
     poll(policy_blocked, timeout=60, what="sessions Established with (Policy)")
+    for address in ("198.51.100.5", "198.51.100.6"):
+        wait_next_hop_gone(healthy, "203.0.113.30/32", address)
     code, out, _ = cli(capsys, "-t", topo_file(healthy), "-o", "json", "--nagios")
     assert code == 2
     bad = failing(out)
@@ -262,6 +268,24 @@ def test_wrong_asn_on_node(healthy: object, capsys: pytest.CaptureFixture[str]) 
         toml.write_text(original)
 
 
+def wait_next_hop_gone(lab: Any, prefix: str, address: str, *, router: str | None = None) -> None:
+    """Poll zebra until ``address`` is no installed next hop of ``prefix``: a session going
+    down withdraws its routes a moment later, and verify is fast enough to read in between
+    (a CI run did: the session reported down, both routes still with both next hops)."""
+
+    def gone() -> bool:
+        doc = json.loads(lab.vtysh(f"show ip route {prefix} json", router=router) or "{}")
+        hops = {
+            nh.get("ip")
+            for r in doc.get(prefix, [])
+            for nh in r.get("nexthops", [])
+            if nh.get("fib")
+        }
+        return address not in hops
+
+    poll(gone, timeout=30, what=f"{address} withdrawn from {prefix}")
+
+
 def test_node_link_down(healthy: object, capsys: pytest.CaptureFixture[str]) -> None:
     # short timers so the router notices the cut cable within seconds
     healthy.vtysh("conf t", "router bgp 65000", "neighbor 198.51.100.6 timers 1 3")  # type: ignore[attr-defined]
@@ -273,6 +297,7 @@ def test_node_link_down(healthy: object, capsys: pytest.CaptureFixture[str]) -> 
         timeout=30,
         what="hold timer expiry for node2",
     )
+    wait_next_hop_gone(healthy, "203.0.113.31/32", "198.51.100.6")
     code, out, _ = cli(capsys, "-t", topo_file(healthy), "-o", "json", "--nagios")
     assert code == 1
     bad = failing(out)
@@ -445,6 +470,8 @@ def test_two_routers_verified_concurrently(
     assert [r for r in results if not r.ok] == []
     # a fault on rtr2 only: reported for rtr2, rtr1 stays green (names are per router)
     lab.vtysh("conf t", "router bgp 65000", "neighbor 198.51.100.5 shutdown", router="rtr2")
+    for prefix in ("203.0.113.30/32", "203.0.113.31/32"):
+        wait_next_hop_gone(lab, prefix, "198.51.100.5", router="rtr2")
     code = main(["verify", "--no-state", "-t", str(lab.topology_file), "--nagios", "-o", "json"])
     bad = failing(capsys.readouterr().out)
     assert code == 1
