@@ -236,51 +236,60 @@ def routerctl_argv() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "routerctl"]
 
 
-def _ns_processes(lab: Lab, router: str) -> list[str]:
-    holder = lab.state.holders[router]
-    ns = os.readlink(f"/proc/{holder}/ns/pid")
-    pids = []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            with contextlib.suppress(OSError):
-                if os.readlink(f"/proc/{pid}/ns/pid") == ns:
-                    pids.append(pid)
-    return pids
+TICK = os.sysconf("SC_CLK_TCK")  # clock ticks per second (/proc stat fields)
 
 
-def router_cpu_seconds(lab: Lab, router: str) -> tuple[float, int]:
-    """CPU seconds used so far by everything in a lab router (its PID namespace):
-    utime+stime of every process plus cutime+cstime, the CPU of the children each has
-    reaped (Dropbear's sessions, their shells, vtysh). Clock ticks: 10 ms per process
-    per reading, so measure a batch of runs. Returns (seconds, processes)."""
-    ticks = 0
-    pids = _ns_processes(lab, router)
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            # after "(comm) ": state is field 3; utime, stime, cutime, cstime are 14-17
-            ticks += sum(int(x) for x in stat[stat.rindex(")") + 2 :].split()[11:15])
-    return ticks / os.sysconf("SC_CLK_TCK"), len(pids)
+def _namespace_cpu(holder: int) -> tuple[float, frozenset[int]]:
+    """CPU seconds used so far by the processes in ``holder``'s PID namespace (each live
+    process's own time plus its reaped children's), and their PIDs."""
+    want = os.readlink(f"/proc/{holder}/ns/pid")
+    ticks, pids = 0, set()
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{d}/ns/pid") != want:
+                continue
+            stat = Path(f"/proc/{d}/stat").read_text()
+        except OSError:  # gone meanwhile: its time is in its reaper's
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # state ppid ... utime stime cutime cstime
+        ticks += sum(int(f) for f in fields[11:15])
+        pids.add(int(d))
+    return ticks / TICK, frozenset(pids)
+
+
+def routers_cpu(lab: Lab, names: list[str]) -> tuple[float, frozenset[int]]:
+    total, pids = 0.0, frozenset[int]()
+    for r in names:
+        cpu, some = _namespace_cpu(lab.state.holders[r])
+        total, pids = total + cpu, pids | some
+    return total, pids
+
+
+def settled_cpu(lab: Lab, names: list[str], before: frozenset[int]) -> float:
+    """The routers' CPU once the provision's sessions have ended (their processes reaped):
+    polled until no process is left that was not there before, 5 s at most."""
+    deadline = time.monotonic() + 5.0
+    while True:
+        cpu, pids = routers_cpu(lab, names)
+        if pids <= before or time.monotonic() > deadline:
+            return cpu
+        time.sleep(0.02)  # poll interval, bounded by the deadline
 
 
 def cpu_per_verify(lab: Lab, topo: Topology, router: str, runs: int) -> tuple[float, float, float]:
     """(router-side, proxy, routerctl) CPU seconds per verify of ``router``, measured
     over ``runs`` verifies back to back (each waits for the router's sessions to be reaped,
     so their CPU has reached the counters)."""
-    base, procs = router_cpu_seconds(lab, router)
+    base, procs = routers_cpu(lab, [router])
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     own = 0.0
     for _ in range(runs):
         v = verify_once(topo, router_name=router)
         require_green(v, "CPU per verify")
         own += v.cpu_seconds
-        poll(
-            lambda: router_cpu_seconds(lab, router)[1] <= procs,
-            timeout=5,
-            interval=0.01,
-            what="the router's SSH session to end",
-        )
-    after, _ = router_cpu_seconds(lab, router)
+    after = settled_cpu(lab, [router], procs)
     done = resource.getrusage(resource.RUSAGE_CHILDREN)
     proxy = (done.ru_utime + done.ru_stime) - (children.ru_utime + children.ru_stime)
     return (after - base) / runs, proxy / runs, own / runs

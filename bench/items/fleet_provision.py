@@ -20,7 +20,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.harness import BenchError, Context, interleave, lab_up, msec
+from bench.harness import (
+    TICK,
+    BenchError,
+    Context,
+    interleave,
+    lab_up,
+    msec,
+    routers_cpu,
+    settled_cpu,
+)
 from bench.stats import Goal, Sample, ratios
 from routerctl import api
 from routerctl.lab import Lab, LabSpec
@@ -66,52 +75,10 @@ def reset(lab: Lab, topo: Topology, router: str, fresh: Fresh) -> None:
         raise BenchError(f"item 9: could not put {router} back to its fresh state")
 
 
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _namespace_cpu(holder: int) -> tuple[float, frozenset[int]]:
-    """CPU seconds used so far by the processes in ``holder``'s PID namespace (each live
-    process's own time plus its reaped children's), and their PIDs."""
-    want = os.readlink(f"/proc/{holder}/ns/pid")
-    ticks, pids = 0, set()
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            if os.readlink(f"/proc/{d}/ns/pid") != want:
-                continue
-            stat = Path(f"/proc/{d}/stat").read_text()
-        except OSError:  # gone meanwhile: its time is in its reaper's
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()  # state ppid ... utime stime cutime cstime
-        ticks += sum(int(f) for f in fields[11:15])
-        pids.add(int(d))
-    return ticks / _TICK, frozenset(pids)
-
-
-def routers_cpu(lab: Lab, names: list[str]) -> tuple[float, frozenset[int]]:
-    total, pids = 0.0, frozenset[int]()
-    for r in names:
-        cpu, some = _namespace_cpu(lab.state.holders[r])
-        total, pids = total + cpu, pids | some
-    return total, pids
-
-
-def settled_cpu(lab: Lab, names: list[str], before: frozenset[int]) -> float:
-    """The routers' CPU once the provision's sessions have ended (their processes reaped):
-    polled until no process is left that was not there before, 5 s at most."""
-    deadline = time.monotonic() + 5.0
-    while True:
-        cpu, pids = routers_cpu(lab, names)
-        if pids <= before or time.monotonic() > deadline:
-            return cpu
-        time.sleep(0.02)  # poll interval, bounded by the deadline
-
-
 def host_busy() -> float:
     """CPU seconds the whole host has been busy (all CPUs, every process; /proc/stat)."""
     fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields[:8]) - fields[3] - fields[4]) / _TICK  # minus idle and iowait
+    return (sum(fields[:8]) - fields[3] - fields[4]) / TICK  # minus idle and iowait
 
 
 @dataclass
@@ -130,6 +97,7 @@ def item_9(ctx: Context) -> None:
         fresh = {r: snapshot(lab, r) for r in names}
         one: list[Round] = []
         four: list[Round] = []
+        last: list[str] = []  # the routers the last round provisioned (every round resets all)
 
         def run(dest: list[Round], routers: list[str]) -> Callable[[], None]:
             def go() -> None:
@@ -139,6 +107,7 @@ def item_9(ctx: Context) -> None:
                 c, h = time.process_time(), host_busy()
                 t = time.perf_counter()
                 res = api.provision_fleet(topo, routers, parallel=ROUTERS)
+                last[:] = routers
                 wall = time.perf_counter() - t
                 mine, host = time.process_time() - c, host_busy() - h
                 dest.append(Round(wall, settled_cpu(lab, names, pids) - cpu0, mine, host))
@@ -149,7 +118,7 @@ def item_9(ctx: Context) -> None:
 
         ctx.log(f"item 9: provision 1 vs {ROUTERS} fresh routers, parallel ({n} rounds)")
         interleave(n, run(one, names[:1]), run(four, names))
-        for r in names:
+        for r in last:
             lab.wait_established(router=r, timeout=90)
         cpus = os.cpu_count() or 1
         ctx.row("9", "provision 1 fresh router", "ms", msec([r.wall for r in one]))
